@@ -1,0 +1,91 @@
+import type { BackendExit, BackendRequest, OutputStream, ProgressInfo } from "./types.js";
+
+/**
+ * What a backend can do. Capabilities are data: the executor refuses a request that needs a
+ * capability the backend does not declare with `CAPABILITY_UNSUPPORTED`, instead of silently doing
+ * less. The conformance suite checks both directions: declared capabilities work, undeclared ones
+ * are refused.
+ */
+export interface BackendCapabilities {
+  /** Feeds `request.stdin` to the command. */
+  readonly stdin: boolean;
+  /** Adds `request.env` to the command's environment. */
+  readonly env: boolean;
+  /**
+   * Stops a running command when `request.signal` aborts, killing its whole process tree.
+   * Without it, requests with a timeout or an abort signal are refused.
+   */
+  readonly cancel: boolean;
+  /** Delivers stdout and stderr separately. Without it everything arrives as `stdout`. */
+  readonly separateStreams: boolean;
+}
+
+/**
+ * Where output goes. The backend calls `write` for every chunk, in order per stream, and **awaits
+ * the returned promise before reading more** from the command: that is the backpressure that keeps
+ * memory flat when the command writes faster than the caller reads.
+ */
+export interface OutputSink {
+  write(stream: OutputStream, chunk: Uint8Array): void | Promise<void>;
+  /** Reports a preparation step (image pull, sandbox creation) before the command starts. */
+  progress(info: ProgressInfo): void;
+}
+
+/** Result of {@link Backend.health}. */
+export interface BackendHealth {
+  ok: boolean;
+  /** One line: what was checked and, when not ok, what to do. */
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A place where commands run: the host, a Docker container, a cloud sandbox, or anything a platform
+ * team plugs in. Implementations are classes registered by a {@link StigmerPlugin}; they receive
+ * their dependencies through `@inject(ConfigToken)`, `@inject(LoggerToken)` and
+ * `@inject(PluginOptionsToken)` constructor parameters.
+ *
+ * Run `runBackendConformance` from `@stigmer/core/testing` against every implementation.
+ */
+export interface Backend {
+  /** Short display name (`"local"`, `"docker"`); appears in events and logs. */
+  readonly name: string;
+
+  /** What this backend supports; see {@link BackendCapabilities}. Must not change after construction. */
+  readonly capabilities: BackendCapabilities;
+
+  /**
+   * Runs `request.command` with a POSIX shell (`bash -c` where bash exists, else `sh -c`) in the
+   * place this backend manages, with the project directory `request.cwd` as working directory (or
+   * its documented mapping, such as `/workspace` in a container) and `request.env` added to the
+   * environment.
+   *
+   * Must:
+   * - write every stdout and stderr chunk to `output` as soon as it is read, awaiting each write;
+   * - when `request.signal` aborts (timeout, cancellation, dispose): kill the command's **whole
+   *   process tree**, stop reading, and resolve — not reject — with the exit it observed
+   *   (`exitCode: null, signal: "SIGKILL"` when it had to kill);
+   * - resolve only after the command has ended and its output has been written (a background
+   *   process that keeps the pipes open must not hold `exec` forever after the command exits);
+   * - support many concurrent calls.
+   *
+   * Throws (rejects with) a StigmerError:
+   * - `BACKEND_UNAVAILABLE` when it cannot run commands at all (daemon unreachable, disposed);
+   * - `IMAGE_NOT_FOUND` when the requested image is missing and cannot be pulled;
+   * - `EXECUTION_FAILED` when the environment fails mid-command (container killed from outside);
+   * - `CANCELLED` when `request.signal` aborted before the command was started.
+   * A non-zero exit code of the command is a normal result, never an error.
+   */
+  exec(request: BackendRequest, output: OutputSink): Promise<BackendExit>;
+
+  /** Checks that the backend can run commands now (used by `stigmer doctor` and the server's health route). */
+  health?(): Promise<BackendHealth>;
+
+  /**
+   * Releases everything the backend holds: kills running commands (their `exec` calls resolve as
+   * cancelled) and reclaims what it created (containers, sandboxes) according to configuration.
+   * Idempotent. Afterwards `exec` rejects with `BACKEND_UNAVAILABLE`. Called by `Executor.dispose()`
+   * through the DI container.
+   */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,319 @@
+import { readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { InvalidConfigError } from "./errors.js";
+import { EXECUTION_MODES, type ExecutionMode } from "./types.js";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_SANDBOX_IMAGE = "ghcr.io/stigmer/agent-sandbox-basic:latest";
+export const DEFAULT_CONFIG_FILE = "stigmer.config.json";
+
+/** The one typed configuration object, validated once at start. */
+export interface StigmerConfig {
+  /** `STIGMER_EXECUTION_MODE`: the mode for requests that do not name one. */
+  mode: ExecutionMode;
+  sandbox: {
+    /** `STIGMER_SANDBOX_IMAGE`: image for sandbox and auto modes. */
+    image: string;
+    /** `STIGMER_SANDBOX_AUTO_PULL`: pull the image when it is missing. */
+    autoPull: boolean;
+    /** `STIGMER_SANDBOX_CLEANUP`: remove sandboxes when the executor is disposed or the process exits. */
+    cleanup: boolean;
+    /** `STIGMER_SANDBOX_TTL`: seconds an idle sandbox is kept for reuse. */
+    ttlSeconds: number;
+    /** `STIGMER_SANDBOX_BACKEND`: plugin that provides the sandbox (`docker`, `daytona`, a package name). */
+    backend: string;
+  };
+  /** Plugin that runs local commands (config file `localBackend`). */
+  localBackend: string;
+  /** `STIGMER_DETECTOR`: plugin that decides auto mode. */
+  detector: string;
+  /** `MODE=cloud`: the sandbox runs on Daytona unless `STIGMER_SANDBOX_BACKEND` says otherwise. */
+  cloud: boolean;
+  /** `DAYTONA_API_KEY`, `DAYTONA_API_URL`, `DAYTONA_TARGET`. The key is a secret: never logged. */
+  daytona: { apiKey?: string; apiUrl?: string; target?: string };
+  /** `STIGMER_TIMEOUT` (seconds): default timeout of a command; `undefined` for none. */
+  timeoutMs: number | undefined;
+  /** `STIGMER_OUTPUT_LIMIT`: bytes of each stream retained in the result (head and tail). */
+  outputLimitBytes: number;
+  /** `STIGMER_LOG_LEVEL`. */
+  logLevel: LogLevel;
+  /** Config file `plugins`: options handed to each plugin by name. */
+  plugins: Record<string, Record<string, unknown>>;
+  /** The config file that was read, if any. */
+  configFile: string | undefined;
+}
+
+/** Values given on the command line (raw strings are validated like environment variables). */
+export interface ConfigFlags {
+  mode?: string;
+  sandboxImage?: string;
+  timeout?: string | number;
+  logLevel?: string;
+  config?: string;
+}
+
+export interface ResolveConfigOptions {
+  flags?: ConfigFlags;
+  /** Defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Directory where `stigmer.config.json` is looked for. Defaults to `process.cwd()`. */
+  cwd?: string;
+  /** Overrides of the built-in defaults (the CLI logs at `warn` by default, a library at `info`). */
+  defaults?: { logLevel?: LogLevel };
+}
+
+type Source = { kind: "flag" | "env" | "file"; name: string };
+type Parser<T> = (raw: unknown, where: Source) => T;
+
+function describe(where: Source, raw: unknown): string {
+  const shown = typeof raw === "string" ? raw : JSON.stringify(raw);
+  if (where.kind === "flag") return `${where.name}=${shown}`;
+  if (where.kind === "env") return `${where.name}=${shown}`;
+  return `${where.name} = ${shown}`;
+}
+
+function invalid(where: Source, raw: unknown, expected: string): never {
+  throw new InvalidConfigError(`${describe(where, raw)} is not valid: ${expected}.`, {
+    details: { source: where.kind, name: where.name, value: raw },
+  });
+}
+
+const oneOf =
+  <T extends string>(values: readonly T[], what: string): Parser<T> =>
+  (raw, where) => {
+    const text = typeof raw === "string" ? raw.trim().toLowerCase() : raw;
+    if (typeof text === "string" && (values as readonly string[]).includes(text)) return text as T;
+    return invalid(where, raw, `${what} must be one of ${values.join(", ")}`);
+  };
+
+const bool: Parser<boolean> = (raw, where) => {
+  if (typeof raw === "boolean") return raw;
+  if (typeof raw === "string") {
+    const t = raw.trim().toLowerCase();
+    if (["true", "1", "yes", "on"].includes(t)) return true;
+    if (["false", "0", "no", "off"].includes(t)) return false;
+  }
+  return invalid(where, raw, "use true or false");
+};
+
+const number = (raw: unknown): number => {
+  if (typeof raw === "number") return raw;
+  if (typeof raw === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw)) return Number(raw);
+  return Number.NaN;
+};
+
+const wholeSeconds: Parser<number> = (raw, where) => {
+  const n = number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 315_360_000) {
+    return invalid(where, raw, "use a whole number of seconds, 0 or more (for example 3600)");
+  }
+  return n;
+};
+
+/** Seconds (fractions allowed) to milliseconds; 0 means no timeout. */
+export const timeoutSeconds: Parser<number | undefined> = (raw, where) => {
+  const n = number(raw);
+  const maxSeconds = 2_147_483; // setTimeout's limit
+  if (!Number.isFinite(n) || n < 0 || n > maxSeconds) {
+    return invalid(where, raw, `use a number of seconds from 0 (no timeout) to ${maxSeconds}, for example 30 or 0.5`);
+  }
+  return n === 0 ? undefined : Math.max(1, Math.round(n * 1000));
+};
+
+const byteCount: Parser<number> = (raw, where) => {
+  const n = number(raw);
+  if (!Number.isInteger(n) || n < 1024 || n > 1024 ** 3) {
+    return invalid(where, raw, "use a whole number of bytes from 1024 to 1073741824");
+  }
+  return n;
+};
+
+// The Docker reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lowercase path.
+const IMAGE_RE =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export const IMAGE_REF_HINT = "expected an image reference such as python:3.12-slim or registry.example/team/sandbox:v1";
+
+/** True for a well-formed container image reference (`[registry[:port]/]path[:tag][@digest]`). */
+export function isImageRef(raw: unknown): raw is string {
+  return typeof raw === "string" && raw.length <= 512 && IMAGE_RE.test(raw);
+}
+
+function parseImageRef(raw: unknown, where: Source): string {
+  const value = typeof raw === "string" ? raw.trim() : raw;
+  if (isImageRef(value)) return value;
+  return invalid(where, raw, IMAGE_REF_HINT);
+}
+
+const pluginName: Parser<string> = (raw, where) => {
+  if (typeof raw === "string" && /^(?:@[a-z0-9._~-]+\/)?[a-z0-9._~-]+$/i.test(raw.trim())) return raw.trim();
+  return invalid(where, raw, "expected a bundled plugin name (local, docker, daytona, rules) or an npm package name");
+};
+
+const text: Parser<string> = (raw, where) => {
+  if (typeof raw === "string" && raw.trim() !== "") return raw.trim();
+  return invalid(where, raw, "expected a non-empty string");
+};
+
+/** One setting: where it can come from and how it is validated. */
+interface Setting {
+  path: string;
+  env?: string;
+  flag?: keyof ConfigFlags;
+  flagName?: string;
+  file?: string;
+  parse: Parser<unknown>;
+}
+
+const SETTINGS: Setting[] = [
+  {
+    path: "mode",
+    env: "STIGMER_EXECUTION_MODE",
+    flag: "mode",
+    flagName: "--mode",
+    file: "mode",
+    parse: oneOf(EXECUTION_MODES, "the execution mode"),
+  },
+  {
+    path: "sandbox.image",
+    env: "STIGMER_SANDBOX_IMAGE",
+    flag: "sandboxImage",
+    flagName: "--sandbox-image",
+    file: "sandbox.image",
+    parse: parseImageRef,
+  },
+  { path: "sandbox.autoPull", env: "STIGMER_SANDBOX_AUTO_PULL", file: "sandbox.autoPull", parse: bool },
+  { path: "sandbox.cleanup", env: "STIGMER_SANDBOX_CLEANUP", file: "sandbox.cleanup", parse: bool },
+  { path: "sandbox.ttlSeconds", env: "STIGMER_SANDBOX_TTL", file: "sandbox.ttl", parse: wholeSeconds },
+  { path: "sandbox.backend", env: "STIGMER_SANDBOX_BACKEND", file: "sandbox.backend", parse: pluginName },
+  { path: "localBackend", file: "localBackend", parse: pluginName },
+  { path: "detector", env: "STIGMER_DETECTOR", file: "detector", parse: pluginName },
+  { path: "timeoutMs", env: "STIGMER_TIMEOUT", flag: "timeout", flagName: "--timeout", file: "timeout", parse: timeoutSeconds },
+  { path: "outputLimitBytes", env: "STIGMER_OUTPUT_LIMIT", file: "outputLimit", parse: byteCount },
+  {
+    path: "logLevel",
+    env: "STIGMER_LOG_LEVEL",
+    flag: "logLevel",
+    flagName: "--log-level",
+    file: "logLevel",
+    parse: oneOf(LOG_LEVELS, "the log level"),
+  },
+  { path: "daytona.apiKey", env: "DAYTONA_API_KEY", file: "daytona.apiKey", parse: text },
+  { path: "daytona.apiUrl", env: "DAYTONA_API_URL", file: "daytona.apiUrl", parse: text },
+  { path: "daytona.target", env: "DAYTONA_TARGET", file: "daytona.target", parse: text },
+];
+
+const FILE_KEYS = new Set([...SETTINGS.flatMap((s) => (s.file ? [s.file] : [])), "plugins"]);
+
+function getPath(obj: Record<string, unknown>, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split(".")) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let cur = obj;
+  for (const part of parts.slice(0, -1)) cur = cur[part] as Record<string, unknown>;
+  cur[parts[parts.length - 1] as string] = value;
+}
+
+function readConfigFile(path: string, explicit: boolean): Record<string, unknown> | undefined {
+  let body: string;
+  try {
+    if (!statSync(path).isFile()) throw new Error("not a file");
+    body = readFileSync(path, "utf8");
+  } catch (cause) {
+    if (!explicit) return undefined;
+    throw new InvalidConfigError(`Config file ${path} cannot be read: check the path given by --config or STIGMER_CONFIG.`, { cause });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (cause) {
+    throw new InvalidConfigError(`Config file ${path} is not valid JSON: ${(cause as Error).message}.`, { cause });
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new InvalidConfigError(`Config file ${path} must hold a JSON object.`);
+  }
+  const record = data as Record<string, unknown>;
+  const check = (obj: Record<string, unknown>, prefix: string) => {
+    for (const key of Object.keys(obj)) {
+      const full = prefix + key;
+      const value = obj[key];
+      if (FILE_KEYS.has(full)) continue;
+      const isSection = [...FILE_KEYS].some((k) => k.startsWith(`${full}.`));
+      if (isSection && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        check(value as Record<string, unknown>, `${full}.`);
+        continue;
+      }
+      throw new InvalidConfigError(`Config file ${path}: unknown key "${full}". Known keys: ${[...FILE_KEYS].join(", ")}.`, {
+        details: { file: path, key: full },
+      });
+    }
+  };
+  check(record, "");
+  const plugins = record.plugins;
+  if (plugins !== undefined && (typeof plugins !== "object" || plugins === null || Array.isArray(plugins))) {
+    throw new InvalidConfigError(`Config file ${path}: "plugins" must map plugin names to option objects.`);
+  }
+  return record;
+}
+
+/**
+ * Builds the configuration from, in order of precedence: command-line flags, environment
+ * variables, the config file (`--config`, `STIGMER_CONFIG`, or `./stigmer.config.json`), defaults.
+ * Throws `INVALID_CONFIG` naming the flag, variable or key, the value, and what is accepted.
+ */
+export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig {
+  const env = options.env ?? process.env;
+  const flags = options.flags ?? {};
+  const cwd = options.cwd ?? process.cwd();
+
+  const explicitFile = flags.config ?? env.STIGMER_CONFIG;
+  const filePath = resolve(cwd, explicitFile ?? DEFAULT_CONFIG_FILE);
+  const file = readConfigFile(filePath, explicitFile !== undefined) ?? {};
+
+  const cloud = (env.MODE ?? "").trim().toLowerCase() === "cloud";
+  const config: StigmerConfig = {
+    mode: "local",
+    sandbox: { image: DEFAULT_SANDBOX_IMAGE, autoPull: true, cleanup: true, ttlSeconds: 3600, backend: cloud ? "daytona" : "docker" },
+    localBackend: "local",
+    detector: "rules",
+    cloud,
+    daytona: {},
+    timeoutMs: undefined,
+    outputLimitBytes: 1024 * 1024,
+    logLevel: options.defaults?.logLevel ?? "info",
+    plugins: (file.plugins as StigmerConfig["plugins"] | undefined) ?? {},
+    configFile: Object.keys(file).length > 0 ? filePath : undefined,
+  };
+  const root = config as unknown as Record<string, unknown>;
+
+  for (const setting of SETTINGS) {
+    const flagValue = setting.flag ? flags[setting.flag] : undefined;
+    const envValue = setting.env ? env[setting.env] : undefined;
+    const fileValue = setting.file ? getPath(file, setting.file) : undefined;
+    let raw: unknown;
+    let where: Source;
+    if (flagValue !== undefined) {
+      raw = flagValue;
+      where = { kind: "flag", name: setting.flagName ?? setting.path };
+    } else if (envValue !== undefined && envValue !== "") {
+      raw = envValue;
+      where = { kind: "env", name: setting.env as string };
+    } else if (fileValue !== undefined) {
+      raw = fileValue;
+      where = { kind: "file", name: `${filePath}: ${setting.file}` };
+    } else {
+      continue;
+    }
+    setPath(root, setting.path, setting.parse(raw, where));
+  }
+  return config;
+}

@@ -1,0 +1,38 @@
+import "reflect-metadata";
+import { container as rootContainer } from "tsyringe";
+import { type ResolveConfigOptions, resolveConfig, type StigmerConfig } from "./config.js";
+import { ContainerToken, Executor, PluginLoaderOptionsToken } from "./executor.js";
+import { createLogger, type Logger } from "./logger.js";
+import type { PluginLoaderOptions } from "./plugin-loader.js";
+import { ConfigToken, LoggerToken } from "./tokens.js";
+
+export interface CreateExecutorOptions extends PluginLoaderOptions {
+  /** A resolved config, or the options to resolve one (flags, env, cwd). Default: from `process.env`. */
+  config?: StigmerConfig | ResolveConfigOptions;
+  /** Default: a pino logger on stderr at the configured level. */
+  logger?: Logger;
+}
+
+function isResolved(config: StigmerConfig | ResolveConfigOptions | undefined): config is StigmerConfig {
+  return config !== undefined && "mode" in config && "sandbox" in config && typeof (config as StigmerConfig).sandbox === "object";
+}
+
+/**
+ * The composition root: validates configuration, then builds an {@link Executor} in its own child
+ * DI container with the config, logger and plugin loader registered. Plugins load lazily, on the
+ * first command that needs them. Throws `INVALID_CONFIG` for a bad setting.
+ */
+export function createExecutor(options: CreateExecutorOptions = {}): Executor {
+  const config = isResolved(options.config) ? options.config : resolveConfig(options.config);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const container = rootContainer.createChildContainer();
+  const loaderOptions: PluginLoaderOptions = {
+    ...(options.modules ? { modules: options.modules } : {}),
+    ...(options.resolveFrom ? { resolveFrom: options.resolveFrom } : {}),
+  };
+  container.register(ConfigToken, { useValue: config });
+  container.register(LoggerToken, { useValue: logger });
+  container.register(PluginLoaderOptionsToken, { useValue: loaderOptions });
+  container.register(ContainerToken, { useValue: container });
+  return container.resolve(Executor);
+}

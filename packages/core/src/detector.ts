@@ -1,0 +1,32 @@
+import type { Target } from "./types.js";
+
+/** Why auto mode sends a command where it does. */
+export interface Decision {
+  /** Where the command should run. */
+  target: Target;
+  /** Ids of the rules that fired (at least one; the detector's fallback rule counts). */
+  rules: string[];
+  /** One human sentence naming the part of the command that triggered the decision. */
+  reason: string;
+}
+
+/** What the detector may know besides the command line. */
+export interface DetectionContext {
+  /** The project directory the command will run in. */
+  cwd: string;
+  /** Variables the request adds to the environment (names matter; values are not for logging). */
+  env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Decides, for auto mode, whether a command runs on the host or in the sandbox.
+ *
+ * Must be **pure** (the same command and context give the same decision), fast (it runs before
+ * every auto-mode command) and **never throw**: anything it cannot analyse is a `sandbox` decision
+ * whose reason says so (fail closed). Run `runDetectorConformance` from `@stigmer/core/testing`.
+ */
+export interface Detector {
+  /** Short display name, shown in decisions and logs. */
+  readonly name: string;
+  detect(command: string, context: DetectionContext): Decision | Promise<Decision>;
+}

@@ -1,0 +1,288 @@
+import "reflect-metadata";
+import { type DependencyContainer, type InjectionToken, inject, injectable } from "tsyringe";
+import type { Backend } from "./backend.js";
+import type { StigmerConfig } from "./config.js";
+import type { Decision, DetectionContext, Detector } from "./detector.js";
+import { BackendUnavailableError, PluginLoadError, SandboxUnavailableError, StigmerError } from "./errors.js";
+import { EventChannel } from "./event-channel.js";
+import { type Logger, scrubSecrets } from "./logger.js";
+import type { StigmerPlugin } from "./plugin.js";
+import { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, pluginPackage } from "./plugin-loader.js";
+import { checkCommand, validateRequest } from "./request.js";
+import { type EventListener, runOnBackend } from "./run-on-backend.js";
+import { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";
+import type { ExecEvent, ExecRequest, ExecResult, Target } from "./types.js";
+
+/** Token for the plugin loader options an executor uses. */
+export const PluginLoaderOptionsToken = Symbol.for("stigmer.plugin-loader-options");
+/** Token for the executor's own DI container (its child containers hold the plugins). */
+export const ContainerToken = Symbol.for("stigmer.container");
+
+export interface RunOptions {
+  /** Receives every event as it happens; a returned promise applies backpressure to the command. */
+  onEvent?: EventListener;
+}
+
+/** A running execution as a stream of events; `result` settles when it ends. */
+export interface ExecutionStream extends AsyncIterable<ExecEvent> {
+  readonly result: Promise<ExecResult>;
+}
+
+interface LoadedPlugin<T> {
+  instance: T;
+  container: DependencyContainer;
+}
+
+/**
+ * Runs commands where the configuration and, in auto mode, the detector say. Create one with
+ * `createExecutor()`; dispose it (`await executor.dispose()` or `await using`) to kill running
+ * commands and reclaim sandboxes.
+ */
+@injectable()
+export class Executor implements AsyncDisposable {
+  private readonly backends = new Map<string, Promise<LoadedPlugin<Backend>>>();
+  private detectorPlugin: Promise<LoadedPlugin<Detector>> | undefined;
+  private readonly shutdown = new AbortController();
+  private readonly running = new Set<Promise<unknown>>();
+  private disposed: Promise<void> | undefined;
+
+  constructor(
+    @inject(ConfigToken) readonly config: StigmerConfig,
+    @inject(LoggerToken) private readonly logger: Logger,
+    @inject(PluginLoaderOptionsToken) private readonly loaderOptions: PluginLoaderOptions,
+    @inject(ContainerToken) private readonly container: DependencyContainer,
+  ) {}
+
+  /**
+   * Runs one command and resolves with its result once it has ended (a non-zero exit code is a
+   * result, not an error). Rejects with a StigmerError when it cannot run: `INVALID_REQUEST`,
+   * `SANDBOX_UNAVAILABLE`, `BACKEND_UNAVAILABLE`, `PLUGIN_LOAD_FAILED`, `CAPABILITY_UNSUPPORTED`, …
+   */
+  run(request: ExecRequest, options: RunOptions = {}): Promise<ExecResult> {
+    if (this.disposed) return Promise.reject(new BackendUnavailableError("This executor has been disposed: create a new one."));
+    const task = this.runNow(request, options);
+    this.running.add(task);
+    const forget = () => this.running.delete(task);
+    task.then(forget, forget);
+    return task;
+  }
+
+  /**
+   * Runs one command and yields its events as they happen, with backpressure: a consumer that
+   * reads slowly slows the command's output. Leaving the loop early cancels the command.
+   */
+  stream(request: ExecRequest): ExecutionStream {
+    const channel = new EventChannel<ExecEvent>();
+    const controller = new AbortController();
+    const outer = request.signal;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) controller.abort(outer.reason);
+    outer?.addEventListener("abort", onOuterAbort, { once: true });
+    const result = this.run({ ...request, signal: controller.signal }, { onEvent: (event) => channel.push(event) });
+    result.then(
+      () => channel.close(),
+      (error) => channel.close(error),
+    );
+    const settle = result.finally(() => outer?.removeEventListener("abort", onOuterAbort));
+    settle.catch(() => {});
+    return {
+      result: settle,
+      async *[Symbol.asyncIterator]() {
+        let finished = false;
+        try {
+          for await (const event of channel) {
+            yield event;
+            if (event.type === "exit") finished = true;
+          }
+          finished = true;
+        } finally {
+          if (!finished) {
+            controller.abort(new Error("The event stream was closed by its consumer."));
+            channel.abandon();
+            await settle.catch(() => {});
+          }
+        }
+      },
+    };
+  }
+
+  /** Asks the configured detector where `command` would run in auto mode. Never runs anything. */
+  async detect(command: string, context: Partial<DetectionContext> = {}): Promise<Decision> {
+    checkCommand(command);
+    const detector = (await this.loadDetector()).instance;
+    const ctx: DetectionContext = { cwd: context.cwd ?? process.cwd(), ...(context.env ? { env: context.env } : {}) };
+    try {
+      const decision = await detector.detect(command, ctx);
+      if (!decision || (decision.target !== "local" && decision.target !== "sandbox")) {
+        throw new Error(`returned ${JSON.stringify(decision)}`);
+      }
+      return decision;
+    } catch (error) {
+      // The contract says a detector never throws; if one does, fail closed.
+      this.logger.warn({ err: error, detector: detector.name }, "detector failed; sending the command to the sandbox");
+      return {
+        target: "sandbox",
+        rules: ["detector-error"],
+        reason: `The detector "${detector.name}" failed (${(error as Error)?.message ?? String(error)}), so the command goes to the sandbox.`,
+      };
+    }
+  }
+
+  /** The backend that runs commands for `target`, loading its plugin on first use. */
+  async backend(target: Target): Promise<Backend> {
+    return (await this.loadBackend(target)).instance;
+  }
+
+  /** Kills running commands, then disposes every plugin (backends reclaim their sandboxes). Idempotent. */
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      this.shutdown.abort(new BackendUnavailableError("The executor is shutting down."));
+      await Promise.allSettled([...this.running]);
+      const loaded = await Promise.allSettled([...this.backends.values(), ...(this.detectorPlugin ? [this.detectorPlugin] : [])]);
+      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? r.value.container.dispose() : undefined)));
+    })();
+    return this.disposed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  private async runNow(request: ExecRequest, options: RunOptions): Promise<ExecResult> {
+    const started = performance.now();
+    let valid: Awaited<ReturnType<typeof validateRequest>> | undefined;
+    let decision: Decision | undefined;
+    let target: Target | undefined;
+    let backendName: string | undefined;
+    try {
+      valid = await validateRequest(request, this.config.timeoutMs === undefined ? {} : { timeoutMs: this.config.timeoutMs });
+      const mode = valid.mode ?? this.config.mode;
+      if (mode === "auto") {
+        decision = await this.detect(valid.command, { cwd: valid.cwd, env: valid.env });
+        target = decision.target;
+      } else {
+        target = mode;
+      }
+      backendName = this.backendName(target);
+      const backend = (await this.loadBackend(target, decision)).instance;
+      const result = await runOnBackend(backend, valid, {
+        mode,
+        target,
+        backendName,
+        ...(decision ? { decision } : {}),
+        outputLimitBytes: this.config.outputLimitBytes,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        shutdownSignal: this.shutdown.signal,
+      });
+      this.logExecution(valid, { result });
+      return result;
+    } catch (error) {
+      this.logExecution(valid, { error, target, backendName, decision, durationMs: performance.now() - started });
+      throw error;
+    }
+  }
+
+  private backendName(target: Target): string {
+    return target === "local" ? this.config.localBackend : this.config.sandbox.backend;
+  }
+
+  private loadBackend(target: Target, decision?: Decision): Promise<LoadedPlugin<Backend>> {
+    const name = this.backendName(target);
+    let loaded = this.backends.get(name);
+    if (!loaded) {
+      loaded = this.instantiate<Backend>(name, "backend", BackendToken);
+      this.backends.set(name, loaded);
+      // A failed load is not cached: the package may be installed by the next call.
+      loaded.catch(() => this.backends.delete(name));
+    }
+    if (target === "local") return loaded;
+    return loaded.catch((error: unknown) => {
+      if (PluginLoadError.isInstance(error) && error.details.reason === "not-installed" && name in BUNDLED_PLUGINS) {
+        const why = decision
+          ? `Auto mode sent this command to the sandbox (${decision.rules.join(", ")}: ${decision.reason})`
+          : "This command needs the sandbox";
+        throw new SandboxUnavailableError(
+          `${why}, but the sandbox backend "${name}" (${pluginPackage(name)}) is not installed. Install it, or run the command with --mode=local if it is safe on this machine. Stigmer never falls back to the host on its own.`,
+          { cause: error, details: { backend: name, ...(decision ? { rules: decision.rules } : {}) } },
+        );
+      }
+      throw error;
+    });
+  }
+
+  private loadDetector(): Promise<LoadedPlugin<Detector>> {
+    if (!this.detectorPlugin) {
+      this.detectorPlugin = this.instantiate<Detector>(this.config.detector, "detector", DetectorToken);
+      this.detectorPlugin.catch(() => {
+        this.detectorPlugin = undefined;
+      });
+    }
+    return this.detectorPlugin;
+  }
+
+  private async instantiate<T>(name: string, kind: StigmerPlugin["kind"], token: InjectionToken<T>): Promise<LoadedPlugin<T>> {
+    const plugin = await loadPlugin(name, kind, this.loaderOptions);
+    const child = this.container.createChildContainer();
+    child.register(LoggerToken, { useValue: this.logger.child({ plugin: name }) });
+    child.register(PluginOptionsToken, { useValue: this.config.plugins[name] ?? this.config.plugins[pluginPackage(name)] ?? {} });
+    try {
+      plugin.register(child);
+      if (!child.isRegistered(token)) {
+        throw new Error(`register() did not register a class for ${kind === "backend" ? "BackendToken" : "DetectorToken"}`);
+      }
+      const instance = child.resolve<T>(token);
+      const ok =
+        kind === "backend"
+          ? typeof (instance as Backend).exec === "function" && typeof (instance as Backend).capabilities === "object"
+          : typeof (instance as Detector).detect === "function";
+      if (!ok) throw new Error(`the registered class does not implement the ${kind === "backend" ? "Backend" : "Detector"} contract`);
+      return { instance, container: child };
+    } catch (error) {
+      await Promise.resolve(child.dispose()).catch(() => {});
+      if (StigmerError.isInstance(error)) throw error;
+      throw new PluginLoadError(`Plugin "${name}" could not be set up: ${(error as Error)?.message ?? String(error)}.`, {
+        cause: error,
+        details: { plugin: name, package: pluginPackage(name), reason: "wrong-shape" },
+      });
+    }
+  }
+
+  private logExecution(
+    request: Awaited<ReturnType<typeof validateRequest>> | undefined,
+    outcome: {
+      result?: ExecResult;
+      error?: unknown;
+      target?: Target | undefined;
+      backendName?: string | undefined;
+      decision?: Decision | undefined;
+      durationMs?: number;
+    },
+  ): void {
+    const secrets = [...Object.values(request?.env ?? {}), this.config.daytona.apiKey];
+    const command = request
+      ? scrubSecrets(request.command.length > 500 ? `${request.command.slice(0, 500)}…` : request.command, secrets)
+      : undefined;
+    const { result, error } = outcome;
+    const decision = result?.decision ?? outcome.decision;
+    const record = {
+      id: request?.id,
+      command,
+      cwd: request?.cwd,
+      mode: result?.mode ?? request?.mode ?? this.config.mode,
+      target: result?.target ?? outcome.target,
+      backend: result?.backend ?? outcome.backendName,
+      ...(decision ? { rules: decision.rules, reason: scrubSecrets(decision.reason, secrets) } : {}),
+    };
+    if (result) {
+      const { exitCode, signal, timedOut, cancelled, durationMs, truncated, stdoutBytes, stderrBytes } = result;
+      this.logger.info(
+        { ...record, exitCode, signal, timedOut, cancelled, durationMs, truncated, stdoutBytes, stderrBytes },
+        "execution finished",
+      );
+    } else {
+      const code = StigmerError.isInstance(error) ? error.code : "INTERNAL";
+      const message = scrubSecrets((error as Error)?.message ?? String(error), secrets);
+      this.logger.warn({ ...record, code, error: message, durationMs: Math.round(outcome.durationMs ?? 0) }, "execution failed");
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import "reflect-metadata";
+
+// Plugins decorate their classes with core's own tsyringe, so one container understands them all.
+export { type DependencyContainer, inject, injectable } from "tsyringe";
+export type { Backend, BackendCapabilities, BackendHealth, OutputSink } from "./backend.js";
+export {
+  type ConfigFlags,
+  DEFAULT_CONFIG_FILE,
+  DEFAULT_SANDBOX_IMAGE,
+  isImageRef,
+  LOG_LEVELS,
+  type LogLevel,
+  type ResolveConfigOptions,
+  resolveConfig,
+  type StigmerConfig,
+} from "./config.js";
+export { type CreateExecutorOptions, createExecutor } from "./create-executor.js";
+export type { Decision, DetectionContext, Detector } from "./detector.js";
+export {
+  BackendUnavailableError,
+  CancelledError,
+  CapabilityUnsupportedError,
+  ErrorCode,
+  ExecutionFailedError,
+  ImageNotFoundError,
+  InvalidConfigError,
+  InvalidRequestError,
+  isUsageError,
+  PluginLoadError,
+  SandboxUnavailableError,
+  StigmerError,
+  type StigmerErrorOptions,
+  TimeoutError,
+} from "./errors.js";
+export { type ExecutionStream, Executor, type RunOptions } from "./executor.js";
+export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
+export { OutputCapture } from "./output-capture.js";
+export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
+export { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, type PluginModuleLoader, pluginPackage } from "./plugin-loader.js";
+export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";
+export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";
+export { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";
+export * from "./types.js";

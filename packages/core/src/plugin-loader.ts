@@ -1,0 +1,114 @@
+import { pathToFileURL } from "node:url";
+import { resolve as resolveModule } from "import-meta-resolve";
+import { PluginLoadError } from "./errors.js";
+import type { PluginKind, StigmerPlugin } from "./plugin.js";
+
+/** Short names of the plugins Stigmer ships, and their packages. */
+export const BUNDLED_PLUGINS: Readonly<Record<string, string>> = {
+  local: "@stigmer/backend-local",
+  docker: "@stigmer/backend-docker",
+  daytona: "@stigmer/backend-daytona",
+  rules: "@stigmer/detector-rules",
+};
+
+/** Imports a plugin module. Given by embedders (the CLI) so bundlers see the import. */
+export type PluginModuleLoader = () => Promise<unknown>;
+
+export interface PluginLoaderOptions {
+  /** Plugin modules by name or package name, tried before resolving packages from disk. */
+  modules?: Readonly<Record<string, PluginModuleLoader | StigmerPlugin>>;
+  /**
+   * Files or directories that package names are resolved from, in order (like pino's transports,
+   * relative to the caller). Always followed by the current directory and @stigmer/core itself.
+   */
+  resolveFrom?: ReadonlyArray<string | URL>;
+}
+
+/** The package a plugin name stands for. */
+export function pluginPackage(name: string): string {
+  return BUNDLED_PLUGINS[name] ?? name;
+}
+
+function isPlugin(value: unknown): value is StigmerPlugin {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.name === "string" && (v.kind === "backend" || v.kind === "detector") && typeof v.register === "function";
+}
+
+function unwrap(mod: unknown): unknown {
+  let current = mod;
+  // ESM default, CommonJS default-in-default, or a named `plugin` export.
+  for (let i = 0; i < 3 && typeof current === "object" && current !== null && !isPlugin(current); i++) {
+    const record = current as Record<string, unknown>;
+    current = record.default ?? record.plugin;
+  }
+  return current;
+}
+
+function toBaseUrl(from: string | URL): string {
+  if (from instanceof URL) return from.href;
+  if (from.startsWith("file:")) return from;
+  // A directory must end with a slash to be a resolution base.
+  return pathToFileURL(from.endsWith("/") ? from : `${from}/`).href;
+}
+
+function resolvePackage(pkg: string, bases: ReadonlyArray<string | URL>): string | undefined {
+  for (const base of bases) {
+    try {
+      return resolveModule(pkg, toBaseUrl(base));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw error;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Loads the plugin named `name` (a bundled short name or an npm package name) and checks that it
+ * is a plugin of the expected kind. Throws `PLUGIN_LOAD_FAILED` (details.reason: `not-installed`,
+ * `import-failed` or `wrong-shape`) with a message that says what to do.
+ */
+export async function loadPlugin(name: string, kind: PluginKind, options: PluginLoaderOptions = {}): Promise<StigmerPlugin> {
+  const pkg = pluginPackage(name);
+  const given = options.modules?.[name] ?? options.modules?.[pkg];
+  let mod: unknown;
+  if (given !== undefined && isPlugin(given)) {
+    mod = given;
+  } else {
+    try {
+      if (given !== undefined) {
+        mod = await given();
+      } else {
+        const bases = [...(options.resolveFrom ?? []), process.cwd(), import.meta.url];
+        const url = resolvePackage(pkg, bases);
+        if (url === undefined) {
+          throw new PluginLoadError(
+            `Plugin package "${pkg}" is not installed: add it to the project that runs stigmer (pnpm add ${pkg}), or change the setting that names "${name}".`,
+            { details: { plugin: name, package: pkg, reason: "not-installed" } },
+          );
+        }
+        mod = await import(url);
+      }
+    } catch (error) {
+      if (PluginLoadError.isInstance(error)) throw error;
+      throw new PluginLoadError(`Plugin package "${pkg}" failed to load: ${(error as Error)?.message ?? String(error)}.`, {
+        cause: error,
+        details: { plugin: name, package: pkg, reason: "import-failed" },
+      });
+    }
+  }
+  const plugin = unwrap(mod);
+  if (!isPlugin(plugin)) {
+    throw new PluginLoadError(
+      `Package "${pkg}" does not export a Stigmer plugin: its default export must be { name, kind: "backend" | "detector", register(container) } (see docs/custom-backend.md).`,
+      { details: { plugin: name, package: pkg, reason: "wrong-shape" } },
+    );
+  }
+  if (plugin.kind !== kind) {
+    throw new PluginLoadError(`Package "${pkg}" is a ${plugin.kind} plugin, but it is configured as a ${kind}.`, {
+      details: { plugin: name, package: pkg, reason: "wrong-shape" },
+    });
+  }
+  return plugin;
+}
