@@ -1,0 +1,14 @@
+import { DetectorToken, definePlugin, type StigmerPlugin } from "@stigmer/core";
+import { RulesDetector } from "./rules-detector.js";
+
+export { RulesDetector } from "./rules-detector.js";
+
+/** The `rules` plugin: Stigmer's default detector for auto mode. */
+export const plugin: StigmerPlugin = definePlugin({
+  name: "rules",
+  kind: "detector",
+  register(container) {
+    container.register(DetectorToken, { useClass: RulesDetector });
+  },
+});
+export default plugin;
