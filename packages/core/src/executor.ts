@@ -3,7 +3,7 @@ import { type DependencyContainer, type InjectionToken, inject, injectable } fro
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
 import type { Decision, DetectionContext, Detector } from "./detector.js";
-import { BackendUnavailableError, PluginLoadError, SandboxUnavailableError, StigmerError } from "./errors.js";
+import { BackendUnavailableError, isUsageError, PluginLoadError, SandboxUnavailableError, StigmerError } from "./errors.js";
 import { EventChannel } from "./event-channel.js";
 import { type Logger, scrubSecrets } from "./logger.js";
 import type { StigmerPlugin } from "./plugin.js";
@@ -282,7 +282,9 @@ export class Executor implements AsyncDisposable {
     } else {
       const code = StigmerError.isInstance(error) ? error.code : "INTERNAL";
       const message = scrubSecrets((error as Error)?.message ?? String(error), secrets);
-      this.logger.warn({ ...record, code, error: message, durationMs: Math.round(outcome.durationMs ?? 0) }, "execution failed");
+      // Invalid input is the caller's mistake, reported to the caller; backend failures are the operator's concern.
+      const level = isUsageError(error) ? "info" : "warn";
+      this.logger[level]({ ...record, code, error: message, durationMs: Math.round(outcome.durationMs ?? 0) }, "execution failed");
     }
   }
 }

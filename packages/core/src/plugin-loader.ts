@@ -1,5 +1,4 @@
 import { pathToFileURL } from "node:url";
-import { resolve as resolveModule } from "import-meta-resolve";
 import { PluginLoadError } from "./errors.js";
 import type { PluginKind, StigmerPlugin } from "./plugin.js";
 
@@ -52,7 +51,9 @@ function toBaseUrl(from: string | URL): string {
   return pathToFileURL(from.endsWith("/") ? from : `${from}/`).href;
 }
 
-function resolvePackage(pkg: string, bases: ReadonlyArray<string | URL>): string | undefined {
+async function resolvePackage(pkg: string, bases: ReadonlyArray<string | URL>): Promise<string | undefined> {
+  // Only needed for plugins named by package; kept off the start-up path of everything else.
+  const { resolve: resolveModule } = await import("import-meta-resolve");
   for (const base of bases) {
     try {
       return resolveModule(pkg, toBaseUrl(base));
@@ -81,7 +82,7 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
         mod = await given();
       } else {
         const bases = [...(options.resolveFrom ?? []), process.cwd(), import.meta.url];
-        const url = resolvePackage(pkg, bases);
+        const url = await resolvePackage(pkg, bases);
         if (url === undefined) {
           throw new PluginLoadError(
             `Plugin package "${pkg}" is not installed: add it to the project that runs stigmer (pnpm add ${pkg}), or change the setting that names "${name}".`,

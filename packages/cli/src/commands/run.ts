@@ -1,0 +1,138 @@
+import { StringDecoder } from "node:string_decoder";
+import { createExecutor, type ExecEvent, type ExecResult, parseEnvAssignment, resolveConfig } from "@stigmer/core";
+import { type OptionSpec, parseArgs } from "../args.js";
+import { bundledPlugins } from "../plugins.js";
+import { EXIT_USAGE, reportError } from "../report-error.js";
+
+export const RUN_HELP = `Usage: stigmer run [options] [--] <command...>
+
+Runs one shell command (bash -c) where the mode says, streams its output as it comes,
+and exits with the command's exit code.
+
+Options:
+  --mode <mode>           local | sandbox | auto (default: STIGMER_EXECUTION_MODE, else local)
+  --cwd <dir>             project directory to run in (default: the current directory)
+  --env NAME=value        add a variable to the command's environment (repeatable)
+  --timeout <seconds>     kill the whole process tree after this long (exit 124)
+  --sandbox-image <image> sandbox image for this command
+  --json                  print the event stream as NDJSON on stdout
+  --no-stdin              do not pass stdin to the command (default: passed when it is not a terminal)
+  --config <file>         config file (default: ./stigmer.config.json if present)
+  --log-level <level>     fatal | error | warn | info | debug | trace | silent (default: error)
+  -h, --help              show this help
+
+Several arguments are joined with spaces into one command line: "stigmer run ls -la" runs "ls -la".
+
+Exit status: the command's own; 124 timed out; 130 interrupted (Ctrl-C); 143 terminated;
+128+n killed by signal n; 2 invalid input; 125 stigmer could not run the command.`;
+
+const SPECS: Record<string, OptionSpec> = {
+  mode: { type: "string" },
+  cwd: { type: "string" },
+  env: { type: "list" },
+  timeout: { type: "string" },
+  "sandbox-image": { type: "string" },
+  json: { type: "boolean" },
+  stdin: { type: "boolean" },
+  config: { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGPIPE: 13,
+  SIGABRT: 6,
+  SIGSEGV: 11,
+};
+
+/** Writes to a stream and resolves when it can take more (stdout backpressure reaches the command). */
+function write(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> | undefined {
+  if (stream.write(data)) return undefined;
+  return new Promise((resolve) => stream.once("drain", resolve));
+}
+
+function exitStatus(result: ExecResult, interrupt: string | undefined): number {
+  if (result.timedOut) return 124;
+  if (result.cancelled) return interrupt === "SIGTERM" ? 143 : interrupt === "SIGHUP" ? 129 : 130;
+  if (result.exitCode !== null) return result.exitCode;
+  return 128 + (SIGNAL_NUMBERS[result.signal ?? ""] ?? 1);
+}
+
+function jsonEvent(event: ExecEvent, decoders: Record<"stdout" | "stderr", StringDecoder>): string {
+  if (event.type === "stdout" || event.type === "stderr") {
+    return `${JSON.stringify({ type: event.type, data: decoders[event.type].write(Buffer.from(event.data)) })}\n`;
+  }
+  return `${JSON.stringify(event)}\n`;
+}
+
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  let json = false;
+  try {
+    const { options, rest } = parseArgs(argv, SPECS, "run");
+    json = options.json === true;
+    if (options.help) {
+      process.stdout.write(`${RUN_HELP}\n`);
+      return 0;
+    }
+    if (rest.length === 0) {
+      process.stderr.write(`stigmer: INVALID_REQUEST: no command given: stigmer run [options] -- <command>\n`);
+      return EXIT_USAGE;
+    }
+    const config = resolveConfig({
+      flags: {
+        ...(options.mode !== undefined ? { mode: options.mode as string } : {}),
+        ...(options["sandbox-image"] !== undefined ? { sandboxImage: options["sandbox-image"] as string } : {}),
+        ...(options.timeout !== undefined ? { timeout: options.timeout as string } : {}),
+        ...(options["log-level"] !== undefined ? { logLevel: options["log-level"] as string } : {}),
+        ...(options.config !== undefined ? { config: options.config as string } : {}),
+      },
+      defaults: { logLevel: "error" },
+    });
+    const env = Object.fromEntries(((options.env as string[] | undefined) ?? []).map(parseEnvAssignment));
+    const forwardStdin = options.stdin !== false && !process.stdin.isTTY;
+
+    const executor = createExecutor({ config, modules: bundledPlugins });
+    const controller = new AbortController();
+    let interrupt: string | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupt) process.exit(signal === "SIGTERM" ? 143 : 130); // second signal: give up at once
+      interrupt = signal;
+      controller.abort(new Error(`stigmer received ${signal}`));
+    };
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
+
+    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    try {
+      const result = await executor.run(
+        {
+          command: rest.join(" "),
+          ...(options.cwd !== undefined ? { cwd: options.cwd as string } : {}),
+          env,
+          ...(forwardStdin ? { stdin: process.stdin } : {}),
+          ...(options["sandbox-image"] !== undefined ? { image: options["sandbox-image"] as string } : {}),
+          signal: controller.signal,
+        },
+        {
+          onEvent: (event) => {
+            if (json) return write(process.stdout, jsonEvent(event, decoders));
+            if (event.type === "stdout") return write(process.stdout, event.data);
+            if (event.type === "stderr") return write(process.stderr, event.data);
+            if (event.type === "progress") process.stderr.write(`stigmer: ${event.phase}: ${event.message}\n`);
+            return undefined;
+          },
+        },
+      );
+      return exitStatus(result, interrupt);
+    } finally {
+      if (forwardStdin) process.stdin.destroy();
+      await executor.dispose();
+    }
+  } catch (error) {
+    return reportError(error, json);
+  }
+}

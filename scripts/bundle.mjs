@@ -1,0 +1,43 @@
+// Bundles each published package's compiled output (dist/, from `tsc --build`) with its runtime
+// dependencies into dist/bundle/, which is what the packages' `exports` point at.
+//
+// Why: Node 20 has no module compile cache, and resolving and compiling hundreds of small files
+// (execa, pino, tsyringe) costs ~200 ms at every CLI start. One file per package loads in a
+// fraction of that. Packages stay separate (peer dependencies and other @stigmer packages are
+// external), so there is still exactly one @stigmer/core — and one tsyringe — in a process.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const PACKAGES = [
+  { dir: "packages/core", entries: ["index", "testing/index"] },
+  { dir: "packages/backend-local", entries: ["index"] },
+  { dir: "packages/detector-rules", entries: ["index"] },
+  { dir: "packages/cli", entries: ["bin", "index"] },
+];
+
+await Promise.all(
+  PACKAGES.map(async ({ dir, entries }) => {
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const external = [
+      ...Object.keys(pkg.peerDependencies ?? {}),
+      ...Object.keys(pkg.dependencies ?? {}).filter((name) => name.startsWith("@stigmer/") || name === "stigmer"),
+    ];
+    await build({
+      entryPoints: entries.map((entry) => ({ in: join(dir, "dist", `${entry}.js`), out: entry })),
+      outdir: join(dir, "dist/bundle"),
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      external,
+      sourcemap: "linked",
+      minify: true,
+      legalComments: "linked",
+      logLevel: "warning",
+      // Bundled CommonJS dependencies call require() for Node built-ins.
+      banner: { js: "import { createRequire as __stigmerRequire } from 'node:module'; const require = __stigmerRequire(import.meta.url);" },
+    });
+  }),
+);
