@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidConfigError } from "./errors.js";
+import { pluginPackage } from "./plugin-loader.js";
 import { EXECUTION_MODES, type ExecutionMode } from "./types.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -130,9 +131,10 @@ const byteCount: Parser<number> = (raw, where) => {
   return n;
 };
 
-// The Docker reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lowercase path.
+// The Docker reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lowercase path; the first
+// component is a registry only when it has a dot or a port or is localhost, as Docker reads it.
 const IMAGE_RE =
-  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+  /^(?:(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 export const IMAGE_REF_HINT = "expected an image reference such as python:3.12-slim or registry.example/team/sandbox:v1";
 
@@ -314,6 +316,12 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
       continue;
     }
     setPath(root, setting.path, setting.parse(raw, where));
+  }
+  if (pluginPackage(config.sandbox.backend) === pluginPackage(config.localBackend)) {
+    throw new InvalidConfigError(
+      `The sandbox backend "${config.sandbox.backend}" is the local backend: sandboxed commands would run on the host. Set STIGMER_SANDBOX_BACKEND to a sandbox (docker, daytona or a plugin package), or use --mode=local openly.`,
+      { details: { name: "STIGMER_SANDBOX_BACKEND", value: config.sandbox.backend } },
+    );
   }
   return config;
 }

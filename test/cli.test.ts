@@ -1,0 +1,218 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { cliBin, countProcesses, runCli, tempProject } from "./helpers.js";
+
+const project = tempProject();
+afterAll(() => project.cleanup());
+const uniqueSleep = (prefix: number) => `sleep ${prefix}${Math.floor(Math.random() * 1e6)}`;
+
+/** Starts the CLI and resolves once its stdout contains `text`. */
+function startCli(args: string[]) {
+  const child = execa(process.execPath, [cliBin, ...args], {
+    reject: false,
+    stdin: "ignore",
+    cwd: project.dir,
+    env: { STIGMER_EXECUTION_MODE: "" },
+  });
+  let out = "";
+  const seen = (text: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (out.includes(text)) resolve();
+      };
+      child.stdout?.on("data", (d: Buffer) => {
+        out += d.toString();
+        check();
+      });
+      check();
+    });
+  return { child, seen };
+}
+
+describe("stigmer run", () => {
+  it("streams stdout and stderr separately and exits with the command's code", async () => {
+    const r = await runCli(["run", "--", "echo out; echo err >&2; exit 7"], { cwd: project.dir });
+    expect(r.exitCode).toBe(7);
+    expect(r.stdout).toBe("out");
+    expect(r.stderr).toBe("err");
+  });
+
+  it("joins several arguments into one command line, options stop at the first positional", async () => {
+    const r = await runCli(["run", "printf", "%s-%s", "a", "b"], { cwd: project.dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("a-b");
+  });
+
+  it("delivers output live, before the command ends", async () => {
+    const started = performance.now();
+    const { child, seen } = startCli(["run", "--", "echo first; sleep 1.5; echo second"]);
+    await seen("first");
+    const firstAt = performance.now();
+    const r = await child;
+    const endAt = performance.now();
+    expect(r.stdout).toBe("first\nsecond");
+    expect(endAt - firstAt).toBeGreaterThan(1000);
+    expect(firstAt - started).toBeLessThan(endAt - started - 1000);
+  });
+
+  it("--json prints the event stream as NDJSON", async () => {
+    const r = await runCli(["run", "--json", "--", "echo hi; echo é >&2"], { cwd: project.dir });
+    const events = r.stdout.split("\n").map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ type: "start", mode: "local", target: "local", backend: "local", command: "echo hi; echo é >&2" });
+    expect(events).toContainEqual({ type: "stdout", data: "hi\n" });
+    expect(events).toContainEqual({ type: "stderr", data: "é\n" });
+    expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 0, timedOut: false, cancelled: false, truncated: false });
+  });
+
+  it("--env and --cwd reach the command", async () => {
+    writeFileSync(join(project.dir, "here.txt"), "in the project\n");
+    const r = await runCli([
+      "run",
+      "--cwd",
+      project.dir,
+      "--env",
+      "GREETING=hello world",
+      "--env",
+      "EMPTY=",
+      "--",
+      'cat here.txt; echo "$GREETING|$EMPTY|"',
+    ]);
+    expect(r.stdout).toBe("in the project\nhello world||");
+  });
+
+  it("passes stdin when it is not a terminal, and not with --no-stdin", async () => {
+    expect((await runCli(["run", "--", "wc -l"], { input: "a\nb\n" })).stdout.trim()).toBe("2");
+    const none = await runCli(["run", "--no-stdin", "--", "cat; echo done"], { input: "ignored\n" });
+    expect(none.stdout).toBe("done");
+  });
+
+  it("--timeout kills the whole tree and exits 124", async () => {
+    const marker = uniqueSleep(5);
+    const r = await runCli(["run", "--timeout", "0.5", "--", `sh -c '${marker} & ${marker} & wait'`]);
+    expect(r.exitCode).toBe(124);
+    expect(await countProcesses(marker)).toBe(0);
+  });
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("%s kills the whole tree and exits %i", async (signal, status) => {
+    const marker = uniqueSleep(4);
+    const { child, seen } = startCli(["run", "--", `sh -c '${marker} & ${marker} & echo started; wait'`]);
+    await seen("started");
+    expect(await countProcesses(marker)).toBeGreaterThanOrEqual(2);
+    child.kill(signal);
+    const r = await child;
+    expect(r.exitCode).toBe(status);
+    expect(await countProcesses(marker)).toBe(0);
+  });
+
+  it.each([
+    [["run", "--mode=sandboxx", "--", "ls"], {}, "INVALID_CONFIG", "--mode=sandboxx"],
+    [["run", "--", "ls"], { STIGMER_EXECUTION_MODE: "sandboxx" }, "INVALID_CONFIG", "local, sandbox, auto"],
+    [["run", "--", "ls"], { STIGMER_SANDBOX_TTL: "-1" }, "INVALID_CONFIG", "STIGMER_SANDBOX_TTL=-1"],
+    [["run", "--", "ls"], { STIGMER_SANDBOX_TTL: "soon" }, "INVALID_CONFIG", "STIGMER_SANDBOX_TTL=soon"],
+    [["run", "--timeout", "-1", "--", "ls"], {}, "INVALID_CONFIG", "--timeout=-1"],
+    [["run", "--timeout=abc", "--", "ls"], {}, "INVALID_CONFIG", "--timeout=abc"],
+    [["run", "--cwd", "/definitely/missing", "--", "ls"], {}, "INVALID_REQUEST", "does not exist"],
+    [["run", "--env", "=x", "--", "ls"], {}, "INVALID_REQUEST", "NAME=value"],
+    [["run", "--env", "A=B=C", "--env", "BAD-NAME=1", "--", "ls"], {}, "INVALID_REQUEST", "BAD-NAME"],
+    [["run", "--", ""], {}, "INVALID_REQUEST", "empty"],
+    [["run"], {}, "INVALID_REQUEST", "no command"],
+    [["run", "--bogus", "ls"], {}, "INVALID_REQUEST", "Unknown option --bogus"],
+    [["run", "--sandbox-image", "Bad Image", "--", "ls"], {}, "INVALID_CONFIG", "--sandbox-image=Bad Image"],
+    [["frobnicate"], {}, "INVALID_REQUEST", "unknown command"],
+  ])("bad input %j exits 2 with one line and no stack trace", async (args, env, code, text) => {
+    const r = await runCli(args, { env, cwd: project.dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^stigmer: ${code}: `));
+    expect(r.stderr).toContain(text);
+    expect(r.stderr.split("\n")).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([["--mode=sandbox"], ["--mode=auto"]])(
+    "%s without a sandbox backend exits 125 with SANDBOX_UNAVAILABLE and runs nothing",
+    async (flag) => {
+      const marker = join(project.dir, `never-${flag.slice(7)}`);
+      const r = await runCli(["run", flag, "--", `touch ${marker}`], { cwd: project.dir });
+      expect(r.exitCode).toBe(125);
+      expect(r.stderr).toMatch(/^stigmer: SANDBOX_UNAVAILABLE: .*--mode=local/);
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
+
+  it("--json reports errors in band too", async () => {
+    const r = await runCli(["run", "--json", "--mode=sandbox", "--", "ls"], { cwd: project.dir });
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: "error", code: "SANDBOX_UNAVAILABLE" });
+  });
+
+  it("--log-level info writes the execution's log line to stderr, without env values", async () => {
+    const r = await runCli(
+      ["run", "--log-level", "info", "--env", "TOKEN=s3cr3t-value", "--", "echo $TOKEN >/dev/null; echo s3cr3t-value >/dev/null"],
+      {
+        cwd: project.dir,
+      },
+    );
+    const line = JSON.parse(r.stderr.trim().split("\n").at(-1) as string);
+    expect(line).toMatchObject({ msg: "execution finished", mode: "local", exitCode: 0 });
+    expect(r.stderr).not.toContain("s3cr3t-value");
+  });
+
+  it("help, version", async () => {
+    const help = await runCli(["run", "--help"]);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain("Usage: stigmer run");
+    const version = await runCli(["--version"]);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((await runCli([])).exitCode).toBe(2);
+  });
+});
+
+describe("stigmer detect", () => {
+  it("--json prints mode, rules and reason", async () => {
+    const r = await runCli(["detect", "--json", "--", "pip install requests"]);
+    expect(r.exitCode).toBe(0);
+    const decision = JSON.parse(r.stdout);
+    expect(decision.mode).toBe("sandbox");
+    expect(decision.rules.length).toBeGreaterThan(0);
+    expect(typeof decision.reason).toBe("string");
+  });
+
+  it("--jsonl answers one line per input line, in order, errors in place", async () => {
+    const input = ['{"command":"ls"}', "not json", '{"command":"pip install x"}', '{"command":""}'].join("\n");
+    const r = await runCli(["detect", "--jsonl"], { input });
+    const out = r.stdout.split("\n").map((l) => JSON.parse(l));
+    expect(out).toHaveLength(4);
+    expect(out[0]).toHaveProperty("mode");
+    expect(out[1]).toMatchObject({ error: { code: "INVALID_REQUEST" } });
+    expect(out[2]).toHaveProperty("mode");
+    expect(out[3]).toMatchObject({ error: { code: "INVALID_REQUEST" } });
+  });
+});
+
+describe("lazy loading", () => {
+  const trace = (args: string[]) => {
+    const file = join(project.dir, `trace-${Math.random()}.txt`);
+    return execa(process.execPath, ["--import", new URL("./fixtures/trace-imports.mjs", import.meta.url).pathname, cliBin, ...args], {
+      reject: false,
+      stdin: "ignore",
+      env: { STIGMER_TRACE_FILE: file, STIGMER_EXECUTION_MODE: "" },
+    }).then((r) => ({ r, loaded: readFileSync(file, "utf8") }));
+  };
+
+  it("local mode loads the local backend only: no detector, no sandbox backends, no dockerode or Daytona SDK", async () => {
+    const { r, loaded } = await trace(["run", "--mode=local", "--", "true"]);
+    expect(r.exitCode).toBe(0);
+    expect(loaded).toContain("backend-local");
+    for (const heavy of ["detector-rules", "backend-docker", "backend-daytona", "dockerode", "@daytonaio"])
+      expect(loaded).not.toContain(heavy);
+  });
+
+  it("auto mode does load the detector (the trace sees plugin loads)", async () => {
+    const { loaded } = await trace(["run", "--mode=auto", "--", "true"]);
+    expect(loaded).toContain("detector-rules");
+  });
+});

@@ -1,0 +1,164 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_SANDBOX_IMAGE, ErrorCode, resolveConfig, StigmerError } from "@stigmer/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { tempProject } from "./helpers.js";
+
+const projects: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of projects.splice(0)) cleanup();
+});
+function project(config?: unknown) {
+  const p = tempProject();
+  projects.push(p.cleanup);
+  if (config !== undefined) writeFileSync(join(p.dir, "stigmer.config.json"), typeof config === "string" ? config : JSON.stringify(config));
+  return p.dir;
+}
+
+function configError(fn: () => unknown): StigmerError {
+  try {
+    fn();
+  } catch (error) {
+    expect(StigmerError.isInstance(error)).toBe(true);
+    return error as StigmerError;
+  }
+  throw new Error("expected an INVALID_CONFIG error");
+}
+
+describe("resolveConfig", () => {
+  it("defaults match the spec", () => {
+    const config = resolveConfig({ env: {}, cwd: project() });
+    expect(config).toMatchObject({
+      mode: "local",
+      sandbox: { image: DEFAULT_SANDBOX_IMAGE, autoPull: true, cleanup: true, ttlSeconds: 3600, backend: "docker" },
+      localBackend: "local",
+      detector: "rules",
+      cloud: false,
+      timeoutMs: undefined,
+      outputLimitBytes: 1048576,
+      logLevel: "info",
+    });
+    expect(config.configFile).toBeUndefined();
+  });
+
+  it("reads every spec variable from the environment", () => {
+    const config = resolveConfig({
+      cwd: project(),
+      env: {
+        STIGMER_EXECUTION_MODE: "auto",
+        STIGMER_SANDBOX_IMAGE: "my-custom-sandbox:latest",
+        STIGMER_SANDBOX_AUTO_PULL: "false",
+        STIGMER_SANDBOX_CLEANUP: "0",
+        STIGMER_SANDBOX_TTL: "7200",
+        STIGMER_TIMEOUT: "2.5",
+        STIGMER_OUTPUT_LIMIT: "4096",
+        STIGMER_LOG_LEVEL: "debug",
+        STIGMER_DETECTOR: "@acme/detector",
+      },
+    });
+    expect(config).toMatchObject({
+      mode: "auto",
+      sandbox: { image: "my-custom-sandbox:latest", autoPull: false, cleanup: false, ttlSeconds: 7200 },
+      timeoutMs: 2500,
+      outputLimitBytes: 4096,
+      logLevel: "debug",
+      detector: "@acme/detector",
+    });
+  });
+
+  it("MODE=cloud makes Daytona the sandbox backend and keeps the key out of errors", () => {
+    const config = resolveConfig({
+      cwd: project(),
+      env: { MODE: "cloud", DAYTONA_API_KEY: "dtn_secret_key", DAYTONA_API_URL: "http://127.0.0.1:1" },
+    });
+    expect(config.cloud).toBe(true);
+    expect(config.sandbox.backend).toBe("daytona");
+    expect(config.daytona).toEqual({ apiKey: "dtn_secret_key", apiUrl: "http://127.0.0.1:1" });
+  });
+
+  it("takes flags over environment over config file over defaults", () => {
+    const dir = project({ mode: "sandbox", timeout: 9, sandbox: { image: "from-file:1", ttl: 10 } });
+    const fileOnly = resolveConfig({ cwd: dir, env: {} });
+    expect(fileOnly).toMatchObject({ mode: "sandbox", timeoutMs: 9000, sandbox: { image: "from-file:1", ttlSeconds: 10 } });
+    expect(fileOnly.configFile).toBe(join(dir, "stigmer.config.json"));
+    const envOverFile = resolveConfig({ cwd: dir, env: { STIGMER_EXECUTION_MODE: "auto", STIGMER_SANDBOX_TTL: "20" } });
+    expect(envOverFile).toMatchObject({ mode: "auto", sandbox: { image: "from-file:1", ttlSeconds: 20 } });
+    const flagOverEnv = resolveConfig({
+      cwd: dir,
+      env: { STIGMER_EXECUTION_MODE: "auto" },
+      flags: { mode: "local", sandboxImage: "flag:2", timeout: "1" },
+    });
+    expect(flagOverEnv).toMatchObject({ mode: "local", timeoutMs: 1000, sandbox: { image: "flag:2" } });
+  });
+
+  it("an empty environment variable counts as unset", () => {
+    expect(resolveConfig({ cwd: project(), env: { STIGMER_EXECUTION_MODE: "" } }).mode).toBe("local");
+  });
+
+  it("an unknown mode names the variable, the value and the three valid modes", () => {
+    const error = configError(() => resolveConfig({ cwd: project(), env: { STIGMER_EXECUTION_MODE: "sandboxx" } }));
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+    expect(error.message).toContain("STIGMER_EXECUTION_MODE=sandboxx");
+    expect(error.message).toContain("local, sandbox, auto");
+    expect(error.details).toMatchObject({ name: "STIGMER_EXECUTION_MODE", value: "sandboxx", source: "env" });
+    const flag = configError(() => resolveConfig({ cwd: project(), env: {}, flags: { mode: "fast" } }));
+    expect(flag.message).toContain("--mode=fast");
+  });
+
+  it.each([
+    ["STIGMER_SANDBOX_TTL", "abc"],
+    ["STIGMER_SANDBOX_TTL", "-5"],
+    ["STIGMER_SANDBOX_TTL", "1.5"],
+    ["STIGMER_TIMEOUT", "-1"],
+    ["STIGMER_TIMEOUT", "soon"],
+    ["STIGMER_TIMEOUT", "99999999"],
+    ["STIGMER_SANDBOX_AUTO_PULL", "maybe"],
+    ["STIGMER_SANDBOX_CLEANUP", "2"],
+    ["STIGMER_SANDBOX_IMAGE", "Not An Image"],
+    ["STIGMER_SANDBOX_IMAGE", "UPPER/case:tag"],
+    ["STIGMER_SANDBOX_IMAGE", "image:tag:extra"],
+    ["STIGMER_OUTPUT_LIMIT", "10"],
+    ["STIGMER_LOG_LEVEL", "loud"],
+    ["STIGMER_DETECTOR", "bad name with spaces"],
+  ])("%s=%s is rejected with the variable and value in the message", (name, value) => {
+    const error = configError(() => resolveConfig({ cwd: project(), env: { [name]: value } }));
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+    expect(error.message).toContain(`${name}=${value}`);
+    expect(error.message.split("\n")).toHaveLength(1);
+  });
+
+  it.each(["python:3.12-slim", "ghcr.io/stigmer/agent-sandbox-basic:latest", "localhost:5000/x/y:1", `busybox@sha256:${"a".repeat(64)}`])(
+    "accepts image %s",
+    (image) => {
+      expect(resolveConfig({ cwd: project(), env: { STIGMER_SANDBOX_IMAGE: image } }).sandbox.image).toBe(image);
+    },
+  );
+
+  it("refuses a sandbox backend that is the local backend (no silent host fallback)", () => {
+    for (const value of ["local", "@stigmer/backend-local"]) {
+      const error = configError(() => resolveConfig({ cwd: project(), env: { STIGMER_SANDBOX_BACKEND: value } }));
+      expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+      expect(error.message).toContain("would run on the host");
+    }
+  });
+
+  it("reports config file problems: bad JSON, unknown keys, bad values, a missing explicit file", () => {
+    expect(configError(() => resolveConfig({ cwd: project("{ nope"), env: {} })).message).toContain("not valid JSON");
+    const unknown = configError(() => resolveConfig({ cwd: project({ sandbx: { image: "x" } }), env: {} }));
+    expect(unknown.message).toContain('unknown key "sandbx"');
+    const nested = configError(() => resolveConfig({ cwd: project({ sandbox: { imag: "x" } }), env: {} }));
+    expect(nested.message).toContain('unknown key "sandbox.imag"');
+    const value = configError(() => resolveConfig({ cwd: project({ sandbox: { ttl: -1 } }), env: {} }));
+    expect(value.message).toContain("sandbox.ttl");
+    const missing = configError(() => resolveConfig({ cwd: project(), env: { STIGMER_CONFIG: "/nope/stigmer.json" } }));
+    expect(missing.message).toContain("/nope/stigmer.json");
+    const dir = project();
+    mkdirSync(join(dir, "sub"));
+    expect(configError(() => resolveConfig({ cwd: dir, env: {}, flags: { config: "sub" } })).code).toBe(ErrorCode.INVALID_CONFIG);
+  });
+
+  it("passes plugin options from the config file", () => {
+    const config = resolveConfig({ cwd: project({ plugins: { local: { killGraceMs: 50 } } }), env: {} });
+    expect(config.plugins).toEqual({ local: { killGraceMs: 50 } });
+  });
+});

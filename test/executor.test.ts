@@ -1,0 +1,272 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import local from "@stigmer/backend-local";
+import {
+  createExecutor,
+  type Decision,
+  DetectorToken,
+  definePlugin,
+  ErrorCode,
+  type ExecEvent,
+  type ExecRequest,
+  injectable,
+  MAX_COMMAND_BYTES,
+  resolveConfig,
+  StigmerError,
+  type StigmerPlugin,
+} from "@stigmer/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capturingLogger, countProcesses, silentLogger, tempProject } from "./helpers.js";
+
+/** A detector for these tests: `echo` and `ls` local, anything else sandbox. */
+@injectable()
+class EchoLocalDetector {
+  readonly name = "echo-local";
+  detect(command: string): Decision {
+    return /^(echo|ls)\b/.test(command)
+      ? { target: "local", rules: ["test-read-only"], reason: `"${command.split(" ")[0]}" only prints` }
+      : { target: "sandbox", rules: ["test-other"], reason: "anything else is sandboxed" };
+  }
+}
+const echoLocal: StigmerPlugin = definePlugin({
+  name: "echo-local",
+  kind: "detector",
+  register: (c) => c.register(DetectorToken, { useClass: EchoLocalDetector }),
+});
+@injectable()
+class ThrowingDetector {
+  readonly name = "throws";
+  detect(): Decision {
+    throw new Error("boom");
+  }
+}
+const throwing: StigmerPlugin = definePlugin({
+  name: "throws",
+  kind: "detector",
+  register: (c) => c.register(DetectorToken, { useClass: ThrowingDetector }),
+});
+
+const project = tempProject();
+afterAll(() => project.cleanup());
+
+function executor(env: Record<string, string> = {}, logger = silentLogger()) {
+  return createExecutor({
+    config: resolveConfig({ env: { STIGMER_DETECTOR: "echo-local", ...env }, cwd: project.dir }),
+    logger,
+    modules: { local, "echo-local": echoLocal, throws: throwing },
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<StigmerError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(StigmerError.isInstance(error), `expected a StigmerError, got ${String(error)}`).toBe(true);
+  return error as StigmerError;
+}
+
+describe("Executor: bad input", () => {
+  const ex = executor();
+  afterAll(() => ex.dispose());
+  const cases: Array<[string, ExecRequest, string]> = [
+    ["an empty command", { command: "" }, "empty"],
+    ["a blank command", { command: "  \n " }, "empty"],
+    ["a command with a NUL byte", { command: "echo a\0b" }, "NUL"],
+    ["a command over 1 MiB", { command: `echo ${"x".repeat(MAX_COMMAND_BYTES)}` }, "limit"],
+    ["a cwd that does not exist", { command: "ls", cwd: "/definitely/not/here" }, "does not exist"],
+    ["a cwd that is a file", { command: "ls", cwd: "/etc/hostname" }, "not a directory"],
+    ["an env name with =", { command: "ls", env: { "A=B": "x" } }, "not valid"],
+    ["an empty env name", { command: "ls", env: { "": "x" } }, "empty"],
+    ["a negative timeout", { command: "ls", timeoutMs: -1 }, "not valid"],
+    ["a NaN timeout", { command: "ls", timeoutMs: Number.NaN }, "not valid"],
+    ["an unknown mode", { command: "ls", mode: "sandboxx" as never }, "local, sandbox, auto"],
+    ["a malformed image", { command: "ls", image: "Bad Image" }, "image reference"],
+  ];
+  it.each(cases)("%s is INVALID_REQUEST with a one-line message", async (_name, request, text) => {
+    const error = await rejection(ex.run({ cwd: project.dir, ...request }));
+    expect(error.code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(error.message).toContain(text);
+    expect(error.message).not.toContain("\n");
+  });
+});
+
+describe("Executor: modes", () => {
+  const ex = executor();
+  afterAll(() => ex.dispose());
+
+  it("local mode runs on the host and reports the mode in the start event", async () => {
+    const events: ExecEvent[] = [];
+    const result = await ex.run(
+      { command: "echo hello; echo oops >&2; exit 4", cwd: project.dir },
+      { onEvent: (e) => void events.push(e) },
+    );
+    expect(result).toMatchObject({ exitCode: 4, stdout: "hello\n", stderr: "oops\n", mode: "local", target: "local", backend: "local" });
+    expect(events[0]).toMatchObject({ type: "start", mode: "local", target: "local", backend: "local", cwd: project.dir });
+  });
+
+  it("sandbox mode without a sandbox backend fails with SANDBOX_UNAVAILABLE and runs nothing on the host", async () => {
+    const marker = join(project.dir, "must-not-exist");
+    const error = await rejection(ex.run({ command: `touch ${marker}`, mode: "sandbox", cwd: project.dir }));
+    expect(error.code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
+    expect(error.message).toContain("never falls back to the host");
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("auto mode asks the detector: a local decision runs with the decision in the start event and result", async () => {
+    const events: ExecEvent[] = [];
+    const result = await ex.run({ command: "echo via-auto", mode: "auto", cwd: project.dir }, { onEvent: (e) => void events.push(e) });
+    expect(result.stdout).toBe("via-auto\n");
+    expect(result.decision).toEqual({ target: "local", rules: ["test-read-only"], reason: '"echo" only prints' });
+    expect(events[0]).toMatchObject({ type: "start", mode: "auto", target: "local", decision: { rules: ["test-read-only"] } });
+  });
+
+  it("auto mode never runs a sandbox-classified command on the host when the sandbox is unavailable", async () => {
+    const marker = join(project.dir, "auto-must-not-exist");
+    const error = await rejection(ex.run({ command: `touch ${marker}`, mode: "auto", cwd: project.dir }));
+    expect(error.code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
+    expect(error.message).toContain("test-other");
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("a detector that throws fails closed: the command goes to the sandbox", async () => {
+    const failing = executor({ STIGMER_DETECTOR: "throws" });
+    const decision = await failing.detect("echo hi");
+    expect(decision).toMatchObject({ target: "sandbox", rules: ["detector-error"] });
+    expect((await rejection(failing.run({ command: "echo hi", mode: "auto", cwd: project.dir }))).code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
+    await failing.dispose();
+  });
+
+  it("the configured mode applies when the request names none", async () => {
+    const auto = executor({ STIGMER_EXECUTION_MODE: "auto" });
+    expect((await auto.run({ command: "ls", cwd: project.dir })).mode).toBe("auto");
+    await auto.dispose();
+  });
+});
+
+describe("Executor: logging", () => {
+  it("writes one line per execution and never logs env values or API keys", async () => {
+    const { logger, lines, raw } = capturingLogger();
+    const ex = createExecutor({
+      config: resolveConfig({ env: { DAYTONA_API_KEY: "dtn_live_supersecret" }, cwd: project.dir }),
+      logger,
+      modules: { local },
+    });
+    const secret = "hunter2-very-secret";
+    await ex.run({ command: `echo ${secret} dtn_live_supersecret`, env: { TOKEN: secret }, cwd: project.dir });
+    await ex.run({ command: "exit 3", cwd: project.dir });
+    await ex.run({ command: "", cwd: project.dir }).catch(() => {});
+    await ex.dispose();
+    const executions = lines.filter((l) => l.msg === "execution finished" || l.msg === "execution failed");
+    expect(executions).toHaveLength(3);
+    expect(executions[0]).toMatchObject({ mode: "local", target: "local", backend: "local", exitCode: 0, timedOut: false });
+    expect(executions[0]).toHaveProperty("durationMs");
+    expect(executions[0]).toHaveProperty("id");
+    expect(executions[1]).toMatchObject({ exitCode: 3 });
+    expect(executions[2]).toMatchObject({ code: "INVALID_REQUEST" });
+    const all = raw.join("\n");
+    expect(all).not.toContain(secret);
+    expect(all).not.toContain("supersecret");
+    expect(all).toContain("[redacted]");
+  });
+});
+
+describe("Executor: streaming API", () => {
+  const ex = executor();
+  afterAll(() => ex.dispose());
+
+  it("yields start, output and exit in order, and the result", async () => {
+    const stream = ex.stream({ command: "echo one; echo two >&2", cwd: project.dir });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types[0]).toBe("start");
+    expect(types.at(-1)).toBe("exit");
+    expect(types.filter((t) => t === "stdout" || t === "stderr").length).toBeGreaterThanOrEqual(2);
+    expect((await stream.result).stdout).toBe("one\n");
+  });
+
+  it("leaving the loop early cancels the command and kills its tree", async () => {
+    const marker = `sleep 7${Math.floor(Math.random() * 1e6)}`;
+    const stream = ex.stream({ command: `sh -c '${marker} & echo started; wait'`, cwd: project.dir });
+    for await (const event of stream) if (event.type === "stdout") break;
+    const result = await stream.result;
+    expect(result.cancelled).toBe(true);
+    expect(await countProcesses(marker)).toBe(0);
+  });
+
+  it("a consumer that reads slowly does not lose output", async () => {
+    const stream = ex.stream({ command: "seq 1 20000", cwd: project.dir });
+    let text = "";
+    for await (const event of stream) {
+      if (event.type === "stdout") {
+        text += Buffer.from(event.data).toString();
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    const lines = text.trimEnd().split("\n");
+    expect(lines).toHaveLength(20000);
+    expect(lines.at(-1)).toBe("20000");
+  });
+
+  it("a throwing onEvent stops the command and rejects with the listener's error", async () => {
+    const marker = `sleep 8${Math.floor(Math.random() * 1e6)}`;
+    const failure = new Error("consumer failed");
+    const outcome = await ex
+      .run(
+        { command: `echo go; ${marker}`, cwd: project.dir },
+        {
+          onEvent: (e) => {
+            if (e.type === "stdout") throw failure;
+          },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(outcome).toBe(failure);
+    expect(await countProcesses(marker)).toBe(0);
+  });
+});
+
+describe("Executor: output limit and dispose", () => {
+  it("retains head and tail within STIGMER_OUTPUT_LIMIT while streaming everything", async () => {
+    const ex = executor({ STIGMER_OUTPUT_LIMIT: "2048" });
+    let streamed = 0;
+    const result = await ex.run(
+      { command: "seq 1 100000", cwd: project.dir },
+      {
+        onEvent: (e) => {
+          if (e.type === "stdout") streamed += e.data.length;
+        },
+      },
+    );
+    expect(result.truncated).toBe(true);
+    expect(result.stdoutBytes).toBe(streamed);
+    expect(result.stdout.startsWith("1\n2\n3\n")).toBe(true);
+    expect(result.stdout.endsWith("99999\n100000\n")).toBe(true);
+    expect(result.stdout.length).toBeLessThan(2200);
+    await ex.dispose();
+  });
+
+  it("dispose cancels running commands, kills their trees, and refuses new ones", async () => {
+    const ex = executor();
+    const marker = `sleep 6${Math.floor(Math.random() * 1e6)}`;
+    writeFileSync(join(project.dir, "x"), "");
+    const running = ex.run({ command: `${marker} & ${marker}; wait`, cwd: project.dir });
+    await new Promise((r) => setTimeout(r, 300));
+    await ex.dispose();
+    expect((await running).cancelled).toBe(true);
+    expect(await countProcesses(marker)).toBe(0);
+    expect((await rejection(ex.run({ command: "true", cwd: project.dir }))).code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
+  });
+});
+
+describe("Executor: timeouts", () => {
+  let ex: ReturnType<typeof executor>;
+  beforeAll(() => {
+    ex = executor({ STIGMER_TIMEOUT: "0.4" });
+  });
+  afterAll(() => ex.dispose());
+  it("STIGMER_TIMEOUT is the default timeout; a request's timeoutMs overrides it", async () => {
+    expect((await ex.run({ command: "sleep 5", cwd: project.dir })).timedOut).toBe(true);
+    expect((await ex.run({ command: "sleep 0.6; echo ok", cwd: project.dir, timeoutMs: 10_000 })).stdout).toBe("ok\n");
+  });
+});

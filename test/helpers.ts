@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { createLogger, type Logger } from "@stigmer/core";
+import { execa, type Options } from "execa";
+
+export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+export const cliBin = join(repoRoot, "packages/cli/dist/bundle/bin.js");
+
+/** Runs the built CLI as a real process. Never rejects: tests assert on exit code and output. */
+export function runCli(args: string[], options: Options = {}) {
+  return execa(process.execPath, [cliBin, ...args], {
+    reject: false,
+    ...(options.input === undefined ? { stdin: "ignore" as const } : {}),
+    timeout: 60_000,
+    ...options,
+    env: { STIGMER_EXECUTION_MODE: "", STIGMER_SANDBOX_BACKEND: "", MODE: "", ...options.env },
+  });
+}
+
+/** A temporary project directory, removed by the returned cleanup. */
+export function tempProject(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "stigmer-test-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A real pino logger whose JSON lines are collected in `lines`. */
+export function capturingLogger(level: "info" | "debug" = "info"): {
+  logger: Logger;
+  lines: Array<Record<string, unknown>>;
+  raw: string[];
+} {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split("\n")) {
+        if (!line) continue;
+        raw.push(line);
+        lines.push(JSON.parse(line));
+      }
+      done();
+    },
+  });
+  return { logger: createLogger({ level, destination }), lines, raw };
+}
+
+export const silentLogger = () => createLogger({ level: "silent" });
+
+/** Count of live processes whose command line contains `marker` (zombies have empty cmdlines). */
+export async function countProcesses(marker: string): Promise<number> {
+  // "abc" becomes the pattern "ab[c]", which matches the marker but not the scanning shell or grep themselves.
+  const pattern = `${marker.slice(0, -1)}[${marker.slice(-1)}]`;
+  const { stdout } = await execa("sh", [
+    "-c",
+    `for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < "$f" 2>/dev/null; echo; done | grep -c -- '${pattern}' || true`,
+  ]);
+  return Number(stdout.trim());
+}
