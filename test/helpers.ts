@@ -9,15 +9,22 @@ import { execa, type Options } from "execa";
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 export const cliBin = join(repoRoot, "packages/cli/dist/bundle/bin.js");
 
+export interface CliResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the built CLI as a real process. Never rejects: tests assert on exit code and output. */
-export function runCli(args: string[], options: Options = {}) {
-  return execa(process.execPath, [cliBin, ...args], {
+export async function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [cliBin, ...args], {
     reject: false,
-    ...(options.input === undefined ? { stdin: "ignore" as const } : {}),
+    ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
     timeout: 60_000,
-    ...options,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { STIGMER_EXECUTION_MODE: "", STIGMER_SANDBOX_BACKEND: "", MODE: "", ...options.env },
   });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /** A temporary project directory, removed by the returned cleanup. */
