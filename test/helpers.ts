@@ -16,7 +16,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a real process. Never rejects: tests assert on exit code and output. */
-export async function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Promise<CliResult> {
   const result = await execa(process.execPath, [cliBin, ...args], {
     reject: false,
     ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
