@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createLogger, type Logger } from "@stigmer/core";
-import { execa, type Options } from "execa";
+import { execa } from "execa";
 
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 export const cliBin = join(repoRoot, "packages/cli/dist/bundle/bin.js");
