@@ -1,0 +1,15 @@
+import { BackendToken, definePlugin } from "@stigmer/core";
+import { SpawnBackend } from "./spawn-backend.js";
+
+export { SpawnBackend, type SpawnBackendOptions } from "./spawn-backend.js";
+
+/** Selected with configuration only: `STIGMER_SANDBOX_BACKEND=@example/stigmer-backend-spawn`. */
+export default definePlugin({
+  name: "@example/stigmer-backend-spawn",
+  kind: "backend",
+  register(container) {
+    // useClass, not useValue: the container builds the backend, and disposing the executor's
+    // container calls its dispose().
+    container.register(BackendToken, { useClass: SpawnBackend });
+  },
+});

@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { access, constants } from "node:fs/promises";
+import { isAbsolute } from "node:path";
+import {
+  type Backend,
+  type BackendCapabilities,
+  type BackendExit,
+  type BackendHealth,
+  type BackendRequest,
+  BackendUnavailableError,
+  CancelledError,
+  InvalidConfigError,
+  inject,
+  injectable,
+  type Logger,
+  LoggerToken,
+  type OutputSink,
+  PluginOptionsToken,
+} from "@stigmer/core";
+import { killProcessGroup } from "./kill-process-group.js";
+import { pipeToSink } from "./pipe-to-sink.js";
+
+const PACKAGE = "@example/stigmer-backend-spawn";
+
+/** Options, from the config file section `plugins["@example/stigmer-backend-spawn"]`. */
+export interface SpawnBackendOptions {
+  /** Absolute path of the shell that runs `<shell> -c <command>`. Default `/bin/sh`. */
+  shell?: string;
+  /** Milliseconds between SIGTERM and SIGKILL when a command is stopped. Default 1000. */
+  killGraceMs?: number;
+}
+
+/** How long, after the shell exits, output still written by its background processes is read. */
+const DRAIN_MS = 200;
+
+/**
+ * Runs commands as host processes with plain `node:child_process`. It isolates nothing: it shows
+ * how a backend plugs into Stigmer, not how to build a sandbox.
+ */
+@injectable()
+export class SpawnBackend implements Backend {
+  readonly name = "spawn";
+  // stdin is left out on purpose: core then refuses every request with stdin as
+  // CAPABILITY_UNSUPPORTED before exec is called, and the conformance suite checks that refusal.
+  // A backend declares only what it really does; it never ignores part of a request.
+  readonly capabilities: BackendCapabilities = { stdin: false, env: true, cancel: true, separateStreams: true };
+
+  private readonly shell: string;
+  private readonly killGraceMs: number;
+  private readonly shutdown = new AbortController();
+  private readonly running = new Set<Promise<BackendExit>>();
+
+  constructor(
+    @inject(LoggerToken) private readonly logger: Logger,
+    @inject(PluginOptionsToken) options: Record<string, unknown>,
+  ) {
+    // Options come from a JSON file: check them here, so a typo fails when the plugin loads.
+    const { shell = "/bin/sh", killGraceMs = 1000 } = options as SpawnBackendOptions;
+    if (typeof shell !== "string" || !isAbsolute(shell)) invalidOption("shell", shell, "use an absolute path such as /bin/bash");
+    if (!Number.isInteger(killGraceMs) || killGraceMs < 0) invalidOption("killGraceMs", killGraceMs, "use a whole number of milliseconds");
+    this.shell = shell;
+    this.killGraceMs = killGraceMs;
+  }
+
+  async health(): Promise<BackendHealth> {
+    try {
+      await access(this.shell, constants.X_OK);
+      return { ok: true, message: `Commands run on this host with ${this.shell}.` };
+    } catch {
+      return { ok: false, message: `The shell ${this.shell} is not executable: set plugins["${PACKAGE}"].shell.` };
+    }
+  }
+
+  async exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+    if (this.shutdown.signal.aborted) throw new BackendUnavailableError("The spawn backend has been disposed: create a new executor.");
+    if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
+    const run = this.run(request, output);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+    }
+  }
+
+  private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+    const child = spawn(this.shell, ["-c", request.command], {
+      cwd: request.cwd,
+      env: { ...process.env, ...request.env },
+      // The shell leads a new process group, so one signal reaches everything the command started.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<BackendExit>((resolve, reject) => {
+      child.once("exit", (exitCode, signal) => resolve({ exitCode, signal }));
+      child.on("error", reject);
+    });
+    const pipes = Promise.all([
+      pipeToSink(child.stdout, "stdout", output, exited, DRAIN_MS),
+      pipeToSink(child.stderr, "stderr", output, exited, DRAIN_MS),
+    ]);
+
+    let killing: Promise<void> | undefined;
+    const kill = () => {
+      if (child.pid === undefined || killing) return;
+      this.logger.debug({ id: request.id, pgid: child.pid }, "stopping the command's process group");
+      killing = killProcessGroup(child.pid, this.killGraceMs);
+    };
+    const signals = [request.signal, this.shutdown.signal];
+    for (const signal of signals) signal.addEventListener("abort", kill, { once: true });
+    try {
+      const exit = await exited;
+      await pipes;
+      return exit;
+    } catch (error) {
+      child.stdout.destroy();
+      child.stderr.destroy();
+      throw new BackendUnavailableError(
+        `The shell ${this.shell} could not be started in ${request.cwd} (${(error as Error).message}): check plugins["${PACKAGE}"].shell.`,
+        { cause: error },
+      );
+    } finally {
+      for (const signal of signals) signal.removeEventListener("abort", kill);
+      await killing;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.shutdown.abort();
+    await Promise.allSettled(this.running);
+  }
+}
+
+function invalidOption(key: keyof SpawnBackendOptions, value: unknown, expected: string): never {
+  throw new InvalidConfigError(`plugins["${PACKAGE}"].${key} = ${JSON.stringify(value)} is not valid: ${expected}.`, {
+    details: { plugin: PACKAGE, key, value },
+  });
+}
