@@ -7,7 +7,9 @@ const POLL_MS = 20;
  * `graceMs`. Resolves once the group is gone or SIGKILL has been sent.
  *
  * A process that starts its own session (`setsid`) leaves the group and is not reached;
- * `@stigmer/backend-local` also walks /proc to catch those.
+ * `@stigmer/backend-local` also walks /proc to catch those. An exited process that its parent has
+ * not yet reaped still counts as present, so under an init that reaps late the stop takes the
+ * whole grace period.
  */
 export async function killProcessGroup(pgid: number, graceMs: number): Promise<void> {
   signalGroup(pgid, "SIGTERM");
