@@ -130,3 +130,29 @@ describe("a misconfigured backend plugin", () => {
     expect(error.message).toContain("is a detector plugin, but it is configured as a backend");
   });
 });
+
+describe("plugins decorated by another copy of tsyringe, and plugins named by path", () => {
+  const foreign = new URL("./fixtures/foreign-tsyringe-backend/index.js", import.meta.url).pathname;
+
+  it("constructs the class from its @inject tokens, passes its options, and disposes it", async () => {
+    const dir = tempProject();
+    try {
+      writeFileSync(join(dir.dir, "stigmer.config.json"), JSON.stringify({ plugins: { [foreign]: { greeting: "hi" } } }));
+      const ex = executor(sandboxedBy(foreign), dir.dir);
+      const before = (globalThis as { __foreignDisposed?: number }).__foreignDisposed ?? 0;
+      const result = await ex.run({ command: "the-test", cwd: dir.dir });
+      expect(result.stdout).toBe("hi from the-test\n");
+      await ex.dispose();
+      expect((globalThis as { __foreignDisposed?: number }).__foreignDisposed).toBe(before + 1);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("a path that does not exist is PLUGIN_LOAD_FAILED saying so", async () => {
+    await using ex = executor(sandboxedBy("./no/such/plugin.js"));
+    const error = await rejection(ex.run({ command: "true", cwd: project.dir }));
+    expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
+    expect(error.message).toContain("does not exist");
+  });
+});

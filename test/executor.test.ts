@@ -144,6 +144,35 @@ describe("Executor: modes", () => {
   });
 });
 
+describe("Executor: plugins that fail to set up", () => {
+  it("a constructor that throws is PLUGIN_LOAD_FAILED (setup-failed) with the cause, and the next call tries again", async () => {
+    let attempts = 0;
+    class Broken {
+      constructor() {
+        attempts++;
+        throw new Error("cannot reach the hypervisor");
+      }
+    }
+    const broken: StigmerPlugin = definePlugin({
+      name: "broken",
+      kind: "backend",
+      register: (c) => c.register(Symbol.for("stigmer.backend"), { useClass: Broken as never }),
+    });
+    const ex = createExecutor({
+      config: resolveConfig({ env: { STIGMER_SANDBOX_BACKEND: "broken" }, cwd: project.dir }),
+      logger: silentLogger(),
+      modules: { local, broken },
+    });
+    const error = await rejection(ex.run({ command: "true", mode: "sandbox", cwd: project.dir }));
+    expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
+    expect(error.details).toMatchObject({ plugin: "broken", reason: "setup-failed" });
+    expect(error.message).toContain("cannot reach the hypervisor");
+    await rejection(ex.run({ command: "true", mode: "sandbox", cwd: project.dir }));
+    expect(attempts).toBe(2);
+    await ex.dispose();
+  });
+});
+
 describe("Executor: logging", () => {
   it("writes one line per execution and never logs env values or API keys", async () => {
     const { logger, lines, raw } = capturingLogger();

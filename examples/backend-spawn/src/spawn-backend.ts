@@ -16,9 +16,9 @@ import {
   LoggerToken,
   type OutputSink,
   PluginOptionsToken,
+  pipeToSink,
 } from "@stigmer/core";
 import { killProcessGroup } from "./kill-process-group.js";
-import { pipeToSink } from "./pipe-to-sink.js";
 
 const PACKAGE = "@example/stigmer-backend-spawn";
 

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import type { Readable } from "node:stream";
 import {
   type Backend,
   type BackendCapabilities,
@@ -14,8 +13,8 @@ import {
   type Logger,
   LoggerToken,
   type OutputSink,
-  type OutputStream,
   PluginOptionsToken,
+  pipeToSink,
 } from "@stigmer/core";
 import { execa } from "execa";
 import { killTree } from "./process-tree.js";
@@ -108,21 +107,18 @@ export class LocalBackend implements Backend {
       child.once("exit", (code, sig) => resolve({ exitCode: code, signal: sig }));
       child.once("error", (error) => reject(error));
     });
-    // Reading is sequential per stream, awaiting each write: backpressure reaches the pipe.
-    const pump = async (stream: Readable | null, name: OutputStream) => {
-      if (!stream) return;
-      try {
-        for await (const chunk of stream) await output.write(name, chunk as Uint8Array);
-      } catch (error) {
-        // The pipe was destroyed after the drain period, or the sink failed (then the run aborts).
-        if ((error as { code?: string }).code !== "ERR_STREAM_PREMATURE_CLOSE") stream.destroy();
-      }
-    };
-    const pumps = Promise.all([pump(child.stdout, "stdout"), pump(child.stderr, "stderr")]);
+    // Background processes may hold the pipes open after the shell exits: pipeToSink reads for
+    // drainMs more, then lets go.
+    const pumps = Promise.all([
+      child.stdout ? pipeToSink(child.stdout, "stdout", output, exited, this.drainMs) : undefined,
+      child.stderr ? pipeToSink(child.stderr, "stderr", output, exited, this.drainMs) : undefined,
+    ]);
 
     let killing: Promise<void> | undefined;
     const kill = () => {
-      if (child.pid !== undefined) killing ??= killTree(child.pid, this.killGraceMs);
+      if (child.pid === undefined || killing) return;
+      this.logger.debug({ id: request.id, pid: child.pid }, "stopping the command's process tree");
+      killing = killTree(child.pid, this.killGraceMs);
     };
     if (stop.aborted) kill();
     else stop.addEventListener("abort", kill, { once: true });
@@ -137,21 +133,7 @@ export class LocalBackend implements Backend {
         cause: error,
       });
     }
-    // Background processes may hold the pipes open: read what they write for a moment, then let go.
-    let drainTimer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      pumps.then(() => true),
-      new Promise<false>((resolve) => {
-        drainTimer = setTimeout(() => resolve(false), this.drainMs);
-      }),
-    ]);
-    clearTimeout(drainTimer);
-    if (!drained) {
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      await pumps;
-      this.logger.debug({ id: request.id }, "closed output pipes still held by background processes");
-    }
+    await pumps;
     stop.removeEventListener("abort", kill);
     if (killing) await killing;
     await settled;

@@ -55,7 +55,8 @@ export interface Backend {
   readonly capabilities: BackendCapabilities;
 
   /**
-   * Runs `request.command` with a POSIX shell (`bash -c` where bash exists, else `sh -c`) in the
+   * Runs `request.command` with a POSIX shell (Stigmer's own backends use `bash -c` where bash
+   * exists, since agents write bash, else `sh -c`; document your choice) in the
    * place this backend manages, with the project directory `request.cwd` as working directory (or
    * its documented mapping, such as `/workspace` in a container) and `request.env` added to the
    * environment.

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidConfigError } from "./errors.js";
-import { pluginPackage } from "./plugin-loader.js";
+import { isPluginPath, pluginPackage } from "./plugin-loader.js";
 import { EXECUTION_MODES, type ExecutionMode } from "./types.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -150,8 +150,13 @@ function parseImageRef(raw: unknown, where: Source): string {
 }
 
 const pluginName: Parser<string> = (raw, where) => {
-  if (typeof raw === "string" && /^(?:@[a-z0-9._~-]+\/)?[a-z0-9._~-]+$/i.test(raw.trim())) return raw.trim();
-  return invalid(where, raw, "expected a bundled plugin name (local, docker, daytona, rules) or an npm package name");
+  const value = typeof raw === "string" ? raw.trim() : "";
+  if (/^(?:@[a-z0-9._~-]+\/)?[a-z0-9._~-]+$/i.test(value) || isPluginPath(value)) return value;
+  return invalid(
+    where,
+    raw,
+    "expected a bundled plugin name (local, docker, daytona, rules), an npm package name, or a path to a plugin module (./my-plugin.js)",
+  );
 };
 
 const text: Parser<string> = (raw, where) => {

@@ -5,6 +5,7 @@ import type { StigmerConfig } from "./config.js";
 import type { Decision, DetectionContext, Detector } from "./detector.js";
 import { BackendUnavailableError, isUsageError, PluginLoadError, SandboxUnavailableError, StigmerError } from "./errors.js";
 import { EventChannel } from "./event-channel.js";
+import { instantiatePlugin, type PluginInstance } from "./instantiate-plugin.js";
 import { type Logger, scrubSecrets } from "./logger.js";
 import type { StigmerPlugin } from "./plugin.js";
 import { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, pluginPackage } from "./plugin-loader.js";
@@ -28,10 +29,7 @@ export interface ExecutionStream extends AsyncIterable<ExecEvent> {
   readonly result: Promise<ExecResult>;
 }
 
-interface LoadedPlugin<T> {
-  instance: T;
-  container: DependencyContainer;
-}
+type LoadedPlugin<T> = PluginInstance<T>;
 
 /**
  * Runs commands where the configuration and, in auto mode, the detector say. Create one with
@@ -139,7 +137,7 @@ export class Executor implements AsyncDisposable {
       this.shutdown.abort(new BackendUnavailableError("The executor is shutting down."));
       await Promise.allSettled([...this.running]);
       const loaded = await Promise.allSettled([...this.backends.values(), ...(this.detectorPlugin ? [this.detectorPlugin] : [])]);
-      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? r.value.container.dispose() : undefined)));
+      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? r.value.dispose() : undefined)));
     })();
     return this.disposed;
   }
@@ -222,29 +220,24 @@ export class Executor implements AsyncDisposable {
 
   private async instantiate<T>(name: string, kind: StigmerPlugin["kind"], token: InjectionToken<T>): Promise<LoadedPlugin<T>> {
     const plugin = await loadPlugin(name, kind, this.loaderOptions);
-    const child = this.container.createChildContainer();
-    child.register(LoggerToken, { useValue: this.logger.child({ plugin: name }) });
-    child.register(PluginOptionsToken, { useValue: this.config.plugins[name] ?? this.config.plugins[pluginPackage(name)] ?? {} });
-    try {
-      plugin.register(child);
-      if (!child.isRegistered(token)) {
-        throw new Error(`register() did not register a class for ${kind === "backend" ? "BackendToken" : "DetectorToken"}`);
-      }
-      const instance = child.resolve<T>(token);
-      const ok =
-        kind === "backend"
-          ? typeof (instance as Backend).exec === "function" && typeof (instance as Backend).capabilities === "object"
-          : typeof (instance as Detector).detect === "function";
-      if (!ok) throw new Error(`the registered class does not implement the ${kind === "backend" ? "Backend" : "Detector"} contract`);
-      return { instance, container: child };
-    } catch (error) {
-      await Promise.resolve(child.dispose()).catch(() => {});
-      if (StigmerError.isInstance(error)) throw error;
-      throw new PluginLoadError(`Plugin "${name}" could not be set up: ${(error as Error)?.message ?? String(error)}.`, {
-        cause: error,
-        details: { plugin: name, package: pluginPackage(name), reason: "wrong-shape" },
-      });
-    }
+    const contract = kind === "backend" ? "Backend" : "Detector";
+    return instantiatePlugin<T>(
+      this.container,
+      plugin,
+      name,
+      token,
+      (instance) => {
+        const ok =
+          kind === "backend"
+            ? typeof (instance as Backend).exec === "function" && typeof (instance as Backend).capabilities === "object"
+            : typeof (instance as Detector).detect === "function";
+        return ok ? undefined : `the registered class does not implement the ${contract} contract`;
+      },
+      (child) => {
+        child.register(LoggerToken, { useValue: this.logger.child({ plugin: name }) });
+        child.register(PluginOptionsToken, { useValue: this.config.plugins[name] ?? this.config.plugins[pluginPackage(name)] ?? {} });
+      },
+    );
   }
 
   private logExecution(

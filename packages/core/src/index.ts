@@ -35,6 +35,7 @@ export {
 export { type ExecutionStream, Executor, type RunOptions } from "./executor.js";
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
 export { OutputCapture } from "./output-capture.js";
+export { pipeToSink } from "./pipe-to-sink.js";
 export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
 export { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, type PluginModuleLoader, pluginPackage } from "./plugin-loader.js";
 export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";

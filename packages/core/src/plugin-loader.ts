@@ -1,4 +1,6 @@
-import { pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { PluginLoadError } from "./errors.js";
 import type { PluginKind, StigmerPlugin } from "./plugin.js";
 
@@ -21,6 +23,21 @@ export interface PluginLoaderOptions {
    * relative to the caller). Always followed by the current directory and @stigmer/core itself.
    */
   resolveFrom?: ReadonlyArray<string | URL>;
+}
+
+/** True for plugin names that are module paths (`./x.js`, `../x`, `/abs/x.js`, `file:…`), for local development. */
+export function isPluginPath(name: string): boolean {
+  return /^(?:\.{1,2}\/|\/|file:)/.test(name) && !name.includes("\0");
+}
+
+function pluginPathUrl(name: string): string {
+  const path = name.startsWith("file:") ? fileURLToPath(name) : resolvePath(process.cwd(), name);
+  if (!existsSync(path)) {
+    throw new PluginLoadError(`Plugin module ${path} does not exist: check the path (relative paths start from the current directory).`, {
+      details: { plugin: name, package: name, reason: "not-installed" },
+    });
+  }
+  return pathToFileURL(path).href;
 }
 
 /** The package a plugin name stands for. */
@@ -82,7 +99,7 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
         mod = await given();
       } else {
         const bases = [...(options.resolveFrom ?? []), process.cwd(), import.meta.url];
-        const url = await resolvePackage(pkg, bases);
+        const url = isPluginPath(name) ? pluginPathUrl(name) : await resolvePackage(pkg, bases);
         if (url === undefined) {
           throw new PluginLoadError(
             `Plugin package "${pkg}" is not installed: add it to the project that runs stigmer (pnpm add ${pkg}), or change the setting that names "${name}".`,

@@ -1,3 +1,4 @@
+import { fstatSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { createExecutor, type ExecEvent, type ExecResult, parseEnvAssignment, resolveConfig } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
@@ -16,7 +17,7 @@ Options:
   --timeout <seconds>     kill the whole process tree after this long (exit 124)
   --sandbox-image <image> sandbox image for this command
   --json                  print the event stream as NDJSON on stdout
-  --no-stdin              do not pass stdin to the command (default: passed when it is not a terminal)
+  --no-stdin              do not pass stdin to the command (default: passed when it is a pipe or a file)
   --config <file>         config file (default: ./stigmer.config.json if present)
   --log-level <level>     fatal | error | warn | info | debug | trace | silent (default: error)
   -h, --help              show this help
@@ -70,6 +71,16 @@ function jsonEvent(event: ExecEvent, decoders: Record<"stdout" | "stderr", Strin
   return `${JSON.stringify(event)}\n`;
 }
 
+/** Stdin is passed on when it is a pipe, a socket or a file: not a terminal, not /dev/null or closed. */
+function stdinHasData(): boolean {
+  try {
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isFile() || stat.isSocket();
+  } catch {
+    return false;
+  }
+}
+
 export async function runCommand(argv: readonly string[]): Promise<number> {
   let json = false;
   try {
@@ -94,7 +105,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       defaults: { logLevel: "error" },
     });
     const env = Object.fromEntries(((options.env as string[] | undefined) ?? []).map(parseEnvAssignment));
-    const forwardStdin = options.stdin !== false && !process.stdin.isTTY;
+    const forwardStdin = options.stdin !== false && stdinHasData();
 
     const executor = createExecutor({ config, modules: bundledPlugins });
     const controller = new AbortController();

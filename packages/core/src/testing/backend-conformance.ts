@@ -106,7 +106,10 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
   };
   // A process-name marker unique to this suite run, to find leftovers of the process-tree tests.
   const marker = String(900000 + Math.floor(Math.random() * 90000));
-  const countMarker = `for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < "$f" 2>/dev/null; echo; done | grep -c 'sleep ${marker}[0-9]' || true`;
+  const scanMarker = `for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < "$f" 2>/dev/null; echo; done`;
+  const countMarker = `${scanMarker} | grep -c 'sleep ${marker}[0-9]' || true`;
+  // Kills leftovers of the tests that leave a background process running on purpose.
+  const killMarker = `for f in /proc/[0-9]*/cmdline; do if tr '\\000' ' ' < "$f" 2>/dev/null | grep -q 'sleep ${marker}[0-9]'; then p=\${f#/proc/}; kill -9 \${p%/cmdline} 2>/dev/null; fi; done; true`;
 
   test.describe(`${options.name}: backend conformance`, () => {
     test.beforeAll(async () => {
@@ -185,6 +188,38 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
               expected("o").trimEnd(),
             );
           }
+        },
+        limit(30_000),
+      );
+      test.it(
+        "a slow reader still gets every byte, also what was written just before the exit",
+        async () => {
+          let streamed = 0;
+          const { result } = await run(
+            { command: "head -c 400000 /dev/zero" },
+            {
+              onEvent: async (e) => {
+                if (e.type !== "stdout") return;
+                streamed += e.data.length;
+                await new Promise((resolve) => setTimeout(resolve, 20));
+              },
+            },
+          );
+          assert.equal(result.exitCode, 0);
+          assert.equal(streamed, 400_000);
+          assert.equal(result.stdoutBytes, 400_000);
+        },
+        limit(60_000),
+      );
+      test.it(
+        "a background process that keeps the output pipes open does not hold the result",
+        async () => {
+          const started = performance.now();
+          const { result } = await run({ command: `sleep ${marker}5 & echo done` });
+          await run({ command: killMarker });
+          assert.equal(result.exitCode, 0);
+          assert.equal(result.stdout, "done\n");
+          assert.ok(performance.now() - started < limit(15_000), "exec waited for the background process");
         },
         limit(30_000),
       );
@@ -311,11 +346,12 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
             return;
           }
           const started = performance.now();
-          const { result } = await run({ command: "sleep 30", timeoutMs: 500 });
+          const { result } = await run({ command: `echo started; sleep ${marker}6`, timeoutMs: 500 });
           assert.equal(result.timedOut, true);
           assert.equal(result.cancelled, false);
           assert.notEqual(result.exitCode, 0);
           assert.ok(performance.now() - started < limit(15_000), "the timed-out command was not stopped");
+          assert.equal((await run({ command: countMarker })).result.stdout.trim(), "0", "the timed-out command is still running");
         },
         limit(30_000),
       );
@@ -331,7 +367,7 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           }
           const controller = new AbortController();
           const { result } = await run(
-            { command: "echo started; sleep 30", signal: controller.signal },
+            { command: `echo started; sleep ${marker}7`, signal: controller.signal },
             {
               onEvent: (e) => {
                 if (e.type === "stdout") controller.abort();
@@ -340,6 +376,7 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           );
           assert.equal(result.cancelled, true);
           assert.equal(result.timedOut, false);
+          assert.equal((await run({ command: countMarker })).result.stdout.trim(), "0", "the cancelled command is still running");
         },
         limit(30_000),
       );

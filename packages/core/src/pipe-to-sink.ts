@@ -1,8 +1,9 @@
 import type { Readable } from "node:stream";
-import type { OutputSink, OutputStream } from "@stigmer/core";
+import type { OutputSink } from "./backend.js";
+import type { OutputStream } from "./types.js";
 
 /**
- * Copies `stream` to `output` chunk by chunk and resolves when the pipe has closed. The pipe is
+ * For backends: copies `stream` to `output` chunk by chunk and resolves when the pipe has closed. The pipe is
  * paused until each `output.write` settles: that is the backpressure the contract asks for.
  *
  * Once `exited` settles, the pipe is given `drainMs` of waiting in total, then closed, because a
