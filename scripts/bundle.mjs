@@ -12,16 +12,18 @@ import { build } from "esbuild";
 const PACKAGES = [
   { dir: "packages/core", entries: ["index", "testing/index"] },
   { dir: "packages/backend-local", entries: ["index"] },
+  // dockerode carries native optional modules (ssh2, cpu-features): it stays an ordinary dependency.
+  { dir: "packages/backend-docker", entries: ["index"], externalDependencies: true },
   { dir: "packages/detector-rules", entries: ["index"] },
   { dir: "packages/cli", entries: ["bin", "index"] },
 ];
 
 await Promise.all(
-  PACKAGES.map(async ({ dir, entries }) => {
+  PACKAGES.map(async ({ dir, entries, externalDependencies = false }) => {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     const external = [
       ...Object.keys(pkg.peerDependencies ?? {}),
-      ...Object.keys(pkg.dependencies ?? {}).filter((name) => name.startsWith("@stigmer/") || name === "stigmer"),
+      ...Object.keys(pkg.dependencies ?? {}).filter((name) => externalDependencies || name.startsWith("@stigmer/") || name === "stigmer"),
     ];
     await build({
       entryPoints: entries.map((entry) => ({ in: join(dir, "dist", `${entry}.js`), out: entry })),

@@ -7,5 +7,6 @@ import type { PluginModuleLoader } from "@stigmer/core";
  */
 export const bundledPlugins: Record<string, PluginModuleLoader> = {
   local: () => import("@stigmer/backend-local"),
+  docker: () => import("@stigmer/backend-docker"),
   rules: () => import("@stigmer/detector-rules"),
 };

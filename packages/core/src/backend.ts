@@ -39,6 +39,41 @@ export interface BackendHealth {
   details?: Record<string, unknown>;
 }
 
+/** One sandbox a backend manages (a container, a cloud sandbox), as `stigmer sandbox ls` shows it. */
+export interface SandboxInfo {
+  id: string;
+  name: string;
+  /** Configured name of the backend that manages it. */
+  backend: string;
+  image: string;
+  /** Backend-specific state: `running`, `exited`, `started`, `stopped`, … */
+  state: string;
+  /** Host project directory it serves, when it mounts one. */
+  workspace?: string;
+  createdAt: string;
+  /** When it was last used, when known. */
+  lastUsedAt?: string;
+  /** When it will be reclaimed if it stays idle, when known. */
+  expiresAt?: string;
+  /** The process that created it (`host:pid`), when known. */
+  owner?: string;
+  /** True when the owner is this process. */
+  ownedByThisProcess: boolean;
+}
+
+/** Optional part of a backend that keeps sandboxes around: listing and reclaiming them. */
+export interface SandboxManager {
+  /** Every sandbox this backend manages on this machine or account, Stigmer-made only. */
+  list(): Promise<SandboxInfo[]>;
+  /** Removes one sandbox by id or name. Throws `NOT_FOUND` when there is none. */
+  remove(idOrName: string): Promise<void>;
+  /**
+   * Removes sandboxes nobody will use again: expired, stopped, or whose owner process is gone.
+   * With `all`, every managed sandbox not in use by this process. Returns what it removed.
+   */
+  prune(options?: { all?: boolean }): Promise<SandboxInfo[]>;
+}
+
 /**
  * A place where commands run: the host, a Docker container, a cloud sandbox, or anything a platform
  * team plugs in. Implementations are classes registered by a {@link StigmerPlugin}; they receive
@@ -81,6 +116,9 @@ export interface Backend {
 
   /** Checks that the backend can run commands now (used by `stigmer doctor` and the server's health route). */
   health?(): Promise<BackendHealth>;
+
+  /** Present when the backend keeps sandboxes between commands (`stigmer sandbox ls|prune`). */
+  readonly sandboxes?: SandboxManager;
 
   /**
    * Releases everything the backend holds: kills running commands (their `exec` calls resolve as

@@ -25,6 +25,14 @@ export interface StigmerConfig {
     ttlSeconds: number;
     /** `STIGMER_SANDBOX_BACKEND`: plugin that provides the sandbox (`docker`, `daytona`, a package name). */
     backend: string;
+    /** `STIGMER_SANDBOX_NETWORK`: `bridge` (network on, package installs need it), `none`, or a network name. */
+    network: string;
+    /** `STIGMER_SANDBOX_MEMORY`: memory limit in bytes (`512m`, `2g` accepted); 0 for none. */
+    memoryBytes: number;
+    /** `STIGMER_SANDBOX_CPUS`: CPU limit (fractions allowed); 0 for none. */
+    cpus: number;
+    /** `STIGMER_SANDBOX_PIDS_LIMIT`: most processes in one sandbox; 0 for none. */
+    pidsLimit: number;
   };
   /** Plugin that runs local commands (config file `localBackend`). */
   localBackend: string;
@@ -123,6 +131,40 @@ export const timeoutSeconds: Parser<number | undefined> = (raw, where) => {
   return n === 0 ? undefined : Math.max(1, Math.round(n * 1000));
 };
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+const memorySize: Parser<number> = (raw, where) => {
+  const match =
+    typeof raw === "number"
+      ? [String(raw), String(raw), ""]
+      : typeof raw === "string"
+        ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw)
+        : null;
+  const unit = SIZE_UNITS[(match?.[2] ?? "").toLowerCase()];
+  const bytes = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isFinite(bytes) || (bytes !== 0 && bytes < 6 * 1024 ** 2)) {
+    return invalid(where, raw, "use a size such as 512m or 2g (at least 6m), or 0 for no limit");
+  }
+  return bytes;
+};
+
+const cpuCount: Parser<number> = (raw, where) => {
+  const n = number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1024) return invalid(where, raw, "use a number of CPUs such as 1, 2 or 0.5, or 0 for no limit");
+  return n;
+};
+
+const wholeCount: Parser<number> = (raw, where) => {
+  const n = number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 4_194_304) return invalid(where, raw, "use a whole number, or 0 for no limit");
+  return n;
+};
+
+const networkName: Parser<string> = (raw, where) => {
+  if (typeof raw === "string" && /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/.test(raw.trim())) return raw.trim();
+  return invalid(where, raw, "use bridge (network on), none (no network), or the name of a Docker network");
+};
+
 const byteCount: Parser<number> = (raw, where) => {
   const n = number(raw);
   if (!Number.isInteger(n) || n < 1024 || n > 1024 ** 3) {
@@ -195,6 +237,10 @@ const SETTINGS: Setting[] = [
   { path: "sandbox.cleanup", env: "STIGMER_SANDBOX_CLEANUP", file: "sandbox.cleanup", parse: bool },
   { path: "sandbox.ttlSeconds", env: "STIGMER_SANDBOX_TTL", file: "sandbox.ttl", parse: wholeSeconds },
   { path: "sandbox.backend", env: "STIGMER_SANDBOX_BACKEND", file: "sandbox.backend", parse: pluginName },
+  { path: "sandbox.network", env: "STIGMER_SANDBOX_NETWORK", file: "sandbox.network", parse: networkName },
+  { path: "sandbox.memoryBytes", env: "STIGMER_SANDBOX_MEMORY", file: "sandbox.memory", parse: memorySize },
+  { path: "sandbox.cpus", env: "STIGMER_SANDBOX_CPUS", file: "sandbox.cpus", parse: cpuCount },
+  { path: "sandbox.pidsLimit", env: "STIGMER_SANDBOX_PIDS_LIMIT", file: "sandbox.pidsLimit", parse: wholeCount },
   { path: "localBackend", file: "localBackend", parse: pluginName },
   { path: "detector", env: "STIGMER_DETECTOR", file: "detector", parse: pluginName },
   { path: "timeoutMs", env: "STIGMER_TIMEOUT", flag: "timeout", flagName: "--timeout", file: "timeout", parse: timeoutSeconds },
@@ -289,7 +335,17 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
   const cloud = (env.MODE ?? "").trim().toLowerCase() === "cloud";
   const config: StigmerConfig = {
     mode: "local",
-    sandbox: { image: DEFAULT_SANDBOX_IMAGE, autoPull: true, cleanup: true, ttlSeconds: 3600, backend: cloud ? "daytona" : "docker" },
+    sandbox: {
+      image: DEFAULT_SANDBOX_IMAGE,
+      autoPull: true,
+      cleanup: true,
+      ttlSeconds: 3600,
+      backend: cloud ? "daytona" : "docker",
+      network: "bridge",
+      memoryBytes: 2 * 1024 ** 3,
+      cpus: 2,
+      pidsLimit: 1024,
+    },
     localBackend: "local",
     detector: "rules",
     cloud,

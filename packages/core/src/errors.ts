@@ -25,6 +25,8 @@ export const ErrorCode = {
   CAPABILITY_UNSUPPORTED: "CAPABILITY_UNSUPPORTED",
   /** The backend failed while the command was running (container killed from outside, connection lost). */
   EXECUTION_FAILED: "EXECUTION_FAILED",
+  /** A named thing (a sandbox) does not exist. */
+  NOT_FOUND: "NOT_FOUND",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -85,6 +87,7 @@ export const CancelledError = subclass(ErrorCode.CANCELLED, "CancelledError");
 export const PluginLoadError = subclass(ErrorCode.PLUGIN_LOAD_FAILED, "PluginLoadError");
 export const CapabilityUnsupportedError = subclass(ErrorCode.CAPABILITY_UNSUPPORTED, "CapabilityUnsupportedError");
 export const ExecutionFailedError = subclass(ErrorCode.EXECUTION_FAILED, "ExecutionFailedError");
+export const NotFoundError = subclass(ErrorCode.NOT_FOUND, "NotFoundError");
 
 /** Codes that mean "the input was wrong": the CLI exits 2 for these, the server answers 400. */
 export function isUsageError(error: unknown): boolean {

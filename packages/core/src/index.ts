@@ -2,7 +2,7 @@ import "reflect-metadata";
 
 // Plugins decorate their classes with core's own tsyringe, so one container understands them all.
 export { type DependencyContainer, inject, injectable } from "tsyringe";
-export type { Backend, BackendCapabilities, BackendHealth, OutputSink } from "./backend.js";
+export type { Backend, BackendCapabilities, BackendHealth, OutputSink, SandboxInfo, SandboxManager } from "./backend.js";
 export {
   type ConfigFlags,
   DEFAULT_CONFIG_FILE,
@@ -26,6 +26,7 @@ export {
   InvalidConfigError,
   InvalidRequestError,
   isUsageError,
+  NotFoundError,
   PluginLoadError,
   SandboxUnavailableError,
   StigmerError,

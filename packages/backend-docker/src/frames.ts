@@ -1,0 +1,42 @@
+/** Frame types of the agent protocol (see agent/stigmer-agent.py). */
+export const Frame = {
+  REQUEST: 1,
+  STDIN: 2,
+  STDIN_EOF: 3,
+  KILL: 4,
+  STARTED: 16,
+  STDOUT: 17,
+  STDERR: 18,
+  EXIT: 19,
+  ERROR: 20,
+} as const;
+
+export function encodeFrame(type: number, payload: Uint8Array | string = new Uint8Array(0)): Buffer {
+  const body = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt8(type, 0);
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * Splits a byte stream into frames with a 1-byte type and a 4-byte big-endian length. Docker's
+ * multiplexed exec stream uses an 8-byte header (type, 3 zero bytes, length), hence `headerSize`.
+ */
+export async function* readFrames(
+  source: AsyncIterable<Buffer | Uint8Array>,
+  headerSize: 5 | 8,
+): AsyncGenerator<{ type: number; payload: Buffer }> {
+  let buffer = Buffer.alloc(0);
+  for await (const chunk of source) {
+    buffer = buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([buffer, chunk]);
+    while (buffer.length >= headerSize) {
+      const size = buffer.readUInt32BE(headerSize - 4);
+      if (buffer.length < headerSize + size) break;
+      const type = buffer.readUInt8(0);
+      const payload = buffer.subarray(headerSize, headerSize + size);
+      buffer = buffer.subarray(headerSize + size);
+      yield { type, payload };
+    }
+  }
+}
