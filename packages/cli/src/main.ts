@@ -6,6 +6,7 @@ const HELP = `stigmer — run an agent's shell command on the host, in a sandbox
 Usage:
   stigmer run [options] [--] <command...>     run a command and stream its output
   stigmer detect [--json|--jsonl] <command>   show where auto mode would run a command, and why
+  stigmer sandbox build|ls|rm|prune           build sandbox images, list and reclaim sandboxes
   stigmer help [command]                      show help
   stigmer --version
 
@@ -34,12 +35,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         return (await import("./commands/run.js")).runCommand(rest);
       case "detect":
         return (await import("./commands/detect.js")).detectCommand(rest);
+      case "sandbox":
+        return (await import("./commands/sandbox.js")).sandboxCommand(rest);
       case "help":
       case "--help":
       case "-h":
       case undefined: {
         if (rest[0] === "run") return (await import("./commands/run.js")).runCommand(["--help"]);
         if (rest[0] === "detect") return (await import("./commands/detect.js")).detectCommand(["--help"]);
+        if (rest[0] === "sandbox") return (await import("./commands/sandbox.js")).sandboxCommand(["help"]);
         process.stdout.write(`${HELP}\n`);
         return command === undefined ? 2 : 0;
       }
@@ -49,7 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`${version()}\n`);
         return 0;
       default:
-        process.stderr.write(`stigmer: INVALID_REQUEST: unknown command "${command}". Commands: run, detect, help.\n`);
+        process.stderr.write(`stigmer: INVALID_REQUEST: unknown command "${command}". Commands: run, detect, sandbox, help.\n`);
         return 2;
     }
   } catch (error) {

@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { createExecutor, type ExecEvent, type ExecResult, parseEnvAssignment, resolveConfig } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { ProgressRenderer } from "../progress-renderer.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 
 export const RUN_HELP = `Usage: stigmer run [options] [--] <command...>
@@ -118,6 +119,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
 
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    const progress = new ProgressRenderer();
     try {
       const result = await executor.run(
         {
@@ -131,9 +133,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
         {
           onEvent: (event) => {
             if (json) return write(process.stdout, jsonEvent(event, decoders));
+            if (event.type === "progress") return progress.update(event);
+            progress.finish();
             if (event.type === "stdout") return write(process.stdout, event.data);
-            if (event.type === "stderr") return write(process.stderr, event.data);
-            if (event.type === "progress") process.stderr.write(`stigmer: ${event.phase}: ${event.message}\n`);
+            else if (event.type === "stderr") return write(process.stderr, event.data);
             return undefined;
           },
         },
