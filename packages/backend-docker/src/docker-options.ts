@@ -13,7 +13,7 @@ export const PACKAGE_MANAGER_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", 
 export interface DockerBackendOptions {
   /** User that runs commands (`uid[:gid]` or a name). Default: the image's own `USER` (root when it sets none). */
   user?: string;
-  /** Capabilities added after dropping all. Default {@link PACKAGE_MANAGER_CAPABILITIES}. */
+  /** Capabilities added after dropping all. Default {@link PACKAGE_MANAGER_CAPABILITIES}; SETUID and SETGID are added when `user` is set. */
   capAdd?: string[];
   /** Privileged mode. Default false; true gives the sandbox the host's devices: avoid. */
   privileged?: boolean;
@@ -78,7 +78,8 @@ export function resolveDockerOptions(raw: Record<string, unknown>): ResolvedDock
   }
   return {
     user: o.user,
-    capAdd: o.capAdd ?? PACKAGE_MANAGER_CAPABILITIES,
+    // The keeper (root) switches to the command user: it needs SETUID and SETGID to do so.
+    capAdd: [...new Set([...(o.capAdd ?? PACKAGE_MANAGER_CAPABILITIES), ...(o.user ? ["SETUID", "SETGID"] : [])])],
     privileged: bool("privileged", false),
     noNewPrivileges: bool("noNewPrivileges", true),
     readOnlyRootfs: bool("readOnlyRootfs", false),

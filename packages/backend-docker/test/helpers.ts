@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type BackendRequest,
+  createLogger,
+  type ExecEvent,
+  type ExecRequest,
+  executeOn,
+  type ResolveConfigOptions,
+  resolveConfig,
+} from "@stigmer/core";
+import Docker from "dockerode";
+import { DockerBackend } from "../src/docker-backend.js";
+import { LABELS, MANAGED_BY, OWNER } from "../src/labels.js";
+
+export const docker = new Docker();
+export const AGENT_IMAGE = "stigmer-test/sandbox-basic:ci";
+export const EXEC_IMAGE = "stigmer-test/busybox:1";
+
+export function project(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "stigmer-docker-test-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function backend(
+  env: Record<string, string> = {},
+  options: Record<string, unknown> = {},
+  resolve: ResolveConfigOptions = {},
+): DockerBackend {
+  const config = resolveConfig({ ...resolve, env: { STIGMER_SANDBOX_IMAGE: AGENT_IMAGE, STIGMER_SANDBOX_TTL: "60", ...env } });
+  return new DockerBackend(config, createLogger({ level: "silent" }), options);
+}
+
+export async function run(b: DockerBackend, request: ExecRequest) {
+  const events: ExecEvent[] = [];
+  const result = await executeOn(b, { mode: "sandbox", ...request }, { onEvent: (e) => void events.push(e) });
+  return { result, events };
+}
+
+/** Containers this test process created (owner label), in any state. */
+export async function ownContainers(): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`, `${LABELS.owner}=${OWNER}`] } });
+}
+
+export async function containersFor(workspace: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${LABELS.workspace}=${workspace}`] } });
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export type { BackendRequest };
