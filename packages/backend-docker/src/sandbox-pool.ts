@@ -43,6 +43,8 @@ export interface Sandbox {
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/** A stopped container younger than this may still be starting in another process. */
+const STARTING_GRACE_MS = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -174,7 +176,10 @@ export class SandboxPool {
     for (const c of await this.listManaged()) {
       const mine = [...this.live].find((s) => s.id === c.Id);
       if (mine && mine.active > 0) continue;
-      if (options.all || this.isReclaimable(c)) {
+      // --all takes every kept or orphaned sandbox, never one a live process owns and will clean up itself.
+      const ownedElsewhere =
+        !mine && c.Labels[LABELS.cleanup] === "true" && ownerAlive(c.Labels[LABELS.owner]) && c.Labels[LABELS.owner] !== OWNER;
+      if ((options.all && !ownedElsewhere) || this.isReclaimable(c)) {
         if (mine) await this.destroy(mine, "pruned");
         else await this.removeContainer(c.Id, c.Labels[LABELS.stateDir]);
         removed.push(this.info(c));
@@ -197,9 +202,11 @@ export class SandboxPool {
 
   private isReclaimable(c: Docker.ContainerInfo): boolean {
     if ([...this.live].some((s) => s.id === c.Id)) return false;
-    if (c.State !== "running") return true;
     const labels = c.Labels;
-    if (labels[LABELS.cleanup] === "true" && !ownerAlive(labels[LABELS.owner])) return true;
+    const ownerGone = !ownerAlive(labels[LABELS.owner]);
+    // Another live process may be creating this one right now: leave young stopped containers to it.
+    if (c.State !== "running") return ownerGone || Date.now() - c.Created * 1000 > STARTING_GRACE_MS;
+    if (labels[LABELS.cleanup] === "true" && ownerGone) return true;
     const expires = this.expiry(labels);
     return expires !== undefined && expires < Date.now();
   }
@@ -451,7 +458,15 @@ export class SandboxPool {
     }
     for (const entry of entries) {
       const dir = join(this.options.stateDir, entry);
-      if (entry.startsWith("stigmer-") && !inUse.has(dir)) rmSync(dir, { recursive: true, force: true });
+      if (!entry.startsWith("stigmer-") || inUse.has(dir) || [...this.live].some((s) => s.dir === dir)) continue;
+      // Another process may have made it a moment ago, before its container exists.
+      let touched = 0;
+      try {
+        touched = statSync(join(dir, "heartbeat")).mtimeMs;
+      } catch {
+        touched = statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+      }
+      if (Date.now() - touched > STARTING_GRACE_MS) rmSync(dir, { recursive: true, force: true });
     }
   }
 

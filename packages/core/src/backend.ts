@@ -69,7 +69,8 @@ export interface SandboxManager {
   remove(idOrName: string): Promise<void>;
   /**
    * Removes sandboxes nobody will use again: expired, stopped, or whose owner process is gone.
-   * With `all`, every managed sandbox not in use by this process. Returns what it removed.
+   * With `all`, also the ones kept for reuse (cleanup off), but never one that another live process
+   * is using and will clean up itself. Returns what it removed.
    */
   prune(options?: { all?: boolean }): Promise<SandboxInfo[]>;
 }

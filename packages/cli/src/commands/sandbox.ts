@@ -10,7 +10,8 @@ export const SANDBOX_HELP = `Usage: stigmer sandbox <command>
         Dockerfile.sandbox.full with --full), showing Docker's progress
   ls [--json]            list the sandboxes Stigmer manages, with owner, state and expiry
   rm <id|name>...        remove sandboxes
-  prune [--all]          remove expired, stopped and orphaned sandboxes (--all: every idle one)
+  prune [--all]          remove expired, stopped and orphaned sandboxes (--all: also the ones kept
+                         for reuse; never one another running stigmer is using)
 
 The sandbox backend is the configured one (STIGMER_SANDBOX_BACKEND, docker by default).`;
 
