@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
@@ -37,6 +38,13 @@ function agentScript(): string {
 const AGENT_SCRIPT = agentScript();
 const PING_TIMEOUT_MS = 5000;
 
+/** One signal every running command listens to: as many listeners as commands, by design. */
+function shutdownController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 /**
  * Sandbox mode on Docker: each project directory gets a hardened container (mounted at
  * /workspace), reused while idle less than STIGMER_SANDBOX_TTL and reclaimed after.
@@ -52,7 +60,7 @@ export class DockerBackend implements Backend {
   private reachable: Promise<void> | undefined;
   private disposed = false;
   private readonly running = new Set<Promise<unknown>>();
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = shutdownController();
 
   constructor(
     @inject(ConfigToken) private readonly config: StigmerConfig,

@@ -27,9 +27,10 @@ export async function* readFrames(
   source: AsyncIterable<Buffer | Uint8Array>,
   headerSize: 5 | 8,
 ): AsyncGenerator<{ type: number; payload: Buffer }> {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   for await (const chunk of source) {
-    buffer = buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([buffer, chunk]);
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    buffer = buffer.length === 0 ? bytes : Buffer.concat([buffer, bytes]);
     while (buffer.length >= headerSize) {
       const size = buffer.readUInt32BE(headerSize - 4);
       if (buffer.length < headerSize + size) break;

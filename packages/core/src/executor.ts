@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { setMaxListeners } from "node:events";
 import { type DependencyContainer, type InjectionToken, inject, injectable } from "tsyringe";
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
@@ -31,6 +32,13 @@ export interface ExecutionStream extends AsyncIterable<ExecEvent> {
 
 type LoadedPlugin<T> = PluginInstance<T>;
 
+/** The executor's shutdown signal has one listener per running command, by design. */
+function unlimitedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 /**
  * Runs commands where the configuration and, in auto mode, the detector say. Create one with
  * `createExecutor()`; dispose it (`await executor.dispose()` or `await using`) to kill running
@@ -40,7 +48,7 @@ type LoadedPlugin<T> = PluginInstance<T>;
 export class Executor implements AsyncDisposable {
   private readonly backends = new Map<string, Promise<LoadedPlugin<Backend>>>();
   private detectorPlugin: Promise<LoadedPlugin<Detector>> | undefined;
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = unlimitedController();
   private readonly running = new Set<Promise<unknown>>();
   private disposed: Promise<void> | undefined;
 
