@@ -1,18 +1,114 @@
-import { type Decision, type DetectionContext, type Detector, injectable } from "@stigmer/core";
+import {
+  type Decision,
+  type DetectionContext,
+  type Detector,
+  InvalidConfigError,
+  inject,
+  injectable,
+  PluginOptionsToken,
+} from "@stigmer/core";
+import { Analyzer, type Finding } from "./analyzer.js";
+import { RuleIndex } from "./matcher.js";
+import type { Rule } from "./rule.js";
+import { BUILTIN_RULES } from "./rules/index.js";
+
+/** Options of the `rules` plugin (config file `plugins.rules`): the user's own rules, same shape as built-in ones. */
+export interface RulesDetectorOptions {
+  /** Commands these match go to the sandbox, whatever else is true. Deny wins over allow. */
+  deny?: UserRule[];
+  /** Commands these match run locally (their own parts; a risky substitution or pipe partner still counts). */
+  allow?: UserRule[];
+}
+
+/** A user rule: id, description and match as in built-in rules; examples optional. */
+export type UserRule = Pick<Rule, "id" | "description" | "match"> & Partial<Pick<Rule, "examples" | "policy">>;
+
+function userRules(raw: unknown, kind: "deny" | "allow"): Rule[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new InvalidConfigError(`plugins.rules.${kind} must be a list of rules.`);
+  return raw.map((r: UserRule, i) => {
+    if (!r || typeof r.id !== "string" || !r.match || !Array.isArray(r.match.commands) || r.match.commands.length === 0) {
+      throw new InvalidConfigError(
+        `plugins.rules.${kind}[${i}] needs an "id" and a "match" with a non-empty "commands" list (see docs/detection-rules.md).`,
+      );
+    }
+    for (const pattern of r.match.args ?? []) {
+      try {
+        new RegExp(pattern.replace(/^\(\?i\)/, ""));
+      } catch (error) {
+        throw new InvalidConfigError(
+          `plugins.rules.${kind}[${i}] (${r.id}): args pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}.`,
+        );
+      }
+    }
+    return { examples: { match: [] }, ...r, description: r.description ?? r.id, verdict: kind === "deny" ? "sandbox" : "local" } as Rule;
+  });
+}
+
+function describe(f: Finding): string {
+  return `${f.what} (\`${f.at}\`)`;
+}
 
 /**
- * Placeholder until the rule engine lands: it analyses nothing, so — failing closed, as the
- * policy requires for anything it cannot analyse — it sends every command to the sandbox.
+ * The default detector: parses the command as bash (unbash), follows every command it can run —
+ * pipelines, lists, subshells, substitutions, nested `bash -c` strings, wrappers, `find -exec`,
+ * `xargs` — and applies data rules (src/rules) plus structural checks (paths, downloads, inline
+ * code). Anything it cannot analyse goes to the sandbox.
  */
 @injectable()
 export class RulesDetector implements Detector {
   readonly name = "rules";
+  private readonly rules: RuleIndex;
+  private readonly user: { deny: RuleIndex; allow: RuleIndex };
 
-  detect(_command: string, _context: DetectionContext): Decision {
-    return {
-      target: "sandbox",
-      rules: ["unanalysed"],
-      reason: "This detector does not analyse commands yet, so every command goes to the sandbox (fail closed).",
-    };
+  constructor(@inject(PluginOptionsToken) options: RulesDetectorOptions = {}, rules: readonly Rule[] = BUILTIN_RULES) {
+    this.rules = new RuleIndex(rules);
+    this.user = { deny: new RuleIndex(userRules(options?.deny, "deny")), allow: new RuleIndex(userRules(options?.allow, "allow")) };
   }
+
+  detect(command: string, context: DetectionContext): Decision {
+    try {
+      return this.decide(command, context);
+    } catch (error) {
+      return {
+        target: "sandbox",
+        rules: ["detector.internal-error"],
+        reason: `The detector could not analyse this command (${(error as Error)?.message ?? String(error)}), so it goes to the sandbox.`,
+      };
+    }
+  }
+
+  /** Every finding, local and sandbox, for explaining and testing. */
+  findings(command: string, context: DetectionContext): Finding[] {
+    const analyzer = new Analyzer(normalizeProject(context.cwd), this.rules, this.user);
+    analyzer.run(command);
+    return analyzer.findings;
+  }
+
+  private decide(command: string, context: DetectionContext): Decision {
+    if (command.trim() === "")
+      return { target: "sandbox", rules: ["parse.empty"], reason: "The command is empty, so there is nothing to analyse: sandbox." };
+    if (command.includes("\0"))
+      return { target: "sandbox", rules: ["parse.error"], reason: "The command contains a NUL byte and cannot be analysed: sandbox." };
+    const findings = this.findings(command, context);
+    const sandbox = findings.filter((f) => f.verdict === "sandbox");
+    if (sandbox.length > 0) {
+      const ids = [...new Set(sandbox.map((f) => f.id))];
+      const first = sandbox[0] as Finding;
+      const more = sandbox.length > 1 ? ` (and ${sandbox.length - 1} more: ${sandbox.slice(1, 4).map(describe).join("; ")})` : "";
+      return { target: "sandbox", rules: ids, reason: `Sandbox: ${describe(first)} [${first.id}, policy ${first.policy}]${more}.` };
+    }
+    const local = findings.filter((f) => f.verdict === "local");
+    const ids = local.length > 0 ? [...new Set(local.map((f) => f.id))] : ["local.known-commands"];
+    const reason =
+      local.length > 0
+        ? `Local: ${local.slice(0, 3).map(describe).join("; ")}; nothing in it installs, escalates, changes state outside the project or cannot be analysed.`
+        : "Local: only standard utilities and developer tools that read, or write inside the project; nothing installs, escalates, changes state outside the project or cannot be analysed.";
+    return { target: "local", rules: ids, reason };
+  }
+}
+
+function normalizeProject(cwd: string): string {
+  const trimmed = cwd.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
 }
