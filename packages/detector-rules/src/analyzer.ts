@@ -335,9 +335,9 @@ export class Analyzer {
       case "Command":
         return this.command(node, scope, src, pipe);
       case "Pipeline":
-        node.commands.forEach((stage, index) =>
-          this.node(stage, index > 0 ? cloneScope(scope) : scope, src, { index, stages: node.commands, src }),
-        );
+        node.commands.forEach((stage, index) => {
+          this.node(stage, index > 0 ? cloneScope(scope) : scope, src, { index, stages: node.commands, src });
+        });
         return;
       case "AndOr": {
         const before: DirState = scope.cwd;
@@ -468,19 +468,22 @@ export class Analyzer {
     const name = inv.name;
     if (!name.static) return this.sandbox("exec.dynamic-name", 8, "runs a command whose name comes from a variable or substitution", at);
     const raw = name.value;
-    if (raw === "" || /[\s\u0000-\u001f\u007f-\u00ff\u2000-\u206f]/.test(raw) || /[^\x20-\x7e]/.test(raw)) {
+    // Only printable ASCII without spaces: anything else in a name is a disguise.
+    if (raw === "" || !/^[\x21-\x7e]+$/.test(raw)) {
       return this.sandbox("exec.obfuscated", 8, "spells a command name with unusual characters", at);
     }
     let base = raw;
+    let projectPath = false;
     if (raw.includes("/")) {
       const where = this.classify(name, scope);
       // System binaries by full path, and project wrappers with rules of their own (./gradlew, ./mvnw).
       if (
         /^\/(usr\/)?(local\/)?s?bin\/[^/]+$/.test(raw) ||
         ((where === "inside" || where === "tmp") && this.rules.for(basename(raw)).length > 0)
-      )
+      ) {
         base = basename(raw);
-      else return this.projectProgram(inv, scope);
+        projectPath = where === "inside" || where === "tmp";
+      } else return this.projectProgram(inv, scope);
     }
     if (scope.functions.has(base)) return this.add("exec.shell-function", "local", "calls a function defined on the same line", at);
     if (name.quoted && (this.rules.risky(base) || RISKY_NAMES.has(base) || base in WRAPPERS || SHELLS.has(base) || base === "eval")) {
@@ -502,14 +505,20 @@ export class Analyzer {
     if (allowed) return this.add(`user.allow.${allowed.rule.id}`, "local", allowed.rule.description, at);
 
     let matchedRule = false;
+    // A database write counts only on a server elsewhere: the local socket or localhost is the developer's own.
+    const dbLocal = DB_CLIENTS.has(base) && !databaseIsRemote(inv.args);
     for (const rule of this.rules.for(base)) {
       if (!matchesRule(rule, argv)) continue;
+      if (dbLocal && rule.rule.id === "db.write") {
+        matchedRule = true;
+        continue;
+      }
       matchedRule = true;
       this.add(rule.rule.id, rule.rule.verdict, rule.rule.description, at, rule.rule.policy);
     }
 
     if (this.special(base, inv, argv, scope)) return;
-    if (!KNOWN_COMMANDS.has(base) && !matchedRule) {
+    if (!KNOWN_COMMANDS.has(base) && !matchedRule && !projectPath) {
       this.sandbox("exec.unknown", 8, `runs "${base}", which is neither a standard utility, a known developer tool nor a project path`, at);
     }
   }
@@ -517,7 +526,8 @@ export class Analyzer {
   /** A program named by a path: project code runs locally; anything else is unknown. */
   private projectProgram(inv: Invocation, scope: Scope): void {
     const where = this.classify(inv.name, scope);
-    if (scope.downloads.has(basename(inv.name.value))) {
+    const firstSegment = inv.name.value.replace(/^\.\//, "").split("/")[0] ?? "";
+    if (scope.downloads.has(basename(inv.name.value)) || scope.downloads.has(firstSegment) || scope.vars.has("__stigmer_downloaded_cwd")) {
       return this.sandbox("download.run", 4, "runs a file downloaded on the same line", inv.at);
     }
     if (where === "inside" || where === "tmp") return this.add("exec.project-program", "local", "runs a program from the project", inv.at);
@@ -538,7 +548,11 @@ export class Analyzer {
         if (!target || target.value === "~" || target.value === "-") scope.cwd = { path: undefined };
         else {
           const cls = this.classify(target, scope);
-          const resolved = cls === "inside" || cls === "tmp" || cls === "outside" ? resolveDir(target, scope, this.project) : undefined;
+          const resolved =
+            cls === "inside" || cls === "tmp" || cls === "tmp-all" || cls === "outside"
+              ? resolveDir(target, scope, this.project)
+              : undefined;
+          if (scope.downloads.has(basename(target.value))) scope.vars.set("__stigmer_downloaded_cwd", "1");
           scope.cwd = { path: resolved };
         }
         scope.fallback = previous;
@@ -566,7 +580,7 @@ export class Analyzer {
         if (first.processSubstitutions.length > 0) {
           if (first.processSubstitutions.some((s) => usesDownloader(s))) this.sandbox("download.execute", 4, "runs code it downloads", at);
           else this.sandbox("exec.generated-code", 8, "runs code generated on the fly", at);
-        } else if (!first.static && classifyPath(first, scope.cwd, this.project, scope.vars) === "unknown") {
+        } else if (!first.static && classifyPath(first, scope.cwd, this.project, scope.vars) !== "inside") {
           this.sandbox("exec.source-dynamic", 8, "sources a script whose path is held in a variable", at);
         } else if (scope.downloads.has(basename(first.value))) {
           this.sandbox("download.run", 4, "sources a file downloaded on the same line", at);
@@ -763,12 +777,12 @@ export class Analyzer {
   /** Where the lines fed to xargs come from: `find`/`git ls-files`/`grep -l` on project paths give project paths. */
   private producerClass(inv: Invocation, scope: Scope): PathClass {
     const stage = inv.pipe ? inv.pipe.stages[0] : undefined;
-    if (!stage || stage.type !== "Command" || !stage.name) return "unknown";
+    if (stage?.type !== "Command" || !stage.name) return "unknown";
     const name = stage.name.value;
     const args = stage.suffix.filter((s) => s.type === "Word").map((w) => wordInfo(w as Word));
     if (name === "git" && ["ls-files", "diff", "status", "grep"].includes(args[0]?.value ?? "")) return "inside";
     if (name === "find" || name === "grep" || name === "rg" || name === "fd") {
-      const roots = name === "find" ? args.filter((a, i) => i < firstExpression(args)) : args.filter((a) => !a.value.startsWith("-"));
+      const roots = name === "find" ? args.filter((_a, i) => i < firstExpression(args)) : args.filter((a) => !a.value.startsWith("-"));
       const classes = (roots.length ? roots : [syntheticWord(".")]).map((r) => this.classify(r, scope));
       if (name !== "find" && roots.length > 1) return classes.every((c) => c === "inside") ? "inside" : "unknown";
       return classes.every((c) => c === "inside") ? "inside" : "unknown";
@@ -782,7 +796,7 @@ export class Analyzer {
     this.judgePath(cls, kind, recursive, false, false, inv.at, scope);
   }
 
-  private shell(base: string, inv: Invocation, argv: string[], scope: Scope): void {
+  private shell(base: string, inv: Invocation, _argv: string[], scope: Scope): void {
     const { at } = inv;
     const cIndex = inv.args.findIndex((a) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a.value) && !a.value.startsWith("--"));
     if (base === "busybox" && inv.args[0]?.value !== "sh" && inv.args[0]?.value !== "ash") {
@@ -834,7 +848,7 @@ export class Analyzer {
     // An interactive interpreter with nothing piped in: a REPL on the terminal.
   }
 
-  private interpreter(base: string, inv: Invocation, argv: string[], scope: Scope): void {
+  private interpreter(base: string, inv: Invocation, _argv: string[], scope: Scope): void {
     const { at } = inv;
     const lang = PYTHON_NAME.test(base) ? "python" : (INTERPRETER_LANG[base] ?? "other");
     // `python -m pip …` is pip; `python -m venv` and other modules run like scripts.
@@ -864,8 +878,12 @@ export class Analyzer {
     }
     if (base === "deno" || base === "bun") {
       const sub = inv.args[0]?.value;
-      if (base === "deno" && sub === "run" && inv.args.some((a) => /^https?:\/\//.test(a.value)))
-        return this.sandbox("download.execute", 4, "runs a remote script", at);
+      if (
+        (base === "deno" || base === "bun") &&
+        (sub === "run" || sub === "x") &&
+        inv.args.some((a) => /^(https?:\/\/|jsr:|npm:)/.test(a.value))
+      )
+        return this.sandbox("download.execute", 4, "runs code fetched from a registry or URL", at);
       if (base === "deno" && (sub === "install" || sub === "upgrade")) return this.sandbox("pkg.deno-install", 1, "installs a tool", at);
       if (sub !== "-e" && sub !== "--eval" && sub !== "eval") return;
     }
@@ -948,9 +966,8 @@ export class Analyzer {
     const rootWords = roots.length > 0 ? roots : [syntheticWord(".")];
     const rootClass = this.worstClass(rootWords, scope);
     const filtered = values.some((v) =>
-      /^-(i?name|i?path|i?wholename|i?regex|type|size|[acm](time|min|newer)|newer|empty|user|group|perm|links|inum|samefile|xtype|fstype)$/.test(
-        v,
-      ),
+      // -type alone does not narrow a delete: `find . -type f -delete` still empties the tree.
+      /^-(i?name|i?path|i?wholename|i?regex|size|[acm](time|min|newer)|newer|empty|user|group|perm|links|inum|samefile)$/.test(v),
     );
     if (values.includes("-delete")) {
       const whole = rootWords.some((r) => this.isProjectRoot(r, scope));
@@ -1148,6 +1165,7 @@ export class Analyzer {
     if (sub === "clone") {
       const target = words[2] ?? syntheticWord(basename((words[1]?.value ?? "repo").replace(/\.git$/, "")));
       this.writePath(target, "write", false, scope, at);
+      scope.downloads.add(basename(target.value));
     }
     if (sub === "worktree" && words[1]?.value === "add" && words[2]) this.writePath(words[2], "write", false, scope, at);
     if (
@@ -1333,6 +1351,16 @@ export class Analyzer {
   }
 }
 
+function databaseIsRemote(args: WordInfo[]): boolean {
+  const host = optionValue(args, ["-h", "--host", "-H", "--hostname", "--server", "-S", "-u", "--uri", "--url"]);
+  if (host && (!host.static || (!LOCALHOST.test(host.value) && !/^(localhost|127\.|\/)/.test(host.value)))) return true;
+  return args.some(
+    (a) =>
+      (!a.static && !a.value.startsWith("-")) ||
+      /^(postgres(ql)?|mysql|mongodb(\+srv)?|redis|rediss):\/\/(?!([^@/]*@)?(localhost|127\.0\.0\.1|\[::1\]))/i.test(a.value),
+  );
+}
+
 function usesDownloader(script: ParsedScript): boolean {
   let found = false;
   const walk = (node: SyntaxNode) => {
@@ -1386,6 +1414,7 @@ function optionValue(args: WordInfo[], names: string[]): WordInfo | undefined {
     const a = args[i] as WordInfo;
     for (const name of names) {
       if (a.value === name) return args[i + 1];
+      if (/^-[a-zA-Z]$/.test(name) && /^-[a-zA-Z]{2,}$/.test(a.value) && a.value.endsWith(name.slice(1))) return args[i + 1];
       if (name.startsWith("--") && a.value.startsWith(`${name}=`))
         return { ...a, value: a.value.slice(name.length + 1), text: a.text.slice(name.length + 1) };
       if (

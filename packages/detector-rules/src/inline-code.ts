@@ -93,9 +93,9 @@ export function analyseAwk(program: string): CodeFinding[] {
 /** sed scripts run commands with `e` and the `s///e` flag, and write with `w FILE`. */
 export function analyseSed(script: string): CodeFinding[] {
   const out: CodeFinding[] = [];
-  if (/(^|[;\n{}]\s*)e(\s|$)|s(.).*\2.*\2[gpIi0-9]*e/.test(script))
+  if (/(^|[;\n{}]\s*)e(\s|$)/.test(script) || /s(.).*\1.*\1[gpIi0-9]*e/.test(script))
     out.push({ ruleId: "code.runs-programs", policy: 8, what: "runs commands (sed e)" });
-  if (/(^|[;\n{}]\s*)w\s+\S|s(.).*\2.*\2[gpIi0-9]*w\s+\S/.test(script))
+  if (/(^|[;\n{}]\s*)w\s+\S/.test(script) || /s(.).*\1.*\1[gpIi0-9]*w\s+\S/.test(script))
     out.push({ ruleId: "code.changes-files", policy: 2, what: "writes a file (sed w)" });
   return out;
 }

@@ -43,7 +43,6 @@ function resolveVariables(word: WordInfo, vars: ReadonlyMap<string, string>): st
   for (const name of new Set(word.variables)) {
     let replacement: string | undefined = vars.get(name);
     if (replacement === undefined && name === "HOME") replacement = "~";
-    if (replacement === undefined && (name === "TMPDIR" || name === "RUNNER_TEMP")) replacement = "/tmp/x";
     if (replacement === undefined) return undefined;
     out = out.replace(new RegExp(`\\$\\{?${name}\\}?`, "g"), replacement);
   }

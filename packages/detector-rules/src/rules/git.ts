@@ -42,7 +42,8 @@ export const gitRules: Rule[] = [
     match: {
       commands: ["git"],
       args: [
-        "(?i)^(core\\.(pager|editor|sshcommand|fsmonitor|hookspath|askpass|gitproxy|alternaterefscommand)|sequence\\.editor|alias\\.[^=]+|diff\\.external|diff\\.[^=]+\\.(command|textconv)|merge\\.[^=]+\\.driver|filter\\.[^=]+\\.(clean|smudge|process)|credential\\.helper|credential\\..+\\.helper|gpg\\.program|gpg\\.[^=]+\\.program|include\\.path|includeif\\..+|protocol\\.[^=]+\\.allow|uploadpack\\.[^=]+|receive\\.[^=]+|remote\\.[^=]+\\.(uploadpack|receivepack|vcs)|url\\..+\\.insteadof|http\\.proxy)=",
+        "(?i)^(core\\.(pager|editor)|sequence\\.editor)=(?!['\"]?(cat|less|more|most|bat|delta|diff-so-fancy|vim?|nvim|nano|emacs|code --wait|true)( -[a-zA-Z]+)*['\"]?$)",
+        "(?i)^(core\\.(sshcommand|fsmonitor|hookspath|askpass|gitproxy|alternaterefscommand)|alias\\.[^=]+|diff\\.external|diff\\.[^=]+\\.(command|textconv)|merge\\.[^=]+\\.driver|filter\\.[^=]+\\.(clean|smudge|process)|credential\\.helper|credential\\..+\\.helper|gpg\\.program|gpg\\.[^=]+\\.program|include\\.path|includeif\\..+|protocol\\.[^=]+\\.allow|uploadpack\\.[^=]+|receive\\.[^=]+|remote\\.[^=]+\\.(uploadpack|receivepack|vcs)|url\\..+\\.insteadof|http\\.proxy)=(?!\\.\\/)",
         "^--config-env",
         "^--upload-pack",
         "^--receive-pack",
@@ -119,6 +120,20 @@ export const gitRules: Rule[] = [
       match: ["git checkout -- .", "git restore .", "git checkout HEAD -- ."],
       noMatch: ["git checkout -- src/app.ts", "git restore --staged ."],
     },
+  },
+  {
+    id: "git.discard-paths-worktree",
+    description: "restoring the whole working tree, even together with the index",
+    verdict: "sandbox",
+    policy: 6,
+    match: {
+      commands: ["git"],
+      subcommands: ["restore"],
+      flags: ["--worktree", "-W"],
+      args: ["^\\.$", "^\\*$", "^:/$", "^:\\(top\\)$"],
+      valueOptions: GIT_VALUE,
+    },
+    examples: { match: ["git restore --worktree --staged :/"], noMatch: ["git restore --staged ."] },
   },
   {
     id: "git.rm-all",

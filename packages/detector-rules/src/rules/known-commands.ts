@@ -36,7 +36,7 @@ jupyter ipython django-admin flask uvicorn gunicorn celery alembic streamlit
 make gmake cmake ninja meson bazel bazelisk buck scons autoconf automake autoreconf configure libtool pkg-config gcc g++ cc c++ clang clang++
 clang-format clang-tidy cpp ld as ar ranlib strip objcopy gdb lldb valgrind ccache
 rustc cargo rustup rustfmt rust-analyzer clippy-driver go gofmt goimports golangci-lint gopls dlv
-java javac jar jshell mvn mvnw gradle gradlew kotlin kotlinc scala sbt groovy ant
+java javac jar jshell mvn gradle kotlin kotlinc scala sbt groovy ant
 dotnet csc mono msbuild nuget
 ruby gem bundle bundler rake rails rspec rubocop irb erb
 php composer phpunit artisan
@@ -48,7 +48,7 @@ psql pg_dump pg_restore pg_isready createdb dropdb mysql mysqldump mariadb sqlit
 ssh ssh-keygen ssh-add ssh-keyscan ssh-copy-id scp sftp rsync
 brew apt apt-get apt-cache aptitude dpkg dpkg-query rpm yum dnf apk pacman zypper snap flatpak nix nix-env nix-shell
 nvm fnm volta n asdf mise rtx sdk corepack rbenv goenv jenv
-systemctl service journalctl crontab launchctl
+systemctl service journalctl crontab launchctl sysctl update-alternatives hostnamectl timedatectl localectl mount history lsattr getfacl
 shellcheck shfmt hadolint yamllint actionlint markdownlint jsonlint taplo editorconfig-checker codespell typos cspell
 ffmpeg ffprobe convert magick identify pandoc latexmk pdflatex xelatex lualatex pdftotext pdfinfo graphviz dot plantuml mermaid mmdc
 protoc buf grpcurl openapi-generator swagger-codegen

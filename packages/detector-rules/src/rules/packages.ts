@@ -481,6 +481,7 @@ export const packageRules: Rule[] = [
     match: {
       commands: ["cargo"],
       subcommands: ["install", "uninstall", "add", "remove", "rm", "update", "publish", "login", "logout", "owner", "yank", "binstall"],
+      exceptFlags: ["--list"],
       valueOptions: ["--manifest-path", "-Z", "--config", "-C"],
     },
     examples: {
@@ -522,6 +523,14 @@ export const packageRules: Rule[] = [
     policy: 2,
     match: { commands: ["go"], subcommands: ["env", "clean"], flags: ["-w", "-u", "-modcache", "-cache", "-testcache", "-fuzzcache"] },
     examples: { match: ["go env -w GOPROXY=direct", "go clean -modcache"], noMatch: ["go env GOPATH", "go clean"] },
+  },
+  {
+    id: "pkg.go-run-remote",
+    description: "go run of a module@version downloads and runs it",
+    verdict: "sandbox",
+    policy: 4,
+    match: { commands: ["go"], subcommands: ["run"], args: ["^[a-z0-9.-]+\\.[a-z]{2,}/.+@"] },
+    examples: { match: ["go run golang.org/x/tools/cmd/stringer@latest -type=Pill"], noMatch: ["go run ./cmd/server", "go run main.go"] },
   },
   {
     id: "pkg.ruby",

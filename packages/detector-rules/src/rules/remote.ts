@@ -501,11 +501,11 @@ export const remoteRules: Rule[] = [
     },
     examples: {
       match: [
-        "psql -c 'DROP TABLE users'",
-        'mysql -e "DELETE FROM sessions" app',
-        "redis-cli FLUSHALL",
-        "psql -f migrate.sql",
-        "mongosh --eval 'db.users.deleteMany({})'",
+        "psql -h db.prod.example.com -c 'DROP TABLE users'",
+        'mysql -h 10.0.0.5 -e "DELETE FROM sessions" app',
+        "redis-cli -h cache.internal FLUSHALL",
+        'psql "$DATABASE_URL" -f migrate.sql',
+        "mongosh mongodb://db.example.com/app --eval 'db.users.deleteMany({})'",
       ],
       noMatch: ["psql -c 'SELECT count(*) FROM users'", "redis-cli GET key", "mysql -e 'SHOW TABLES' app"],
     },
