@@ -313,6 +313,10 @@ export class Analyzer {
         return;
       }
       if (child.type === "Script") return;
+      if (child.type === "ArithmeticExpansion" && (!child.expression || hasSpacedWord(child.expression))) {
+        // Not arithmetic: judged as the command substitution a reader might take it for (fail closed).
+        this.scriptText(`( ${child.text.slice(3, -2)} )`, cloneScope(scope, 1), child.text);
+      }
       this.substitutions(child, scope, src);
     });
   }
@@ -392,8 +396,12 @@ export class Analyzer {
         return this.node(node.command, scope, src, pipe);
       case "CompoundList":
         return this.list(node.commands, scope, src);
+      case "ArithmeticCommand":
+        // Bash reads `((a b))` that is not arithmetic as two nested subshells: judge it that way.
+        if (!node.expression || hasSpacedWord(node.expression)) this.scriptText(`( ${node.body} )`, cloneScope(scope, 1), snippet(src, node));
+        return;
       default:
-        return; // [[ ]] and (( )): their substitutions were analysed already
+        return; // [[ ]]: its substitutions were analysed already
     }
   }
 
@@ -1349,6 +1357,15 @@ export class Analyzer {
         );
     }
   }
+}
+
+function hasSpacedWord(node: SyntaxNode): boolean {
+  if (node.type === "ArithmeticWord" && /\s/.test(node.value.trim())) return true;
+  let found = false;
+  forEachChild(node, (child) => {
+    if (!found && child.type.startsWith("Arithmetic") && hasSpacedWord(child)) found = true;
+  });
+  return found;
 }
 
 function databaseIsRemote(args: WordInfo[]): boolean {
