@@ -153,7 +153,11 @@ runDetectorConformance({
       default: { register(c: { register(t: symbol, p: { useClass: new () => unknown }): void }): void };
     };
     let Class: (new () => unknown) | undefined;
-    mod.default.register({ register: (_t, p) => void (Class = p.useClass) });
+    mod.default.register({
+      register: (_t, p) => {
+        Class = p.useClass;
+      },
+    });
     return new (Class as new () => never)();
   },
   test: { describe, it, beforeAll, afterAll },
