@@ -398,7 +398,8 @@ export class Analyzer {
         return this.list(node.commands, scope, src);
       case "ArithmeticCommand":
         // Bash reads `((a b))` that is not arithmetic as two nested subshells: judge it that way.
-        if (!node.expression || hasSpacedWord(node.expression)) this.scriptText(`( ${node.body} )`, cloneScope(scope, 1), snippet(src, node));
+        if (!node.expression || hasSpacedWord(node.expression))
+          this.scriptText(`( ${node.body} )`, cloneScope(scope, 1), snippet(src, node));
         return;
       default:
         return; // [[ ]]: its substitutions were analysed already

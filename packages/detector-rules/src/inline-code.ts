@@ -36,7 +36,7 @@ const PATTERNS: Array<[RegExp, CodeFinding]> = [
     { ruleId: "code.changes-files", policy: 2, what: "deletes, moves or writes files" },
   ],
   [
-    /\bFile\.(delete|write|rename|chmod|chown)|FileUtils\.(rm\w*|mv|cp\w*|mkdir\w*|touch)|\bunlink\s*\(|\brmdir\s*\(|\bfile_put_contents|\brename\s*\(|\bchmod\s*\(|\bchown\s*\(/,
+    /\bFile\.(delete|write|rename|chmod|chown)|FileUtils\.(rm\w*|mv|cp\w*|mkdir\w*|touch)|\bunlink\b|\brmdir\b|\brmtree\b|\bremove_tree\b|\bmake_path\b|\bFile::Copy|\bmove\s*\(|\bfile_put_contents|\brename\s*\(|\bchmod\s*\(|\bchown\s*\(/,
     { ruleId: "code.changes-files", policy: 2, what: "deletes, moves or writes files" },
   ],
   [

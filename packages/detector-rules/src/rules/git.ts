@@ -56,6 +56,25 @@ export const gitRules: Rule[] = [
     },
   },
   {
+    id: "git.config-program-key",
+    description: "storing git configuration that makes git run a program later (hooks path, pager, editor, ssh command, aliases, filters)",
+    verdict: "sandbox",
+    policy: 8,
+    match: {
+      commands: ["git"],
+      subcommands: ["config"],
+      args: [
+        "(?i)^(core\\.(hookspath|sshcommand|fsmonitor|askpass|gitproxy|pager|editor)|sequence\\.editor|alias\\..+|diff\\.external|diff\\..+\\.(command|textconv)|merge\\..+\\.driver|filter\\..+\\.(clean|smudge|process)|credential\\.helper|gpg\\.program|include\\.path|includeif\\..+)$",
+      ],
+      exceptFlags: ["--get", "--get-all", "--get-regexp", "--list", "-l", "--unset", "--unset-all"],
+      valueOptions: GIT_VALUE,
+    },
+    examples: {
+      match: ["git config core.hooksPath /tmp/h", "git config alias.x '!rm -rf ~'"],
+      noMatch: ["git config user.name Dev", "git config --get core.hooksPath"],
+    },
+  },
+  {
     id: "git.reset-hard",
     description: "a hard reset throws away uncommitted changes",
     verdict: "sandbox",
