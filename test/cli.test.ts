@@ -2,36 +2,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliBin, countProcesses, runCli, tempProject } from "./helpers.js";
+import { cliBin, countProcesses, runCli, startCli, tempProject } from "./helpers.js";
 
 const project = tempProject();
 afterAll(() => project.cleanup());
 const uniqueSleep = (prefix: number) => `sleep ${prefix}${Math.floor(Math.random() * 1e6)}`;
 
-/** Starts the CLI and resolves once its stdout contains `text`. */
-function startCli(args: string[]) {
-  const child = execa(process.execPath, [cliBin, ...args], {
-    reject: false,
-    stdin: "ignore",
-    cwd: project.dir,
-    env: { STIGMER_EXECUTION_MODE: "" },
-  });
-  let out = "";
-  // Rejects if the process ends first, so a failed start fails the test at once instead of timing out.
-  const seen = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (out.includes(text)) resolve();
-      };
-      child.stdout?.on("data", (d: Buffer) => {
-        out += d.toString();
-        check();
-      });
-      child.then((r) => reject(new Error(`stigmer exited (${r.exitCode}) before printing ${JSON.stringify(text)}: ${String(r.stderr)}`)));
-      check();
-    });
-  return { child, seen };
-}
+const startCliHere = (args: string[]) => startCli(args, { cwd: project.dir });
 
 describe("stigmer run", () => {
   it("streams stdout and stderr separately and exits with the command's code", async () => {
@@ -49,7 +26,7 @@ describe("stigmer run", () => {
 
   it("delivers output live, before the command ends", async () => {
     const started = performance.now();
-    const { child, seen } = startCli(["run", "--", "echo first; sleep 1.5; echo second"]);
+    const { child, seen } = startCliHere(["run", "--", "echo first; sleep 1.5; echo second"]);
     await seen("first");
     const firstAt = performance.now();
     const r = await child;
@@ -102,7 +79,7 @@ describe("stigmer run", () => {
     ["SIGTERM", 143],
   ] as const)("%s kills the whole tree and exits %i", async (signal, status) => {
     const marker = uniqueSleep(4);
-    const { child, seen } = startCli(["run", "--", `sh -c '${marker} & ${marker} & echo started; wait'`]);
+    const { child, seen } = startCliHere(["run", "--", `sh -c '${marker} & ${marker} & echo started; wait'`]);
     await seen("started");
     expect(await countProcesses(marker)).toBeGreaterThanOrEqual(2);
     child.kill(signal);
@@ -140,7 +117,10 @@ describe("stigmer run", () => {
     "%s without its sandbox backend installed exits 125 with SANDBOX_UNAVAILABLE and runs nothing",
     async (flag) => {
       const marker = join(project.dir, `never-${flag.slice(7)}`);
-      const r = await runCli(["run", flag, "--", `touch ${marker}`], { cwd: project.dir, env: { STIGMER_SANDBOX_BACKEND: "daytona" } });
+      const r = await runCli(["run", flag, "--", `touch ${marker}; pip install x`], {
+        cwd: project.dir,
+        env: { STIGMER_SANDBOX_BACKEND: "daytona" },
+      });
       expect(r.exitCode).toBe(125);
       expect(r.stderr).toMatch(/^stigmer: SANDBOX_UNAVAILABLE: .*--mode=local/);
       expect(existsSync(marker)).toBe(false);

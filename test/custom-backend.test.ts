@@ -9,6 +9,7 @@ import {
   type PluginLoaderOptions,
   StigmerError,
 } from "@stigmer/core";
+import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempProject } from "./helpers.js";
 
@@ -25,15 +26,6 @@ function executor(env: Record<string, string>, cwd = project.dir, resolveFrom: P
 }
 
 const sandboxedBy = (backend: string) => ({ STIGMER_SANDBOX_BACKEND: backend, STIGMER_EXECUTION_MODE: "sandbox" });
-
-async function rejection(promise: Promise<unknown>): Promise<StigmerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StigmerError.isInstance(error), `expected a StigmerError, got ${String(error)}`).toBe(true);
-  return error as StigmerError;
-}
 
 describe("a platform team's backend, selected by configuration", () => {
   it("runs commands, and the start event names the backend", async () => {
@@ -69,7 +61,7 @@ describe("a platform team's backend, selected by configuration", () => {
 
       writeFileSync(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN }, plugins: { [SPAWN]: { killGraceMs: "soon" } } }));
       await using invalid = executor({}, dir.dir);
-      const error = await rejection(invalid.run({ command: "true", cwd: dir.dir }));
+      const error = await stigmerErrorOf(invalid.run({ command: "true", cwd: dir.dir }));
       expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
       expect(error.message).toContain(`plugins["${SPAWN}"].killGraceMs`);
     } finally {
@@ -79,7 +71,7 @@ describe("a platform team's backend, selected by configuration", () => {
 
   it("refuses stdin, which it does not declare, before running anything", async () => {
     await using ex = executor(sandboxedBy(SPAWN));
-    const error = await rejection(ex.run({ command: "cat > stdin-ran.txt", cwd: project.dir, stdin: "x" }));
+    const error = await stigmerErrorOf(ex.run({ command: "cat > stdin-ran.txt", cwd: project.dir, stdin: "x" }));
     expect(error.code).toBe(ErrorCode.CAPABILITY_UNSUPPORTED);
     expect(error.details).toMatchObject({ backend: SPAWN, missing: ["stdin"] });
     expect(existsSync(join(project.dir, "stdin-ran.txt"))).toBe(false);
@@ -96,7 +88,7 @@ describe("a platform team's backend, selected by configuration", () => {
       env: {},
       signal: new AbortController().signal,
     };
-    const error = await rejection(backend.exec(request, { write() {}, progress() {} }));
+    const error = await stigmerErrorOf(backend.exec(request, { write() {}, progress() {} }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
   });
 });
@@ -104,7 +96,7 @@ describe("a platform team's backend, selected by configuration", () => {
 describe("a misconfigured backend plugin", () => {
   it("that is not installed: PLUGIN_LOAD_FAILED saying to install it", async () => {
     await using ex = executor(sandboxedBy("@example/stigmer-backend-missing"));
-    const error = await rejection(ex.run({ command: "true", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: "true", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
     expect(error.details).toMatchObject({ package: "@example/stigmer-backend-missing", reason: "not-installed" });
     expect(error.message).toContain("is not installed");
@@ -116,7 +108,7 @@ describe("a misconfigured backend plugin", () => {
     // through the package's self-reference (its name plus its exports map).
     const fixture = new URL("./fixtures/wrong-shape-backend/", import.meta.url);
     await using ex = executor(sandboxedBy("stigmer-fixture-wrong-shape"), project.dir, [fixture]);
-    const error = await rejection(ex.run({ command: "true", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: "true", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
     expect(error.details).toMatchObject({ package: "stigmer-fixture-wrong-shape", reason: "wrong-shape" });
     expect(error.message).toContain("does not export a Stigmer plugin");
@@ -124,7 +116,7 @@ describe("a misconfigured backend plugin", () => {
 
   it("that is a detector: PLUGIN_LOAD_FAILED (wrong-shape)", async () => {
     await using ex = executor(sandboxedBy("@stigmer/detector-rules"));
-    const error = await rejection(ex.run({ command: "true", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: "true", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
     expect(error.details).toMatchObject({ package: "@stigmer/detector-rules", reason: "wrong-shape" });
     expect(error.message).toContain("is a detector plugin, but it is configured as a backend");
@@ -151,7 +143,7 @@ describe("plugins decorated by another copy of tsyringe, and plugins named by pa
 
   it("a path that does not exist is PLUGIN_LOAD_FAILED saying so", async () => {
     await using ex = executor(sandboxedBy("./no/such/plugin.js"));
-    const error = await rejection(ex.run({ command: "true", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: "true", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
     expect(error.message).toContain("does not exist");
   });

@@ -15,6 +15,7 @@ import {
   StigmerError,
   type StigmerPlugin,
 } from "@stigmer/core";
+import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capturingLogger, countProcesses, silentLogger, tempProject } from "./helpers.js";
 
@@ -57,15 +58,6 @@ function executor(env: Record<string, string> = {}, logger = silentLogger()) {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<StigmerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StigmerError.isInstance(error), `expected a StigmerError, got ${String(error)}`).toBe(true);
-  return error as StigmerError;
-}
-
 describe("Executor: bad input", () => {
   const ex = executor();
   afterAll(() => ex.dispose());
@@ -84,7 +76,7 @@ describe("Executor: bad input", () => {
     ["a malformed image", { command: "ls", image: "Bad Image" }, "image reference"],
   ];
   it.each(cases)("%s is INVALID_REQUEST with a one-line message", async (_name, request, text) => {
-    const error = await rejection(ex.run({ cwd: project.dir, ...request }));
+    const error = await stigmerErrorOf(ex.run({ cwd: project.dir, ...request }));
     expect(error.code).toBe(ErrorCode.INVALID_REQUEST);
     expect(error.message).toContain(text);
     expect(error.message).not.toContain("\n");
@@ -107,7 +99,7 @@ describe("Executor: modes", () => {
 
   it("sandbox mode without a sandbox backend fails with SANDBOX_UNAVAILABLE and runs nothing on the host", async () => {
     const marker = join(project.dir, "must-not-exist");
-    const error = await rejection(ex.run({ command: `touch ${marker}`, mode: "sandbox", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: `touch ${marker}`, mode: "sandbox", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
     expect(error.message).toContain("never falls back to the host");
     expect(existsSync(marker)).toBe(false);
@@ -123,7 +115,7 @@ describe("Executor: modes", () => {
 
   it("auto mode never runs a sandbox-classified command on the host when the sandbox is unavailable", async () => {
     const marker = join(project.dir, "auto-must-not-exist");
-    const error = await rejection(ex.run({ command: `touch ${marker}`, mode: "auto", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: `touch ${marker}`, mode: "auto", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
     expect(error.message).toContain("test-other");
     expect(existsSync(marker)).toBe(false);
@@ -133,7 +125,9 @@ describe("Executor: modes", () => {
     const failing = executor({ STIGMER_DETECTOR: "throws" });
     const decision = await failing.detect("echo hi");
     expect(decision).toMatchObject({ target: "sandbox", rules: ["detector-error"] });
-    expect((await rejection(failing.run({ command: "echo hi", mode: "auto", cwd: project.dir }))).code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
+    expect((await stigmerErrorOf(failing.run({ command: "echo hi", mode: "auto", cwd: project.dir }))).code).toBe(
+      ErrorCode.SANDBOX_UNAVAILABLE,
+    );
     await failing.dispose();
   });
 
@@ -163,11 +157,11 @@ describe("Executor: plugins that fail to set up", () => {
       logger: silentLogger(),
       modules: { local, broken },
     });
-    const error = await rejection(ex.run({ command: "true", mode: "sandbox", cwd: project.dir }));
+    const error = await stigmerErrorOf(ex.run({ command: "true", mode: "sandbox", cwd: project.dir }));
     expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
     expect(error.details).toMatchObject({ plugin: "broken", reason: "setup-failed" });
     expect(error.message).toContain("cannot reach the hypervisor");
-    await rejection(ex.run({ command: "true", mode: "sandbox", cwd: project.dir }));
+    await stigmerErrorOf(ex.run({ command: "true", mode: "sandbox", cwd: project.dir }));
     expect(attempts).toBe(2);
     await ex.dispose();
   });
@@ -284,7 +278,7 @@ describe("Executor: output limit and dispose", () => {
     await ex.dispose();
     expect((await running).cancelled).toBe(true);
     expect(await countProcesses(marker)).toBe(0);
-    expect((await rejection(ex.run({ command: "true", cwd: project.dir }))).code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
+    expect((await stigmerErrorOf(ex.run({ command: "true", cwd: project.dir }))).code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
   });
 });
 

@@ -69,3 +69,38 @@ export async function countProcesses(marker: string): Promise<number> {
   ]);
   return Number(stdout.trim());
 }
+
+/** Starts the CLI in the background; `seen(text)` resolves once its stdout contains `text`. */
+export function startCli(args: string[], options: { cwd: string; env?: Record<string, string> }) {
+  const child = execa(process.execPath, [cliBin, ...args], {
+    reject: false,
+    stdin: "ignore",
+    cwd: options.cwd,
+    env: { STIGMER_EXECUTION_MODE: "", ...options.env },
+  });
+  let out = "";
+  // Rejects if the process ends first, so a failed start fails the test at once instead of timing out.
+  const seen = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (out.includes(text)) resolve();
+      };
+      child.stdout?.on("data", (d: Buffer) => {
+        out += d.toString();
+        check();
+      });
+      child.then((r) => reject(new Error(`stigmer exited (${r.exitCode}) before printing ${JSON.stringify(text)}: ${String(r.stderr)}`)));
+      check();
+    });
+  return { child, seen };
+}
+
+/** Polls `check` until it holds, failing after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,9 +1,8 @@
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliBin, runCli, tempProject } from "./helpers.js";
+import { runCli, startCli, tempProject, waitFor } from "./helpers.js";
 
 // Sandbox mode end to end through the real CLI and a real Docker engine (scripts/docker-setup.sh).
 const docker = new Docker();
@@ -15,40 +14,6 @@ afterAll(() => project.cleanup());
 
 const inWorkspace = (dir: string) => docker.listContainers({ all: true, filters: { label: [`dev.stigmer.workspace=${dir}`] } });
 const sandboxEnv = (extra: Record<string, string> = {}) => ({ STIGMER_SANDBOX_IMAGE: BASIC, ...extra });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Starts the CLI in the background and resolves once its stdout contains `text`. */
-function startCli(args: string[], env: Record<string, string>, cwd: string) {
-  const child = execa(process.execPath, [cliBin, ...args], {
-    reject: false,
-    stdin: "ignore",
-    cwd,
-    env: { STIGMER_EXECUTION_MODE: "", ...env },
-  });
-  let out = "";
-  // Rejects if the process ends first, so a failed start fails the test at once instead of timing out.
-  const seen = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (out.includes(text)) resolve();
-      };
-      child.stdout?.on("data", (d: Buffer) => {
-        out += d.toString();
-        check();
-      });
-      child.then((r) => reject(new Error(`stigmer exited (${r.exitCode}) before printing ${JSON.stringify(text)}: ${String(r.stderr)}`)));
-      check();
-    });
-  return { child, seen };
-}
 
 describe("stigmer run --mode=sandbox", () => {
   it("runs in the container with the project mounted at /workspace, streams, and exits with the command's code", async () => {
@@ -88,7 +53,7 @@ describe("stigmer run --mode=sandbox", () => {
   it("SIGTERM stops the command, removes the container, and exits 143", async () => {
     const dir = tempProject();
     try {
-      const { child, seen } = startCli(["run", "--mode=sandbox", "--", "echo started; sleep 300"], sandboxEnv(), dir.dir);
+      const { child, seen } = startCli(["run", "--mode=sandbox", "--", "echo started; sleep 300"], { env: sandboxEnv(), cwd: dir.dir });
       await seen("started");
       expect(await inWorkspace(dir.dir)).toHaveLength(1);
       child.kill("SIGTERM");
@@ -102,11 +67,10 @@ describe("stigmer run --mode=sandbox", () => {
   it("after kill -9 of stigmer, the orphaned container is reaped by the next run (cleanup on)", async () => {
     const dir = tempProject();
     try {
-      const { child, seen } = startCli(
-        ["run", "--mode=sandbox", "--", "echo started; sleep 300"],
-        sandboxEnv({ STIGMER_SANDBOX_TTL: "600" }),
-        dir.dir,
-      );
+      const { child, seen } = startCli(["run", "--mode=sandbox", "--", "echo started; sleep 300"], {
+        env: sandboxEnv({ STIGMER_SANDBOX_TTL: "600" }),
+        cwd: dir.dir,
+      });
       await seen("started");
       child.kill("SIGKILL");
       await child;
@@ -123,11 +87,10 @@ describe("stigmer run --mode=sandbox", () => {
   it("after kill -9, an orphan nobody reaps still disappears after one TTL", async () => {
     const dir = tempProject();
     try {
-      const { child, seen } = startCli(
-        ["run", "--mode=sandbox", "--", "echo started; sleep 300"],
-        sandboxEnv({ STIGMER_SANDBOX_TTL: "2" }),
-        dir.dir,
-      );
+      const { child, seen } = startCli(["run", "--mode=sandbox", "--", "echo started; sleep 300"], {
+        env: sandboxEnv({ STIGMER_SANDBOX_TTL: "2" }),
+        cwd: dir.dir,
+      });
       await seen("started");
       child.kill("SIGKILL");
       await child;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync } from "node:fs";
 import { ErrorCode, type ProgressInfo, StigmerError } from "@stigmer/core";
+import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildSandboxImage } from "../src/build-image.js";
 import { PACKAGE_MANAGER_CAPABILITIES } from "../src/docker-options.js";
@@ -16,15 +17,6 @@ afterAll(async () => {
   for (const p of projects) p.cleanup();
   expect(await ownContainers()).toEqual([]);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<StigmerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StigmerError.isInstance(error), `expected a StigmerError, got ${String(error)}`).toBe(true);
-  return error as StigmerError;
-}
 
 /** Pushes the busybox test image to the local registry (scripts/docker-setup.sh runs it) under a fresh name, then deletes the local copy. */
 async function pushedImage(): Promise<string> {
@@ -61,7 +53,7 @@ describe("images", () => {
   it("a missing image with auto-pull off is IMAGE_NOT_FOUND saying how to get it", async () => {
     const image = await pushedImage();
     const b = backend({ STIGMER_SANDBOX_IMAGE: image, STIGMER_SANDBOX_AUTO_PULL: "false" });
-    const error = await rejection(run(b, { command: "true", cwd: newProject() }));
+    const error = await stigmerErrorOf(run(b, { command: "true", cwd: newProject() }));
     expect(error.code).toBe(ErrorCode.IMAGE_NOT_FOUND);
     expect(error.message).toContain(`docker pull ${image}`);
     expect(error.message).toContain("STIGMER_SANDBOX_AUTO_PULL=false");
@@ -71,7 +63,7 @@ describe("images", () => {
 
   it("an image no registry has is IMAGE_NOT_FOUND after the failed pull", async () => {
     const b = backend({ STIGMER_SANDBOX_IMAGE: "localhost:5000/stigmer-test/does-not-exist:1" });
-    const error = await rejection(run(b, { command: "true", cwd: newProject() }));
+    const error = await stigmerErrorOf(run(b, { command: "true", cwd: newProject() }));
     expect(error.code).toBe(ErrorCode.IMAGE_NOT_FOUND);
     expect(error.message).toContain("pulling it failed");
     expect(error.message).toContain("stigmer sandbox build");

@@ -1,4 +1,5 @@
 import { ErrorCode, StigmerError } from "@stigmer/core";
+import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, ownContainers, project, run, waitFor } from "./helpers.js";
 
@@ -13,15 +14,6 @@ afterAll(async () => {
   // Leak check: nothing this process created is left.
   expect(await ownContainers()).toEqual([]);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<StigmerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(StigmerError.isInstance(error), `expected a StigmerError, got ${String(error)}`).toBe(true);
-  return error as StigmerError;
-}
 
 describe.each([
   ["agent", AGENT_IMAGE],
@@ -82,7 +74,7 @@ describe("sandbox failures", () => {
     const dir = newProject();
     const first = await run(b, { command: "hostname", cwd: dir });
     const [container] = await containersFor(dir);
-    const running = rejection(run(b, { command: "echo started; sleep 30", cwd: dir }));
+    const running = stigmerErrorOf(run(b, { command: "echo started; sleep 30", cwd: dir }));
     await new Promise((r) => setTimeout(r, 700));
     await docker.getContainer(container?.Id as string).kill();
     const error = await running;
@@ -119,7 +111,7 @@ describe("sandbox failures", () => {
     process.env.DOCKER_HOST = "unix:///tmp/stigmer-no-such-docker.sock";
     try {
       const b = backend();
-      const error = await rejection(run(b, { command: "true", cwd: newProject() }));
+      const error = await stigmerErrorOf(run(b, { command: "true", cwd: newProject() }));
       expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
       expect(error.message).toContain("unix:///tmp/stigmer-no-such-docker.sock");
       expect(error.message).toContain("DOCKER_HOST");

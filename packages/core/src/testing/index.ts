@@ -10,4 +10,5 @@ export {
   runBackendConformance,
 } from "./backend-conformance.js";
 export { type DetectorConformanceOptions, runDetectorConformance } from "./detector-conformance.js";
+export { stigmerErrorOf } from "./stigmer-error-of.js";
 export type { TestApi } from "./test-api.js";
