@@ -42,7 +42,7 @@ describe("stigmer run --mode=sandbox", () => {
   }, 120_000);
 
   it("--timeout kills the tree inside the container, exits 124, and removes the container", async () => {
-    const r = await runCli(["run", "--mode=sandbox", "--timeout", "1", "--", "sh -c 'sleep 300 & sleep 300; wait'"], {
+    const r = await runCli(["run", "--mode=sandbox", "--timeout", "5", "--", "sh -c 'sleep 300 & sleep 300; wait'"], {
       cwd: project.dir,
       env: sandboxEnv(),
     });

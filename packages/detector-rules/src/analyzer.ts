@@ -226,9 +226,14 @@ const RUNNERS: Array<{ name: string; sub: string[]; valueOptions: string[] }> = 
   { name: "nix-shell", sub: ["--run"], valueOptions: [] },
 ];
 
+/** The source of a node; cut to 200 characters here, tidied only when a finding is recorded (hot path). */
 function snippet(src: string, node: { pos: number; end: number }): string {
-  const text = src.slice(node.pos, node.end).replace(/\s+/g, " ").trim();
-  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+  return src.slice(node.pos, Math.min(node.end, node.pos + 200));
+}
+
+function tidy(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}…` : flat;
 }
 
 function cloneScope(scope: Scope, depthIncrement = 0): Scope {
@@ -269,7 +274,8 @@ export class Analyzer {
     this.scriptText(command, scope, command);
   }
 
-  private add(id: string, verdict: "sandbox" | "local", what: string, at: string, policy?: number): void {
+  private add(id: string, verdict: "sandbox" | "local", what: string, raw: string, policy?: number): void {
+    const at = tidy(raw);
     if (this.findings.some((f) => f.id === id && f.at === at)) return;
     this.findings.push({ id, verdict, what, at, ...(policy ? { policy } : {}) });
   }

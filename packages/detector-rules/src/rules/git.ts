@@ -64,14 +64,30 @@ export const gitRules: Rule[] = [
       commands: ["git"],
       subcommands: ["config"],
       args: [
-        "(?i)^(core\\.(hookspath|sshcommand|fsmonitor|askpass|gitproxy|pager|editor)|sequence\\.editor|alias\\..+|diff\\.external|diff\\..+\\.(command|textconv)|merge\\..+\\.driver|filter\\..+\\.(clean|smudge|process)|credential\\.helper|gpg\\.program|include\\.path|includeif\\..+)$",
+        "(?i)^(core\\.(sshcommand|fsmonitor|askpass|gitproxy|pager|editor)|sequence\\.editor|alias\\..+|diff\\.external|diff\\..+\\.(command|textconv)|merge\\..+\\.driver|filter\\..+\\.(clean|smudge|process)|credential\\.helper|gpg\\.program|include\\.path|includeif\\..+)$",
       ],
       exceptFlags: ["--get", "--get-all", "--get-regexp", "--list", "-l", "--unset", "--unset-all"],
       valueOptions: GIT_VALUE,
     },
     examples: {
-      match: ["git config core.hooksPath /tmp/h", "git config alias.x '!rm -rf ~'"],
+      match: ["git config core.sshCommand 'ssh -i k'", "git config alias.x '!rm -rf ~'"],
       noMatch: ["git config user.name Dev", "git config --get core.hooksPath"],
+    },
+  },
+  {
+    id: "git.hooks-outside",
+    description: "pointing git hooks at scripts outside the project",
+    verdict: "sandbox",
+    policy: 8,
+    match: {
+      commands: ["git"],
+      subcommands: ["config core.hooksPath", "config core.hookspath"],
+      args: ["^(/(?!tmp/)|~|\\.\\.|\\$)"],
+      valueOptions: GIT_VALUE,
+    },
+    examples: {
+      match: ["git config core.hooksPath ~/hooks", "git config core.hooksPath /opt/hooks"],
+      noMatch: ["git config core.hooksPath .githooks"],
     },
   },
   {
