@@ -11,12 +11,13 @@
 //
 // Environment: BENCH_DETECTOR_SECONDS (3, per side of section 1), BENCH_DETECTOR_CLI_RUNS (5),
 // BENCH_DETECTOR_CLI_LINES (10000).
-import { execFileSync, spawnSync } from "node:child_process";
+
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RulesDetector } from "@stigmer/detector-rules";
+import { header, meta } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -37,30 +38,6 @@ const TARGETS = {
   p99Ms: 1,
   cliRatio: 3,
 };
-
-function header(text) {
-  process.stdout.write(`\n${text}\n`);
-}
-
-function meta() {
-  let commit = "unknown";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "packages"], { cwd: ROOT, encoding: "utf8" }).trim();
-    if (dirty) commit += " (packages/ has uncommitted changes)";
-  } catch {
-    // not a git checkout
-  }
-  const cpu = cpus();
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${platform()} ${arch()}`,
-    cpu: `${cpu.length} × ${cpu[0]?.model ?? "unknown"}`,
-    loadavg: loadavg().map((x) => round(x, 2)),
-    commit,
-  };
-}
 
 /** Nearest-rank percentile of an ascending array (the same rule as summarize()). */
 function percentile(sorted, p) {
@@ -406,7 +383,7 @@ function agreement() {
 }
 
 // ---------------------------------------------------------------------------------------------
-const info = meta();
+const info = meta(ROOT);
 process.stdout.write(
   `Stigmer detector benchmarks — node ${info.node}, ${info.platform}, ${info.cpu}\n` +
     `load average ${info.loadavg.join(" ")}, commit ${info.commit}, ${info.date}\n`,

@@ -10,13 +10,13 @@
 // Figures also go to bench/results/local.json. Run with `pnpm bench` (builds first).
 //
 // Environment: BENCH_INPROCESS_RUNS (500), BENCH_CLI_RUNS (30), BENCH_LATENCY_RUNS (10).
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { benchExecutor } from "./lib/executor.mjs";
+import { header, meta } from "./lib/meta.mjs";
 import { fmtMiB, fmtMs, fmtRatio, MiB, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -60,30 +60,6 @@ async function interleave(sides, runs, warmup) {
     }
   }
   return samples;
-}
-
-function header(text) {
-  process.stdout.write(`\n${text}\n`);
-}
-
-function meta() {
-  let commit = "unknown";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "packages"], { cwd: ROOT, encoding: "utf8" }).trim();
-    if (dirty) commit += " (packages/ has uncommitted changes)";
-  } catch {
-    // not a git checkout
-  }
-  const cpu = cpus();
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${platform()} ${arch()}`,
-    cpu: `${cpu.length} × ${cpu[0]?.model ?? "unknown"}`,
-    loadavg: loadavg().map((x) => round(x, 2)),
-    commit,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +322,7 @@ function memory() {
 }
 
 // ---------------------------------------------------------------------------------------------
-const info = meta();
+const info = meta(ROOT);
 process.stdout.write(
   `Stigmer local-mode benchmarks — node ${info.node}, ${info.platform}, ${info.cpu}\n` +
     `load average ${info.loadavg.join(" ")}, commit ${info.commit}, ${info.date}\n`,
