@@ -1,14 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type BackendRequest,
-  createExecutor,
-  createLogger,
-  ErrorCode,
-  type ExecEvent,
-  type PluginLoaderOptions,
-  StigmerError,
-} from "@stigmer/core";
+import { type BackendRequest, createExecutor, createLogger, ErrorCode, type ExecEvent, type PluginLoaderOptions } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempProject } from "./helpers.js";

@@ -12,7 +12,6 @@ import {
   injectable,
   MAX_COMMAND_BYTES,
   resolveConfig,
-  StigmerError,
   type StigmerPlugin,
 } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync } from "node:fs";
-import { ErrorCode, type ProgressInfo, StigmerError } from "@stigmer/core";
+import { ErrorCode, type ProgressInfo } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildSandboxImage } from "../src/build-image.js";

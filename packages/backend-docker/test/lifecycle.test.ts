@@ -1,4 +1,4 @@
-import { ErrorCode, StigmerError } from "@stigmer/core";
+import { ErrorCode } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, ownContainers, project, run, waitFor } from "./helpers.js";
