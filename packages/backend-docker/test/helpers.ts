@@ -11,6 +11,7 @@ import {
   resolveConfig,
 } from "@stigmer/core";
 import Docker from "dockerode";
+import { afterAll, expect } from "vitest";
 import { DockerBackend } from "../src/docker-backend.js";
 import { LABELS, MANAGED_BY, OWNER } from "../src/labels.js";
 
@@ -57,3 +58,20 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 }
 
 export type { BackendRequest };
+
+/**
+ * Project directories for one test file, removed after it, followed by the leak check: nothing
+ * this process created is left. Call once at the top of a test file.
+ */
+export function projectsWithLeakCheck(): () => string {
+  const projects: Array<{ cleanup(): void }> = [];
+  afterAll(async () => {
+    for (const p of projects) p.cleanup();
+    expect(await ownContainers()).toEqual([]);
+  });
+  return () => {
+    const p = project();
+    projects.push(p);
+    return p.dir;
+  };
+}

@@ -2,21 +2,12 @@ import { randomBytes } from "node:crypto";
 import { chmodSync } from "node:fs";
 import { ErrorCode, type ProgressInfo } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildSandboxImage } from "../src/build-image.js";
 import { PACKAGE_MANAGER_CAPABILITIES } from "../src/docker-options.js";
-import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, ownContainers, project, run } from "./helpers.js";
+import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, projectsWithLeakCheck, run } from "./helpers.js";
 
-const projects: Array<{ cleanup(): void }> = [];
-const newProject = () => {
-  const p = project();
-  projects.push(p);
-  return p.dir;
-};
-afterAll(async () => {
-  for (const p of projects) p.cleanup();
-  expect(await ownContainers()).toEqual([]);
-});
+const newProject = projectsWithLeakCheck();
 
 /** Pushes the busybox test image to the local registry (scripts/docker-setup.sh runs it) under a fresh name, then deletes the local copy. */
 async function pushedImage(): Promise<string> {

@@ -1,19 +1,9 @@
 import { ErrorCode } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
-import { afterAll, describe, expect, it } from "vitest";
-import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, ownContainers, project, run, waitFor } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, projectsWithLeakCheck, run, waitFor } from "./helpers.js";
 
-const projects: Array<{ cleanup(): void }> = [];
-const newProject = () => {
-  const p = project();
-  projects.push(p);
-  return p.dir;
-};
-afterAll(async () => {
-  for (const p of projects) p.cleanup();
-  // Leak check: nothing this process created is left.
-  expect(await ownContainers()).toEqual([]);
-});
+const newProject = projectsWithLeakCheck();
 
 describe.each([
   ["agent", AGENT_IMAGE],

@@ -48,6 +48,8 @@ interface Invocation {
 }
 
 const MAX_DEPTH = 8;
+/** How bad a path class is for a write or delete: the worst one decides. */
+const PATH_RANK: Record<PathClass, number> = { null: 0, inside: 1, tmp: 2, "tmp-all": 3, device: 4, outside: 5, unknown: 6 };
 /** Commands handled by the engine rather than by data rules, but just as worth disguising. */
 const RISKY_NAMES = new Set([
   "rm",
@@ -419,9 +421,8 @@ export class Analyzer {
   /** For a loop variable: the candidate value that is worst for path checks, or undefined when unknown. */
   private worstValue(items: WordInfo[], scope: Scope): string | undefined {
     if (items.length === 0 || items.some((i) => !i.static)) return undefined;
-    const rank: Record<PathClass, number> = { null: 0, inside: 1, tmp: 2, "tmp-all": 3, device: 4, outside: 5, unknown: 6 };
     let worst = items[0] as WordInfo;
-    for (const item of items) if (rank[this.classify(item, scope)] > rank[this.classify(worst, scope)]) worst = item;
+    for (const item of items) if (PATH_RANK[this.classify(item, scope)] > PATH_RANK[this.classify(worst, scope)]) worst = item;
     return worst.value;
   }
 
@@ -429,8 +430,7 @@ export class Analyzer {
     const here = classifyPath(word, scope.cwd, this.project, scope.vars);
     if (!scope.fallback) return here;
     const there = classifyPath(word, scope.fallback, this.project, scope.vars);
-    const rank: Record<PathClass, number> = { null: 0, inside: 1, tmp: 2, "tmp-all": 3, device: 4, outside: 5, unknown: 6 };
-    return rank[there] > rank[here] ? there : here;
+    return PATH_RANK[there] > PATH_RANK[here] ? there : here;
   }
 
   private redirect(r: Redirection, scope: Scope, src: string): void {
@@ -622,7 +622,9 @@ export class Analyzer {
         this.sed(inv, argv, scope);
         return true;
       case "perl":
-        if (argv.some((a) => /^-[a-zA-Z]*i/.test(a) && !a.startsWith("--"))) this.pathArgs(inv, scope, "write", false, (pos) => pos);
+        if (argv.some((a) => /^-[a-zA-Z]*i/.test(a) && !a.startsWith("--"))) {
+          for (const target of positionalWords(inv.args, new Set())) this.writePath(target, "write", false, scope, inv.at);
+        }
         break;
       case "curl":
       case "wget":
@@ -805,10 +807,10 @@ export class Analyzer {
     return "unknown";
   }
 
-  private unknownArgs(inv: Invocation, kind: "write" | "delete", scope: Scope, recursive = false): void {
+  private unknownArgs(inv: Invocation, kind: "write" | "delete", _scope: Scope, recursive = false): void {
     if (!inv.unknownArgs) return;
     const cls = inv.unknownArgsClass ?? "unknown";
-    this.judgePath(cls, kind, recursive, false, false, inv.at, scope);
+    this.judgePath(cls, kind, recursive, false, false, inv.at);
   }
 
   private shell(base: string, inv: Invocation, _argv: string[], scope: Scope): void {
@@ -987,7 +989,7 @@ export class Analyzer {
     if (values.includes("-delete")) {
       const whole = rootWords.some((r) => this.isProjectRoot(r, scope));
       if (rootClass === "inside" && whole && !filtered) this.sandbox("fs.wipe-project", 6, "deletes the whole working tree", inv.at);
-      else this.judgePath(rootClass, "delete", true, true, false, inv.at, scope);
+      else this.judgePath(rootClass, "delete", true, true, false, inv.at);
     }
     for (const flag of ["-fprint", "-fprint0", "-fprintf", "-fls"]) {
       const i = values.indexOf(flag);
@@ -1018,11 +1020,10 @@ export class Analyzer {
   }
 
   private worstClass(words: WordInfo[], scope: Scope): PathClass {
-    const rank: Record<PathClass, number> = { null: 0, inside: 1, tmp: 2, "tmp-all": 3, device: 4, outside: 5, unknown: 6 };
     let worst: PathClass = "null";
     for (const w of words) {
       const c = this.classify(w, scope);
-      if (rank[c] > rank[worst]) worst = c;
+      if (PATH_RANK[c] > PATH_RANK[worst]) worst = c;
     }
     return worst;
   }
@@ -1193,7 +1194,6 @@ export class Analyzer {
 
   private tar(inv: Invocation, argv: string[], scope: Scope): void {
     const { at } = inv;
-    const flags = argv.filter((a) => a.startsWith("-") || /^[a-zA-Z]+$/.test(a)).join(" ");
     if (
       argv.some((a) => /^--(to-command|use-compress-program|checkpoint-action|rsh-command|info-script|new-volume-script)/.test(a)) ||
       hasFlag(argv, "-I")
@@ -1211,7 +1211,6 @@ export class Analyzer {
       hasFlag(argv, "-c") ||
       argv.includes("--create") ||
       argv.includes("--append");
-    void flags;
     if (extract) this.writePath(optionValue(inv.args, ["-C", "--directory"]) ?? syntheticWord("."), "write", false, scope, at);
     if (create) {
       const archive = optionValue(inv.args, ["-f", "--file"]) ?? attachedFileArgument(inv.args);
@@ -1308,37 +1307,11 @@ export class Analyzer {
     }
   }
 
-  private pathArgs(
-    inv: Invocation,
-    scope: Scope,
-    kind: "write" | "delete",
-    recursive: boolean,
-    pick: (pos: WordInfo[]) => WordInfo[],
-  ): void {
-    for (const target of pick(positionalWords(inv.args, new Set()))) this.writePath(target, kind, recursive, scope, inv.at);
-  }
-
   private writePath(word: WordInfo, kind: "write" | "delete", recursive: boolean, scope: Scope, at: string): void {
-    this.judgePath(
-      this.classify(word, scope),
-      kind,
-      recursive,
-      word.glob,
-      word.variables.length > 0 || word.substitutions.length > 0,
-      at,
-      scope,
-    );
+    this.judgePath(this.classify(word, scope), kind, recursive, word.glob, word.variables.length > 0 || word.substitutions.length > 0, at);
   }
 
-  private judgePath(
-    cls: PathClass,
-    kind: "write" | "delete",
-    recursive: boolean,
-    glob: boolean,
-    variable: boolean,
-    at: string,
-    _scope: Scope,
-  ): void {
+  private judgePath(cls: PathClass, kind: "write" | "delete", recursive: boolean, glob: boolean, variable: boolean, at: string): void {
     switch (cls) {
       case "inside":
       case "tmp":
@@ -1501,7 +1474,7 @@ function isHeaderValue(args: WordInfo[], word: WordInfo): boolean {
   ].includes(prev);
 }
 
-function resolveDir(word: WordInfo, scope: { cwd: DirState; vars: ReadonlyMap<string, string> }, project: string): string | undefined {
+function resolveDir(word: WordInfo, scope: { cwd: DirState; vars: ReadonlyMap<string, string> }, _project: string): string | undefined {
   let value = word.value;
   if (!word.static) {
     if (/^(\$PWD|\$\{PWD\}|\$\(pwd\))/.test(word.text)) value = word.text.replace(/^(\$PWD|\$\{PWD\}|\$\(pwd\))/, scope.cwd.path ?? "");
@@ -1521,6 +1494,5 @@ function resolveDir(word: WordInfo, scope: { cwd: DirState; vars: ReadonlyMap<st
     if (part === "..") out.pop();
     else out.push(part);
   }
-  void project;
   return `/${out.join("/")}`;
 }
