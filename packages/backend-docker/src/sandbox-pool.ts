@@ -146,6 +146,9 @@ export class SandboxPool {
 
   /** Removes this process's containers when cleanup is on; otherwise leaves them to their TTL. */
   async dispose(): Promise<void> {
+    // A container still being created (its command was cancelled by the dispose) joins `live`
+    // when it is ready: wait for it, or it would outlive us until its TTL.
+    await Promise.allSettled([...this.sandboxes.values()]);
     const all = [...this.live];
     for (const sandbox of all) {
       clearTimeout(sandbox.idleTimer);

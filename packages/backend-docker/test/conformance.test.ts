@@ -1,7 +1,8 @@
 import { createLogger, resolveConfig } from "@stigmer/core";
 import { runBackendConformance } from "@stigmer/core/testing";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerBackend } from "../src/docker-backend.js";
+import { ownContainers } from "./helpers.js";
 
 // Needs a Docker engine and the test images: scripts/docker-setup.sh (run by .ci/run) provides both.
 const make =
@@ -26,4 +27,10 @@ runBackendConformance({
   create: make("stigmer-test/busybox:1"),
   test: { describe, it, beforeAll, afterAll },
   timeoutScale: 2,
+});
+
+// Leak check: every backend the suites created was disposed, so none of their containers is left
+// (this caught a container still being created when its backend was disposed).
+afterAll(async () => {
+  expect(await ownContainers()).toEqual([]);
 });
