@@ -462,10 +462,11 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
         "dispose stops running commands and later exec calls fail with BACKEND_UNAVAILABLE",
         async () => {
           const own = await options.create();
-          const running = executeOn(own, { command: `echo started; sleep ${marker}4`, cwd: workdir });
+          // Settled into a value at once: dispose may reject it before we get to await it.
+          const running = executeOn(own, { command: `echo started; sleep ${marker}4`, cwd: workdir }).catch((error: unknown) => error);
           await new Promise((resolve) => setTimeout(resolve, 300));
           await own.dispose();
-          const result = await running.catch((error: unknown) => error);
+          const result = await running;
           if (StigmerError.isInstance(result)) {
             assert.ok(
               [ErrorCode.CANCELLED, ErrorCode.BACKEND_UNAVAILABLE, ErrorCode.EXECUTION_FAILED].includes(result.code as never),
