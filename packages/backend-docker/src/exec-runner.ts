@@ -1,9 +1,8 @@
 import type { Duplex } from "node:stream";
-import type { BackendExit, BackendRequest, OutputSink } from "@stigmer/core";
+import { type BackendExit, type BackendRequest, type OutputSink, PID_RECORDING_WRAPPER, TREE_KILL_SCRIPT } from "@stigmer/core";
 import type Docker from "dockerode";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { readFrames } from "./frames.js";
-import { EXEC_WRAPPER, KILL_SCRIPT } from "./keeper.js";
 import { SandboxGoneError, SandboxLostError } from "./sandbox-errors.js";
 import type { Sandbox } from "./sandbox-pool.js";
 import { stdinChunks } from "./stdin-chunks.js";
@@ -25,7 +24,7 @@ export async function runViaExec(
   let stream: Duplex;
   try {
     exec = await container.exec({
-      Cmd: ["sh", "-c", EXEC_WRAPPER, "stigmer-exec", request.id, request.command],
+      Cmd: ["sh", "-c", PID_RECORDING_WRAPPER, "stigmer-exec", request.id, request.command],
       AttachStdin: hasStdin,
       AttachStdout: true,
       AttachStderr: true,
@@ -45,7 +44,7 @@ export async function runViaExec(
   let killing: Promise<unknown> | undefined;
   const kill = () => {
     killing ??= container
-      .exec({ Cmd: ["sh", "-c", KILL_SCRIPT, "stigmer-kill", request.id, String(Math.ceil(options.killGraceMs / 100))], User: "0:0" })
+      .exec({ Cmd: ["sh", "-c", TREE_KILL_SCRIPT, "stigmer-kill", request.id, String(Math.ceil(options.killGraceMs / 100))], User: "0:0" })
       .then((k) => k.start({ hijack: true, stdin: false }))
       .then((s) => new Promise((resolve) => (s as Duplex).on("end", resolve).on("close", resolve).resume()))
       .catch(() => {});

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { ownerAlive, PROCESS_OWNER } from "@stigmer/core";
 
 /** Labels on every container Stigmer creates: how leftovers are found and reclaimed. */
 export const LABELS = {
@@ -19,29 +18,6 @@ export const LABELS = {
 
 export const MANAGED_BY = "stigmer";
 
-function processStart(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
-  } catch {
-    return "";
-  }
-}
-
 /** This process, as written in the owner label. */
-export const OWNER = `${hostname()}:${process.pid}:${processStart(process.pid)}`;
-
-/** False only when the owner is on this host and its process is certainly gone. */
-export function ownerAlive(owner: string | undefined): boolean {
-  if (!owner) return false;
-  const [host, pidText, start] = owner.split(":");
-  if (host !== hostname()) return true; // another machine's business
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
-  }
-  return !start || processStart(pid) === start;
-}
+export const OWNER = PROCESS_OWNER;
+export { ownerAlive };

@@ -36,9 +36,11 @@ export {
 export { type ExecutionStream, Executor, type RunOptions } from "./executor.js";
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
 export { OutputCapture } from "./output-capture.js";
+export { ownerAlive, PROCESS_OWNER } from "./owner.js";
 export { pipeToSink } from "./pipe-to-sink.js";
 export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
 export { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, type PluginModuleLoader, pluginPackage } from "./plugin-loader.js";
+export { PID_RECORDING_WRAPPER, REMOTE_RUN_DIR, shellJoin, shellQuote, TREE_KILL_SCRIPT } from "./remote-shell.js";
 export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";
 export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";
 export { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";

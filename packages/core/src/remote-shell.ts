@@ -1,0 +1,50 @@
+/**
+ * Shell pieces for backends that run commands in a remote POSIX sandbox through an API that cannot
+ * signal a process itself (`docker exec`, cloud sandbox sessions): the command is started by a
+ * wrapper that records its pid, and a second call runs {@link TREE_KILL_SCRIPT} to kill the tree.
+ * Both need only `sh`, `cat`, `awk`, `grep`, `sleep` and `/proc`.
+ */
+
+/** Directory inside the sandbox where wrappers record pids (`<dir>/<execution id>`). */
+export const REMOTE_RUN_DIR = "/tmp/.stigmer-run";
+
+/**
+ * Records the shell's pid in `REMOTE_RUN_DIR/$1`, then replaces itself with `bash -c "$2"` (or
+ * `sh -c` where bash is missing), so the recorded pid is the command's own.
+ * Use: `sh -c PID_RECORDING_WRAPPER stigmer-exec <execution id> <command line>`.
+ */
+export const PID_RECORDING_WRAPPER = `mkdir -p ${REMOTE_RUN_DIR} && echo $$ > "${REMOTE_RUN_DIR}/$1" || exit 125
+if command -v bash >/dev/null 2>&1; then exec bash -c "$2"; else exec sh -c "$2"; fi`;
+
+/**
+ * Kills a wrapped command's process tree: the recorded pid and every descendant (found in /proc),
+ * SIGTERM, then SIGKILL once the grace is over; removes the pid file.
+ * Use: `sh -c TREE_KILL_SCRIPT stigmer-kill <execution id> <grace in tenths of a second>`.
+ */
+export const TREE_KILL_SCRIPT = `f="${REMOTE_RUN_DIR}/$1"; [ -f "$f" ] || exit 0; root=$(cat "$f")
+tree() {
+  for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done | awk -v root="$root" '
+    NF { pid = $1; line = $0; sub(/^.*\\) /, "", line); split(line, f, " "); kids[f[2]] = kids[f[2]] " " pid }
+    END { out = root; queue = root
+      while (queue != "") { n = split(queue, q, " "); queue = ""
+        for (i = 1; i <= n; i++) { m = split(kids[q[i]], c, " "); for (j = 1; j <= m; j++) { out = out " " c[j]; queue = queue " " c[j] } } }
+      print out }'
+}
+pids=$(tree); kill -TERM $pids 2>/dev/null
+i=0
+while [ "$i" -lt "$2" ]; do
+  alive=""; for p in $pids; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && alive="$alive $p"; done
+  [ -z "$alive" ] && break
+  sleep 0.1; i=$((i + 1))
+done
+kill -KILL $pids $(tree) 2>/dev/null; rm -f "$f"; exit 0`;
+
+/** Quotes one word for a POSIX shell: `it's` → `'it'\\''s'`. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Joins words into one shell command line, each quoted. */
+export function shellJoin(words: readonly string[]): string {
+  return words.map(shellQuote).join(" ");
+}
