@@ -74,6 +74,25 @@ describe("resolveConfig", () => {
     expect(config.cloud).toBe(true);
     expect(config.sandbox.backend).toBe("daytona");
     expect(config.daytona).toEqual({ apiKey: "dtn_secret_key", apiUrl: "http://127.0.0.1:1" });
+    // Like the Daytona-only runner it replaces, cloud mode sandboxes commands unless told otherwise.
+    expect(config.mode).toBe("sandbox");
+    expect(resolveConfig({ cwd: project(), env: { MODE: "cloud", STIGMER_EXECUTION_MODE: "auto" } }).mode).toBe("auto");
+    expect(resolveConfig({ cwd: project(), env: { MODE: "cloud" }, flags: { mode: "local" } }).mode).toBe("local");
+    expect(resolveConfig({ cwd: project(), env: { MODE: "production" } })).toMatchObject({ cloud: false, mode: "local" });
+  });
+
+  it("reads DAYTONA_SNAPSHOT and rejects a Daytona URL that is not http(s) or carries credentials", () => {
+    const config = resolveConfig({
+      cwd: project(),
+      env: { DAYTONA_SNAPSHOT: "my-snap", DAYTONA_API_URL: "https://api.example.test/api/" },
+    });
+    expect(config.daytona).toEqual({ snapshot: "my-snap", apiUrl: "https://api.example.test/api" });
+    for (const url of ["ftp://x", "not a url", "https://user:pw@host/api"]) {
+      const error = configError(() => resolveConfig({ cwd: project(), env: { DAYTONA_API_URL: url } }));
+      expect(error.code).toBe("INVALID_CONFIG");
+      expect(error.message).toContain("DAYTONA_API_URL");
+      expect(error.message).toContain("http(s) URL");
+    }
   });
 
   it("takes flags over environment over config file over defaults", () => {

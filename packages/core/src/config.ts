@@ -38,10 +38,17 @@ export interface StigmerConfig {
   localBackend: string;
   /** `STIGMER_DETECTOR`: plugin that decides auto mode. */
   detector: string;
-  /** `MODE=cloud`: the sandbox runs on Daytona unless `STIGMER_SANDBOX_BACKEND` says otherwise. */
+  /**
+   * `MODE=cloud`: the sandbox runs on Daytona unless `STIGMER_SANDBOX_BACKEND` says otherwise, and
+   * the mode defaults to `sandbox` (as the Daytona-only runner did) unless `STIGMER_EXECUTION_MODE`
+   * or a flag says otherwise. Other `MODE` values are ignored: the name is too generic to reject.
+   */
   cloud: boolean;
-  /** `DAYTONA_API_KEY`, `DAYTONA_API_URL`, `DAYTONA_TARGET`. The key is a secret: never logged. */
-  daytona: { apiKey?: string; apiUrl?: string; target?: string };
+  /**
+   * `DAYTONA_API_KEY`, `DAYTONA_API_URL`, `DAYTONA_TARGET`, `DAYTONA_SNAPSHOT` (a Daytona snapshot
+   * to create sandboxes from instead of the sandbox image). The key is a secret: never logged.
+   */
+  daytona: { apiKey?: string; apiUrl?: string; target?: string; snapshot?: string };
   /** `STIGMER_TIMEOUT` (seconds): default timeout of a command; `undefined` for none. */
   timeoutMs: number | undefined;
   /** `STIGMER_OUTPUT_LIMIT`: bytes of each stream retained in the result (head and tail). */
@@ -206,6 +213,16 @@ const text: Parser<string> = (raw, where) => {
   return invalid(where, raw, "expected a non-empty string");
 };
 
+const httpUrl: Parser<string> = (raw, where) => {
+  if (typeof raw === "string") {
+    try {
+      const url = new URL(raw.trim());
+      if ((url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password) return raw.trim().replace(/\/+$/, "");
+    } catch {}
+  }
+  return invalid(where, raw, "expected an http(s) URL without credentials, such as https://app.daytona.io/api");
+};
+
 /** One setting: where it can come from and how it is validated. */
 interface Setting {
   path: string;
@@ -254,8 +271,9 @@ const SETTINGS: Setting[] = [
     parse: oneOf(LOG_LEVELS, "the log level"),
   },
   { path: "daytona.apiKey", env: "DAYTONA_API_KEY", file: "daytona.apiKey", parse: text },
-  { path: "daytona.apiUrl", env: "DAYTONA_API_URL", file: "daytona.apiUrl", parse: text },
+  { path: "daytona.apiUrl", env: "DAYTONA_API_URL", file: "daytona.apiUrl", parse: httpUrl },
   { path: "daytona.target", env: "DAYTONA_TARGET", file: "daytona.target", parse: text },
+  { path: "daytona.snapshot", env: "DAYTONA_SNAPSHOT", file: "daytona.snapshot", parse: text },
 ];
 
 const FILE_KEYS = new Set([...SETTINGS.flatMap((s) => (s.file ? [s.file] : [])), "plugins"]);
@@ -357,6 +375,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
     configFile: Object.keys(file).length > 0 ? filePath : undefined,
   };
   const root = config as unknown as Record<string, unknown>;
+  let modeGiven = false;
 
   for (const setting of SETTINGS) {
     const flagValue = setting.flag ? flags[setting.flag] : undefined;
@@ -377,7 +396,9 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
       continue;
     }
     setPath(root, setting.path, setting.parse(raw, where));
+    if (setting.path === "mode") modeGiven = true;
   }
+  if (cloud && !modeGiven) config.mode = "sandbox";
   if (pluginPackage(config.sandbox.backend) === pluginPackage(config.localBackend)) {
     throw new InvalidConfigError(
       `The sandbox backend "${config.sandbox.backend}" is the local backend: sandboxed commands would run on the host. Set STIGMER_SANDBOX_BACKEND to a sandbox (docker, daytona or a plugin package), or use --mode=local openly.`,
