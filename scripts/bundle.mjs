@@ -14,6 +14,8 @@ const PACKAGES = [
   { dir: "packages/backend-local", entries: ["index"] },
   // dockerode carries native optional modules (ssh2, cpu-features): it stays an ordinary dependency.
   { dir: "packages/backend-docker", entries: ["index"], externalDependencies: true },
+  // @daytonaio/sdk is large and loaded only on the first cloud command: it stays an ordinary dependency.
+  { dir: "packages/backend-daytona", entries: ["index"], externalDependencies: true },
   { dir: "packages/detector-rules", entries: ["index"] },
   { dir: "packages/cli", entries: ["bin", "index"] },
 ];

@@ -41,7 +41,7 @@ describe("auto mode end to end through the CLI (real detector, real Docker sandb
   it("a sandbox-classified command with no sandbox backend is never run on the host", async () => {
     const r = await runCli(["run", "--mode=auto", "--", `touch ${join(project.dir, "must-not-exist")}; sudo true`], {
       cwd: project.dir,
-      env: { STIGMER_SANDBOX_BACKEND: "daytona" },
+      env: { STIGMER_SANDBOX_BACKEND: "@acme/stigmer-sandbox-not-installed" },
     });
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toMatch(/SANDBOX_UNAVAILABLE: Auto mode sent this command to the sandbox \(priv\.escalate/);

@@ -113,13 +113,13 @@ describe("stigmer run", () => {
   });
 
   it.each([["--mode=sandbox"], ["--mode=auto"]])(
-    // daytona is a bundled backend name whose package this CLI does not ship yet.
+    // A sandbox backend package that is not installed.
     "%s without its sandbox backend installed exits 125 with SANDBOX_UNAVAILABLE and runs nothing",
     async (flag) => {
       const marker = join(project.dir, `never-${flag.slice(7)}`);
       const r = await runCli(["run", flag, "--", `touch ${marker}; pip install x`], {
         cwd: project.dir,
-        env: { STIGMER_SANDBOX_BACKEND: "daytona" },
+        env: { STIGMER_SANDBOX_BACKEND: "@acme/stigmer-sandbox-not-installed" },
       });
       expect(r.exitCode).toBe(125);
       expect(r.stderr).toMatch(/^stigmer: SANDBOX_UNAVAILABLE: .*--mode=local/);
@@ -130,7 +130,7 @@ describe("stigmer run", () => {
   it("--json reports errors in band too", async () => {
     const r = await runCli(["run", "--json", "--mode=sandbox", "--", "ls"], {
       cwd: project.dir,
-      env: { STIGMER_SANDBOX_BACKEND: "daytona" },
+      env: { STIGMER_SANDBOX_BACKEND: "@acme/stigmer-sandbox-not-installed" },
     });
     expect(JSON.parse(r.stdout)).toMatchObject({ type: "error", code: "SANDBOX_UNAVAILABLE" });
   });

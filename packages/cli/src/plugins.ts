@@ -8,5 +8,6 @@ import type { PluginModuleLoader } from "@stigmer/core";
 export const bundledPlugins: Record<string, PluginModuleLoader> = {
   local: () => import("@stigmer/backend-local"),
   docker: () => import("@stigmer/backend-docker"),
+  daytona: () => import("@stigmer/backend-daytona"),
   rules: () => import("@stigmer/detector-rules"),
 };

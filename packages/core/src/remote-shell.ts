@@ -17,11 +17,21 @@ export const PID_RECORDING_WRAPPER = `mkdir -p ${REMOTE_RUN_DIR} && echo $$ > "$
 if command -v bash >/dev/null 2>&1; then exec bash -c "$2"; else exec sh -c "$2"; fi`;
 
 /**
- * Kills a wrapped command's process tree: the recorded pid and every descendant (found in /proc),
- * SIGTERM, then SIGKILL once the grace is over; removes the pid file.
+ * Marks a command without a pid file: a command started with `STIGMER_RUN_ID=<execution id>` in its
+ * environment is found by {@link TREE_KILL_SCRIPT} through /proc/<pid>/environ (saves the wrapper
+ * process and the pid file, for backends where each process start is costly).
+ */
+export const RUN_ID_VARIABLE = "STIGMER_RUN_ID";
+
+/**
+ * Kills a wrapped command's process tree: the recorded pid (or, without a pid file, every process
+ * whose environment carries `STIGMER_RUN_ID=<id>`) and every descendant (found in /proc), SIGTERM,
+ * then SIGKILL once the grace is over; removes the pid file.
  * Use: `sh -c TREE_KILL_SCRIPT stigmer-kill <execution id> <grace in tenths of a second>`.
  */
-export const TREE_KILL_SCRIPT = `f="${REMOTE_RUN_DIR}/$1"; [ -f "$f" ] || exit 0; root=$(cat "$f")
+export const TREE_KILL_SCRIPT = `f="${REMOTE_RUN_DIR}/$1"
+if [ -f "$f" ]; then root=$(cat "$f"); else root=$(grep -l -a -F "${RUN_ID_VARIABLE}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); fi
+[ -n "$root" ] || exit 0
 tree() {
   for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done | awk -v root="$root" '
     NF { pid = $1; line = $0; sub(/^.*\\) /, "", line); split(line, f, " "); kids[f[2]] = kids[f[2]] " " pid }

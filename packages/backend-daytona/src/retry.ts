@@ -1,0 +1,58 @@
+import { CancelledError } from "@stigmer/core";
+import { isConnectionError, isRetryableStatus, retryAfterMs, statusOf } from "./errors.js";
+
+export interface RetryPolicy {
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Resolves after `ms`, or rejects with CANCELLED when `signal` aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError("Cancelled while waiting to retry a Daytona request."));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError("Cancelled while waiting to retry a Daytona request."));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Full jitter over an exponential backoff, or Daytona's `retry-after` when it names one; capped. */
+export function retryDelay(error: unknown, attempt: number, policy: RetryPolicy): number {
+  const asked = retryAfterMs(error);
+  if (asked !== undefined) return Math.min(policy.maxDelayMs, asked);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+/**
+ * Calls `fn` until it succeeds, retrying only what Daytona did not do: 429, 408, 5xx and failed
+ * connections. `safe` says whether a 5xx other than 503 may be retried (the request may have
+ * been carried out: only idempotent requests are). The last error is rethrown as it is.
+ */
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy,
+  options: { signal?: AbortSignal; idempotent: boolean },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const status = statusOf(error);
+      const notDone =
+        status === 429 ||
+        status === 503 ||
+        (status === undefined && isConnectionError(error) && !/ECONNRESET|timeout/i.test(String(error)));
+      const retryable = options.idempotent ? isRetryableStatus(status) || isConnectionError(error) : notDone;
+      if (!retryable || attempt >= policy.retries || options.signal?.aborted) throw error;
+      await sleep(retryDelay(error, attempt, policy), options.signal);
+    }
+  }
+}

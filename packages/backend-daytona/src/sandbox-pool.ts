@@ -1,0 +1,355 @@
+import { randomUUID } from "node:crypto";
+import {
+  CancelledError,
+  type Logger,
+  NotFoundError,
+  type OutputSink,
+  ownerAlive,
+  PROCESS_OWNER,
+  type SandboxInfo,
+  StigmerError,
+} from "@stigmer/core";
+import { creationFailed, statusOf, toStigmerError } from "./errors.js";
+import { LABELS, MANAGED_BY, reuseKey } from "./labels.js";
+import type { ResolvedDaytonaOptions } from "./options.js";
+import { type RetryPolicy, withRetry } from "./retry.js";
+import type { Daytona, Sandbox } from "./sdk.js";
+
+/** What a command needs a sandbox for: where it comes from and which workspace it serves. */
+export interface SandboxSpec {
+  source: { snapshot: string } | { image: string };
+  workspaceKey: string;
+  /** Host project directory, shown by `stigmer sandbox ls`. */
+  workspaceDir: string;
+}
+
+/** A started sandbox this backend uses, with its idle sessions. */
+export interface LiveSandbox {
+  readonly sandbox: Sandbox;
+  readonly key: string;
+  /** Created by this backend (only those are deleted on dispose). */
+  readonly created: boolean;
+  /** Sessions free for the next command (one command per session at a time), with their use counts. */
+  readonly idleSessions: Array<{ id: string; uses: number }>;
+  active: number;
+  dead: boolean;
+  activityTimer?: NodeJS.Timeout | undefined;
+}
+
+const STARTED = "started";
+const ON_THE_WAY = new Set(["creating", "starting", "restoring", "pending_build", "building_snapshot", "pulling_snapshot", "resizing"]);
+const RESTARTABLE = new Set(["stopped", "archived", "stopping", "archiving"]);
+const BROKEN = new Set(["error", "build_failed", "destroyed", "destroying", "unknown"]);
+
+function sourceText(source: SandboxSpec["source"]): string {
+  return "snapshot" in source ? `snapshot ${source.snapshot}` : `image ${source.image}`;
+}
+
+function sourceLabel(source: SandboxSpec["source"]): string {
+  return "snapshot" in source ? `snapshot:${source.snapshot}` : `image:${source.image}`;
+}
+
+/** Waits for `promise`, or rejects with CANCELLED when `signal` aborts first (the promise runs on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new CancelledError("Cancelled before the Daytona sandbox was ready."));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError("Cancelled before the Daytona sandbox was ready."));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Finds, starts, creates and reclaims Daytona sandboxes. One sandbox per reuse key (workspace,
+ * image or snapshot, target, settings), shared by every command of this backend; a sandbox made
+ * by another executor with the same key is reused (restarted when it auto-stopped) rather than
+ * duplicated. Idle expiry is Daytona's auto-stop (`STIGMER_SANDBOX_TTL` rounded up to minutes);
+ * with cleanup on, sandboxes are created with auto-delete on stop, so one left behind by a killed
+ * process is gone one TTL later.
+ */
+export class DaytonaSandboxPool {
+  private readonly live = new Map<string, Promise<LiveSandbox>>();
+  private readonly policy: RetryPolicy;
+
+  constructor(
+    private readonly client: () => Promise<Daytona>,
+    private readonly options: ResolvedDaytonaOptions,
+    private readonly logger: Logger,
+  ) {
+    this.policy = { retries: options.retries, baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs };
+  }
+
+  /** Calls the API with retries and maps its errors. */
+  call<T>(what: string, fn: () => Promise<T>, idempotent: boolean, signal?: AbortSignal): Promise<T> {
+    return withRetry(fn, this.policy, { idempotent, ...(signal ? { signal } : {}) }).catch((error: unknown) => {
+      throw toStigmerError(error, what, this.options.apiUrl);
+    });
+  }
+
+  keyOf(spec: SandboxSpec): string {
+    const o = this.options;
+    return reuseKey({ w: spec.workspaceKey, s: spec.source, t: o.target, r: o.resources, n: o.networkBlockAll, l: o.labels });
+  }
+
+  async acquire(spec: SandboxSpec, output: OutputSink, signal: AbortSignal): Promise<LiveSandbox> {
+    const key = this.keyOf(spec);
+    let pending = this.live.get(key);
+    if (!pending) {
+      pending = this.findOrCreate(spec, key, output);
+      this.live.set(key, pending);
+      const settled = pending;
+      settled.catch(() => {
+        if (this.live.get(key) === settled) this.live.delete(key);
+      });
+    }
+    const live = await abortable(pending, signal);
+    if (live.dead) return this.acquire(spec, output, signal);
+    live.active++;
+    if (!live.activityTimer) {
+      // Daytona counts API and toolbox calls as activity; a long command makes none, so tell it.
+      const every = Math.min(60_000, (this.options.autoStopMinutes * 60_000) / 3);
+      live.activityTimer = setInterval(() => {
+        live.sandbox.refreshActivity().catch(() => {});
+      }, every);
+      live.activityTimer.unref();
+    }
+    return live;
+  }
+
+  /** Ends one use. With TTL 0 the sandbox is not kept: deleted (cleanup on, made by us) or stopped. */
+  release(live: LiveSandbox): void {
+    live.active--;
+    if (live.active > 0) return;
+    clearInterval(live.activityTimer);
+    live.activityTimer = undefined;
+    if (this.options.ttlSeconds === 0 && !live.dead) void this.retire(live, "TTL is 0");
+  }
+
+  /** The sandbox is gone or broken: the next command finds or creates another. */
+  invalidate(live: LiveSandbox): void {
+    live.dead = true;
+    clearInterval(live.activityTimer);
+    for (const [key, pending] of this.live) {
+      pending.then((l) => l === live && this.live.get(key) === pending && this.live.delete(key)).catch(() => {});
+    }
+  }
+
+  private async retire(live: LiveSandbox, why: string): Promise<void> {
+    this.invalidate(live);
+    const { sandbox } = live;
+    if (live.created && this.options.cleanup) {
+      await sandbox
+        .delete()
+        .catch((error: unknown) => this.logger.warn({ sandbox: sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"));
+      this.logger.debug({ sandbox: sandbox.id, why }, "daytona sandbox deleted");
+    } else {
+      await sandbox.stop().catch(() => {});
+    }
+  }
+
+  private async findOrCreate(spec: SandboxSpec, key: string, output: OutputSink): Promise<LiveSandbox> {
+    const daytona = await this.client();
+    const candidates = await this.call(
+      "looking for a reusable sandbox",
+      async () => {
+        const found: Sandbox[] = [];
+        for await (const s of daytona.list({ labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.key]: key } })) found.push(s);
+        return found;
+      },
+      true,
+    );
+    const rank = (s: Sandbox) => (s.state === STARTED ? 0 : ON_THE_WAY.has(String(s.state)) ? 1 : RESTARTABLE.has(String(s.state)) ? 2 : 3);
+    const reusable = candidates
+      .filter((s) => !BROKEN.has(String(s.state)))
+      .sort((a, b) => rank(a) - rank(b) || String(b.createdAt).localeCompare(String(a.createdAt)));
+    for (const sandbox of reusable) {
+      try {
+        await this.bringUp(sandbox, output);
+        await this.matchAutoStop(sandbox);
+        this.logger.debug({ sandbox: sandbox.id, state: sandbox.state }, "reusing daytona sandbox");
+        return { sandbox, key, created: false, idleSessions: [], active: 0, dead: false };
+      } catch (error) {
+        this.logger.debug({ sandbox: sandbox.id, err: String(error) }, "daytona sandbox not reusable");
+      }
+    }
+    return this.create(spec, key, output);
+  }
+
+  /** Starts a stopped or archived sandbox, or waits for one on its way. */
+  private async bringUp(sandbox: Sandbox, output: OutputSink): Promise<void> {
+    const timeout = this.options.createTimeoutSeconds;
+    if (sandbox.state === STARTED) return;
+    if (RESTARTABLE.has(String(sandbox.state))) {
+      output.progress({
+        phase: "start",
+        message: `Starting the stopped Daytona sandbox ${sandbox.name} (persistent workspace)…`,
+        item: sandbox.id,
+      });
+      if (sandbox.state === "stopping" || sandbox.state === "archiving") await sandbox.waitUntilStopped(timeout);
+      await this.call("starting a stopped sandbox", () => sandbox.start(timeout), false);
+      return;
+    }
+    output.progress({ phase: "start", message: `Waiting for the Daytona sandbox ${sandbox.name} to start…`, item: sandbox.id });
+    await sandbox.waitUntilStarted(timeout);
+  }
+
+  private async matchAutoStop(sandbox: Sandbox): Promise<void> {
+    if (sandbox.autoStopInterval === this.options.autoStopMinutes) return;
+    await this.call("setting the auto-stop interval", () => sandbox.setAutostopInterval(this.options.autoStopMinutes), true);
+  }
+
+  private async create(spec: SandboxSpec, key: string, output: OutputSink): Promise<LiveSandbox> {
+    const daytona = await this.client();
+    const o = this.options;
+    const creation = randomUUID();
+    const labels: Record<string, string> = {
+      ...o.labels,
+      [LABELS.managedBy]: MANAGED_BY,
+      [LABELS.key]: key,
+      [LABELS.workspace]: spec.workspaceKey,
+      [LABELS.workspaceDir]: spec.workspaceDir.slice(0, 250),
+      [LABELS.source]: sourceLabel(spec.source).slice(0, 250),
+      [LABELS.owner]: PROCESS_OWNER,
+      [LABELS.ttl]: String(o.ttlSeconds),
+      [LABELS.cleanup]: String(o.cleanup),
+      [LABELS.creation]: creation,
+    };
+    const params = {
+      ...spec.source,
+      labels,
+      autoStopInterval: o.autoStopMinutes,
+      // Cleanup on: a sandbox that auto-stops (its owner died without disposing) is deleted too.
+      ...(o.cleanup ? { autoDeleteInterval: 0 } : {}),
+      ...(o.networkBlockAll ? { networkBlockAll: true } : {}),
+      ...(o.resources ? { resources: o.resources } : {}),
+    };
+    output.progress({ phase: "create", message: `Creating a Daytona sandbox from ${sourceText(spec.source)}…` });
+    try {
+      const sandbox = await withRetry(() => daytona.create(params, { timeout: o.createTimeoutSeconds }), this.policy, {
+        idempotent: false,
+      });
+      this.logger.debug({ sandbox: sandbox.id, source: labels[LABELS.source] }, "daytona sandbox created");
+      return { sandbox, key, created: true, idleSessions: [], active: 0, dead: false };
+    } catch (error) {
+      // The create call may have failed after Daytona made the sandbox (it errored, never started,
+      // or the answer was lost): find it by its creation label, then use it or delete it.
+      const leftover = await this.findCreation(daytona, creation);
+      if (leftover?.state === STARTED) return { sandbox: leftover, key, created: true, idleSessions: [], active: 0, dead: false };
+      if (leftover) {
+        await leftover.delete().catch(() => {});
+        if (StigmerError.isInstance(error) || statusOf(error) === undefined) {
+          throw creationFailed(leftover.state, leftover.errorReason, o.createTimeoutSeconds, sourceText(spec.source), error);
+        }
+      }
+      throw toStigmerError(error, `creating a sandbox from ${sourceText(spec.source)}`, o.apiUrl);
+    }
+  }
+
+  private async findCreation(daytona: Daytona, creation: string): Promise<Sandbox | undefined> {
+    try {
+      for await (const s of daytona.list({ labels: { [LABELS.creation]: creation } })) {
+        await s.refreshData().catch(() => {});
+        return s;
+      }
+    } catch {}
+    return undefined;
+  }
+
+  // --- SandboxManager -------------------------------------------------------------------------
+
+  private async managed(): Promise<Sandbox[]> {
+    const daytona = await this.client();
+    return this.call(
+      "listing sandboxes",
+      async () => {
+        const all: Sandbox[] = [];
+        for await (const s of daytona.list({ labels: { [LABELS.managedBy]: MANAGED_BY } })) all.push(s);
+        return all;
+      },
+      true,
+    );
+  }
+
+  private info(s: Sandbox): SandboxInfo {
+    const labels = s.labels ?? {};
+    const owner = labels[LABELS.owner];
+    return {
+      id: s.id,
+      name: s.name,
+      backend: "daytona",
+      image: (labels[LABELS.source] ?? "").replace(/^image:/, ""),
+      state: String(s.state ?? "unknown"),
+      ...(labels[LABELS.workspaceDir] ? { workspace: labels[LABELS.workspaceDir] } : {}),
+      createdAt: String(s.createdAt ?? ""),
+      ...(s.updatedAt ? { lastUsedAt: String(s.updatedAt) } : {}),
+      ...(owner ? { owner: owner.split(":").slice(0, 2).join(":") } : {}),
+      ownedByThisProcess: owner === PROCESS_OWNER,
+    };
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    return (await this.managed()).map((s) => this.info(s));
+  }
+
+  async remove(idOrName: string): Promise<void> {
+    const daytona = await this.client();
+    let sandbox: Sandbox;
+    try {
+      sandbox = await withRetry(() => daytona.get(idOrName), this.policy, { idempotent: true });
+    } catch (error) {
+      if (statusOf(error) === 404) throw new NotFoundError(`No Daytona sandbox "${idOrName}": see \`stigmer sandbox ls\`.`);
+      throw toStigmerError(error, `looking up sandbox ${idOrName}`, this.options.apiUrl);
+    }
+    if (sandbox.labels?.[LABELS.managedBy] !== MANAGED_BY) {
+      throw new NotFoundError(`Daytona sandbox "${idOrName}" was not made by Stigmer; delete it in the Daytona dashboard if you mean to.`);
+    }
+    await this.call(`deleting sandbox ${sandbox.id}`, () => sandbox.delete(), true);
+  }
+
+  /**
+   * Removes sandboxes nobody will use again: stopped, archived or broken ones, and started ones
+   * whose owner (on this host) is gone and that were to be cleaned up. With `all`, also started
+   * ones kept for reuse, except those a live process on this host or another machine may be using.
+   */
+  async prune(options: { all?: boolean } = {}): Promise<SandboxInfo[]> {
+    const removed: SandboxInfo[] = [];
+    for (const s of await this.managed()) {
+      const labels = s.labels ?? {};
+      const owner = labels[LABELS.owner];
+      const idle = !(s.state === STARTED || ON_THE_WAY.has(String(s.state)));
+      // This process's own started sandboxes are its dispose's business.
+      const orphan = owner !== PROCESS_OWNER && !ownerAlive(owner);
+      const remove = idle || (orphan && (options.all || labels[LABELS.cleanup] === "true"));
+      if (!remove) continue;
+      try {
+        await this.call(`deleting sandbox ${s.id}`, () => s.delete(), true);
+        removed.push(this.info(s));
+      } catch (error) {
+        if (statusOf((error as StigmerError).cause) !== 404) throw error;
+      }
+    }
+    return removed;
+  }
+
+  /** Deletes what this backend created (cleanup on) or leaves it to auto-stop; frees sessions. */
+  async dispose(): Promise<void> {
+    const lives = (await Promise.allSettled([...this.live.values()])).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    this.live.clear();
+    await Promise.allSettled(
+      lives.map(async (live) => {
+        clearInterval(live.activityTimer);
+        if (live.dead) return;
+        live.dead = true;
+        if (live.created && this.options.cleanup) {
+          await live.sandbox
+            .delete()
+            .catch((error: unknown) =>
+              this.logger.warn({ sandbox: live.sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"),
+            );
+        } else {
+          await Promise.allSettled(live.idleSessions.splice(0).map((s) => live.sandbox.process.deleteSession(s.id)));
+        }
+      }),
+    );
+  }
+}

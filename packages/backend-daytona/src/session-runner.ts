@@ -1,0 +1,272 @@
+import { randomUUID } from "node:crypto";
+import { constants } from "node:os";
+import {
+  type BackendExit,
+  type BackendRequest,
+  CancelledError,
+  ExecutionFailedError,
+  type OutputSink,
+  type OutputStream,
+  RUN_ID_VARIABLE,
+  type StdinSource,
+  shellQuote,
+  TREE_KILL_SCRIPT,
+} from "@stigmer/core";
+import { statusOf } from "./errors.js";
+import type { ResolvedDaytonaOptions } from "./options.js";
+import { sleep } from "./retry.js";
+import type { DaytonaSandboxPool, LiveSandbox } from "./sandbox-pool.js";
+
+/** The sandbox disappeared or stopped before the command started: safe to retry once elsewhere. */
+export class SandboxGoneError extends Error {}
+
+/** How many times a dropped log stream is followed again without the command having ended. */
+const MAX_LOG_RECONNECTS = 5;
+/** How long after a kill the log stream may take to end before the command is given up on. */
+const KILL_SETTLE_MS = 10_000;
+/** Commands per session before it is deleted and replaced. */
+const SESSION_USES = 16;
+/** Longest pause between exit-code checks while the log stream is open. */
+const EXIT_POLL_MAX_MS = 500;
+/** Output size below which the rest of the log is fetched at exit rather than awaited on the stream. */
+const CATCH_UP_LIMIT = 1024 * 1024;
+
+async function collectStdin(stdin: StdinSource): Promise<Uint8Array> {
+  if (typeof stdin === "string") return new TextEncoder().encode(stdin);
+  if (stdin instanceof Uint8Array) return stdin;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of stdin) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+/** A directory in the sandbox as a shell word: `~/x` follows the sandbox user's $HOME. */
+function remoteDir(path: string): string {
+  return path.startsWith("~/") ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
+}
+
+/**
+ * The line sent to the session's shell. It runs in a subshell, so nothing (cd, variables, `exit`)
+ * leaks into the session that the next command reuses; the subshell only uses builtins until it
+ * becomes `bash -c` (each process start costs milliseconds); `STIGMER_RUN_ID` in the environment
+ * makes the tree findable by the kill script; stdin comes from an uploaded file (relative to the
+ * sandbox user's home, removed afterwards) or /dev/null; the line's status is the command's.
+ */
+export function commandLine(runId: string, request: BackendRequest, workspacePath: string, stdinPath: string | undefined): string {
+  const dir = remoteDir(workspacePath);
+  const exports = [...Object.entries(request.env), [RUN_ID_VARIABLE, runId]].map(
+    ([name, value]) => `export ${shellQuote(`${name}=${value}`)};`,
+  );
+  const command = shellQuote(request.command);
+  const run = `if command -v bash >/dev/null 2>&1; then exec bash -c ${command}; else exec sh -c ${command}; fi`;
+  const body = `([ -d ${dir} ] || mkdir -p ${dir}) && cd ${dir} && { ${exports.join(" ")} ${run}; }`;
+  if (!stdinPath) return `(${body}) < /dev/null`;
+  const input = `"$HOME"/${shellQuote(stdinPath)}`;
+  return `(${body}) < ${input}; __s=$?; rm -f ${input}; (exit $__s)`;
+}
+
+/** Resolves `ms` after `signal` aborts (never, if it does not); `cancel` drops the timer. */
+function afterAbort(signal: AbortSignal, ms: number): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
+  const promise = new Promise<void>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(resolve, ms);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    promise,
+    cancel: () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+function signalName(exitCode: number): string {
+  const number = exitCode - 128;
+  return Object.entries(constants.signals).find(([, n]) => n === number)?.[0] ?? "SIGKILL";
+}
+
+/**
+ * Runs one command in a session of the sandbox: `executeSessionCommand` with `runAsync`, its
+ * stdout and stderr followed live and separately over the logs WebSocket, the exit code from
+ * `getSessionCommand`. Abort runs the tree-kill script through `executeCommand` (a separate
+ * process), and the log stream then ends as the command does.
+ */
+export async function runInSession(
+  live: LiveSandbox,
+  pool: DaytonaSandboxPool,
+  request: BackendRequest,
+  output: OutputSink,
+  options: ResolvedDaytonaOptions,
+): Promise<BackendExit> {
+  const { sandbox } = live;
+  const runId = randomUUID();
+  const { signal } = request;
+  let started = false;
+  const gone = async (error: unknown): Promise<never> => {
+    // Was it the sandbox (deleted, stopped by auto-stop) or the request? Ask for the sandbox.
+    const status = statusOf(error);
+    if (status === 401 || status === 403 || status === 429 || (status ?? 0) >= 500) throw error;
+    const state = await sandbox.refreshData().then(
+      () => String(sandbox.state),
+      (e: unknown) => (statusOf(e) === 404 ? "gone" : "unknown"),
+    );
+    if (state === "started") throw error;
+    if (!started) throw new SandboxGoneError(`the Daytona sandbox ${sandbox.id} is ${state}`);
+    pool.invalidate(live);
+    throw new ExecutionFailedError(
+      `The Daytona sandbox ${sandbox.id} became ${state} while the command was running (deleted, stopped, or auto-stopped from outside): run the command again to get a sandbox back.`,
+      { cause: error, details: { sandbox: sandbox.id, state } },
+    );
+  };
+
+  // A session per concurrent command; idle ones are reused (each command runs in a subshell).
+  // The daemon leaves a small holder process per async command in the session until the session
+  // is deleted, so a session is retired after SESSION_USES commands.
+  let session = live.idleSessions.pop();
+  if (!session) {
+    const id = `stigmer-${randomUUID()}`;
+    await pool.call("creating a session", () => sandbox.process.createSession(id), false, signal).catch(gone);
+    session = { id, uses: 0 };
+  }
+  const sessionId = session.id;
+  session.uses++;
+  let reusable = session.uses < SESSION_USES;
+  try {
+    let stdinPath: string | undefined;
+    if (request.stdin !== undefined) {
+      const data = Buffer.from(await collectStdin(request.stdin));
+      // Relative upload paths are relative to the sandbox user's home.
+      stdinPath = `.stigmer-run/${runId}.stdin`;
+      const path = stdinPath;
+      await pool.call("uploading stdin", () => sandbox.fs.uploadFile(data, path), true, signal).catch(gone);
+    }
+    if (signal.aborted) throw new CancelledError("Cancelled before the command was started in the Daytona sandbox.");
+    const line = commandLine(runId, request, options.workspacePath, stdinPath);
+    const { cmdId } = await pool
+      .call("starting the command", () => sandbox.process.executeSessionCommand(sessionId, { command: line, runAsync: true }), false)
+      .catch(gone);
+    if (!cmdId) throw new ExecutionFailedError("Daytona did not return a command id for the session command.");
+    started = true;
+
+    let killing: Promise<unknown> | undefined;
+    const kill = () => {
+      reusable = false;
+      const grace = String(Math.ceil(options.killGraceMs / 100));
+      killing ??= sandbox.process
+        .executeCommand(
+          `sh -c ${shellQuote(TREE_KILL_SCRIPT)} stigmer-kill ${runId} ${grace}`,
+          undefined,
+          undefined,
+          30 + options.killGraceMs / 1000,
+        )
+        .catch(() => {});
+    };
+    signal.addEventListener("abort", kill, { once: true });
+    if (signal.aborted) kill();
+    const exitOf = async () => {
+      const command = await pool.call("reading the exit code", () => sandbox.process.getSessionCommand(sessionId, cmdId), true).catch(gone);
+      return typeof command.exitCode === "number" ? command.exitCode : undefined;
+    };
+
+    // Output arrives as text per stream; writes are chained so the sink sees them in order.
+    let writing: Promise<void> = Promise.resolve();
+    const encoder = new TextEncoder();
+    const delivered = { stdout: 0, stderr: 0 };
+    const deliver = (stream: OutputStream, text: string) => {
+      if (!text) return;
+      delivered[stream] += text.length;
+      const bytes = encoder.encode(text);
+      writing = writing.then(() => output.write(stream, bytes));
+    };
+    let exitCode: number | undefined;
+    try {
+      for (let reconnects = 0; ; ) {
+        // A reconnect replays the log from the start: skip what was delivered already.
+        const received = { stdout: 0, stderr: 0 };
+        let listening = true;
+        const on = (stream: OutputStream) => (text: string) => {
+          if (!listening) return;
+          const skip = Math.max(0, delivered[stream] - received[stream]);
+          received[stream] += text.length;
+          deliver(stream, skip > 0 ? text.slice(skip) : text);
+        };
+        const before = delivered.stdout + delivered.stderr;
+        let closed = false;
+        const follow = sandbox.process
+          .getSessionCommandLogs(sessionId, cmdId, on("stdout"), on("stderr"))
+          .catch(() => {})
+          .then(() => {
+            closed = true;
+          });
+        // The daemon closes the stream only after a second without output once the command has
+        // exited; polling the exit code meanwhile ends short commands at once. After an abort,
+        // the kill gets a bounded time.
+        const deadline = afterAbort(signal, options.killGraceMs + KILL_SETTLE_MS);
+        let expired = false;
+        void deadline.promise.then(() => {
+          expired = true;
+        });
+        let exit: number | undefined;
+        // Every 10 ms for the first quarter second (most agent commands are short), then backing off.
+        for (let polls = 0; !closed && !expired; polls++) {
+          await Promise.race([follow, deadline.promise, sleep(polls < 25 ? 10 : Math.min(EXIT_POLL_MAX_MS, 10 * 2 ** (polls - 24)))]);
+          if (closed || expired) break;
+          exit = await exitOf();
+          if (exit !== undefined) break;
+        }
+        deadline.cancel();
+        exit ??= await exitOf();
+        if (exit !== undefined) {
+          if (!closed && delivered.stdout + delivered.stderr < CATCH_UP_LIMIT) {
+            // The log is complete once the exit code is written: take the rest from it instead
+            // of waiting for the stream to close.
+            listening = false;
+            const log = await pool
+              .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
+              .catch(gone);
+            deliver("stdout", (log.stdout ?? "").slice(delivered.stdout));
+            deliver("stderr", (log.stderr ?? "").slice(delivered.stderr));
+          } else if (!closed) {
+            await Promise.race([follow, sleep(KILL_SETTLE_MS)]);
+          }
+          listening = false;
+          exitCode = exit;
+          break;
+        }
+        listening = false;
+        if (killing) {
+          await killing;
+          if (++reconnects > MAX_LOG_RECONNECTS) break;
+          continue;
+        }
+        if (delivered.stdout + delivered.stderr === before && ++reconnects > MAX_LOG_RECONNECTS) {
+          kill();
+          await killing;
+          throw new ExecutionFailedError(
+            `The Daytona log stream of the command keeps closing while the command runs (${MAX_LOG_RECONNECTS} reconnects without output); it was stopped. Check the network to ${options.apiUrl}.`,
+          );
+        }
+        await sleep(Math.min(1000, 50 * 2 ** reconnects));
+      }
+    } finally {
+      signal.removeEventListener("abort", kill);
+      await writing;
+    }
+    if (killing) {
+      await killing;
+      return { exitCode: null, signal: exitCode !== undefined && exitCode > 128 ? signalName(exitCode) : "SIGKILL" };
+    }
+    if (exitCode === undefined) throw new ExecutionFailedError("Daytona never reported the command's exit code.");
+    return { exitCode, signal: null };
+  } catch (error) {
+    reusable = false;
+    throw error;
+  } finally {
+    if (reusable && live.idleSessions.length < options.idleSessions && !live.dead) live.idleSessions.push(session);
+    else void sandbox.process.deleteSession(sessionId).catch(() => {});
+  }
+}
