@@ -74,7 +74,7 @@ export function toStigmerError(error: unknown, what: string, apiUrl: string): St
   }
   if (status === 429 || (status !== undefined && status >= 500) || status === 408) {
     return new BackendUnavailableError(
-      `Daytona kept failing while ${what} (${status} ${says}), also after retries with backoff: check Daytona's status page and try again later.`,
+      `Daytona is failing while ${what} (${status} ${says}; requests that were safe to repeat were retried with backoff): check Daytona's status page and try again later.`,
       { cause: error, details: { ...details, reason: status === 429 ? "rate-limited" : "server-error" } },
     );
   }

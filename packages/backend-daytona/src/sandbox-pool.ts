@@ -236,9 +236,14 @@ export class DaytonaSandboxPool {
       const leftover = await this.findCreation(daytona, creation);
       if (leftover?.state === STARTED) return { sandbox: leftover, key, created: true, idleSessions: [], active: 0, dead: false };
       if (leftover) {
+        // The SDK's wait names the failed state ("failed to start with status: error, error
+        // reason: …"); the record has Daytona's reason.
+        const said = /with status: (\w+)(?:, error reason: (.*))?$/.exec(String((error as Error)?.message ?? ""));
+        const state = said?.[1] ?? leftover.state;
+        const reason = leftover.errorReason || (said?.[2] && said[2] !== "undefined" ? said[2] : undefined);
         await leftover.delete().catch(() => {});
         if (StigmerError.isInstance(error) || statusOf(error) === undefined) {
-          throw creationFailed(leftover.state, leftover.errorReason, o.createTimeoutSeconds, sourceText(spec.source), error);
+          throw creationFailed(state, reason, o.createTimeoutSeconds, sourceText(spec.source), error);
         }
       }
       throw toStigmerError(error, `creating a sandbox from ${sourceText(spec.source)}`, o.apiUrl);

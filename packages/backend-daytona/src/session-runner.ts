@@ -13,6 +13,7 @@ import {
   TREE_KILL_SCRIPT,
 } from "@stigmer/core";
 import { statusOf } from "./errors.js";
+import { followLog, LogDemuxer, type LogFollow, OrderedWriter } from "./log-stream.js";
 import type { ResolvedDaytonaOptions } from "./options.js";
 import { sleep } from "./retry.js";
 import type { DaytonaSandboxPool, LiveSandbox } from "./sandbox-pool.js";
@@ -24,6 +25,12 @@ export class SandboxGoneError extends Error {}
 const MAX_LOG_RECONNECTS = 5;
 /** How long after a kill the log stream may take to end before the command is given up on. */
 const KILL_SETTLE_MS = 10_000;
+/** Quiet time after which the shell's own exit is checked (a background process may hold the output). */
+const QUIET_MS = 300;
+/** Output still taken after the shell exited while a background process holds the output open. */
+const BACKGROUND_DRAIN_MS = 200;
+/** Output queued for a slow reader beyond which the log stream is paused (backpressure). */
+const PAUSE_BYTES = 1024 * 1024;
 /** Commands per session before it is deleted and replaced. */
 const SESSION_USES = 16;
 /** Longest pause between exit-code checks while the log stream is open. */
@@ -44,21 +51,38 @@ function remoteDir(path: string): string {
   return path.startsWith("~/") ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
 }
 
+/** Where a session's subshell records `<run id> <status>` when the command's shell exits (relative to $HOME). */
+export const exitFileOf = (sessionId: string) => `.stigmer-run/${sessionId}.exit`;
+
 /**
  * The line sent to the session's shell. It runs in a subshell, so nothing (cd, variables, `exit`)
- * leaks into the session that the next command reuses; the subshell only uses builtins until it
- * becomes `bash -c` (each process start costs milliseconds); `STIGMER_RUN_ID` in the environment
- * makes the tree findable by the kill script; stdin comes from an uploaded file (relative to the
- * sandbox user's home, removed afterwards) or /dev/null; the line's status is the command's.
+ * leaks into the session that the next command reuses; the subshell uses only builtins around
+ * `bash -c` (each process start costs milliseconds); `STIGMER_RUN_ID` in the environment makes
+ * the tree findable by the kill script; stdin comes from an uploaded file (relative to the sandbox
+ * user's home, removed afterwards) or /dev/null. When the shell exits, the subshell writes
+ * `<run id> <status>` to the session's exit file: Daytona reports the exit code only once every
+ * process holding the output open has ended, and a background process (`server &`) may never.
  */
-export function commandLine(runId: string, request: BackendRequest, workspacePath: string, stdinPath: string | undefined): string {
+export function commandLine(
+  runId: string,
+  sessionId: string,
+  request: BackendRequest,
+  workspacePath: string,
+  stdinPath: string | undefined,
+): string {
   const dir = remoteDir(workspacePath);
   const exports = [...Object.entries(request.env), [RUN_ID_VARIABLE, runId]].map(
     ([name, value]) => `export ${shellQuote(`${name}=${value}`)};`,
   );
   const command = shellQuote(request.command);
-  const run = `if command -v bash >/dev/null 2>&1; then exec bash -c ${command}; else exec sh -c ${command}; fi`;
-  const body = `([ -d ${dir} ] || mkdir -p ${dir}) && cd ${dir} && { ${exports.join(" ")} ${run}; }`;
+  const run = `if command -v bash >/dev/null 2>&1; then bash -c ${command}; else sh -c ${command}; fi`;
+  const exitFile = `"$HOME"/${shellQuote(exitFileOf(sessionId))}`;
+  const body = [
+    `[ -d "$HOME"/.stigmer-run ] || mkdir -p "$HOME"/.stigmer-run`,
+    `([ -d ${dir} ] || mkdir -p ${dir}) && cd ${dir} || exit 1`,
+    `${exports.join(" ")} ${run}`,
+    `__s=$?; echo "${runId} $__s" > ${exitFile}; exit $__s`,
+  ].join("; ");
   if (!stdinPath) return `(${body}) < /dev/null`;
   const input = `"$HOME"/${shellQuote(stdinPath)}`;
   return `(${body}) < ${input}; __s=$?; rm -f ${input}; (exit $__s)`;
@@ -135,6 +159,7 @@ export async function runInSession(
   const sessionId = session.id;
   session.uses++;
   let reusable = session.uses < SESSION_USES;
+  let abandoned = false;
   try {
     let stdinPath: string | undefined;
     if (request.stdin !== undefined) {
@@ -145,7 +170,7 @@ export async function runInSession(
       await pool.call("uploading stdin", () => sandbox.fs.uploadFile(data, path), true, signal).catch(gone);
     }
     if (signal.aborted) throw new CancelledError("Cancelled before the command was started in the Daytona sandbox.");
-    const line = commandLine(runId, request, options.workspacePath, stdinPath);
+    const line = commandLine(runId, sessionId, request, options.workspacePath, stdinPath);
     const { cmdId } = await pool
       .call("starting the command", () => sandbox.process.executeSessionCommand(sessionId, { command: line, runAsync: true }), false)
       .catch(gone);
@@ -171,37 +196,54 @@ export async function runInSession(
       const command = await pool.call("reading the exit code", () => sandbox.process.getSessionCommand(sessionId, cmdId), true).catch(gone);
       return typeof command.exitCode === "number" ? command.exitCode : undefined;
     };
+    /** The shell's status from the exit file, once it has exited (a background process may still hold the output). */
+    const shellExit = async (): Promise<number | undefined> => {
+      const data = await sandbox.fs.downloadFile(exitFileOf(sessionId)).catch(() => undefined);
+      const [id, status] = String(data ?? "")
+        .trim()
+        .split(" ");
+      return id === runId && status !== undefined && /^\d+$/.test(status) ? Number(status) : undefined;
+    };
 
-    // Output arrives as text per stream; writes are chained so the sink sees them in order.
-    let writing: Promise<void> = Promise.resolve();
-    const encoder = new TextEncoder();
+    // The log stream is followed with the SDK's own toolbox URL and headers (the same ones its
+    // getSessionCommandLogs uses), demultiplexed byte-exact here; writes keep order.
+    const toolbox = (
+      sandbox.process as unknown as { clientConfig: { basePath: string; baseOptions?: { headers?: Record<string, string> } } }
+    ).clientConfig;
+    const logUrl = `${toolbox.basePath}/process/session/${encodeURIComponent(sessionId)}/command/${encodeURIComponent(cmdId)}/logs?follow=true`;
+    let connection: LogFollow | undefined;
+    const writer = new OrderedWriter(output, () => connection?.resume());
     const delivered = { stdout: 0, stderr: 0 };
-    const deliver = (stream: OutputStream, text: string) => {
-      if (!text) return;
-      delivered[stream] += text.length;
-      const bytes = encoder.encode(text);
-      writing = writing.then(() => output.write(stream, bytes));
+    let lastOutputAt = performance.now();
+    const deliver = (stream: OutputStream, bytes: Uint8Array) => {
+      if (bytes.length === 0) return;
+      lastOutputAt = performance.now();
+      delivered[stream] += bytes.length;
+      writer.push(stream, bytes);
+      if (writer.queuedBytes > PAUSE_BYTES) connection?.pause();
     };
     let exitCode: number | undefined;
+    let heldOpen = false;
     try {
       for (let reconnects = 0; ; ) {
         // A reconnect replays the log from the start: skip what was delivered already.
         const received = { stdout: 0, stderr: 0 };
         let listening = true;
-        const on = (stream: OutputStream) => (text: string) => {
+        const demuxer = new LogDemuxer();
+        const on = (stream: OutputStream, bytes: Uint8Array) => {
           if (!listening) return;
           const skip = Math.max(0, delivered[stream] - received[stream]);
-          received[stream] += text.length;
-          deliver(stream, skip > 0 ? text.slice(skip) : text);
+          received[stream] += bytes.length;
+          deliver(stream, skip > 0 ? bytes.subarray(skip) : bytes);
         };
         const before = delivered.stdout + delivered.stderr;
         let closed = false;
-        const follow = sandbox.process
-          .getSessionCommandLogs(sessionId, cmdId, on("stdout"), on("stderr"))
-          .catch(() => {})
-          .then(() => {
-            closed = true;
-          });
+        const current = followLog(logUrl, toolbox.baseOptions?.headers ?? {}, (frame) => demuxer.push(frame, on));
+        connection = current;
+        const follow = current.ended.then(() => {
+          demuxer.flush(on);
+          closed = true;
+        });
         // The daemon closes the stream only after a second without output once the command has
         // exited; polling the exit code meanwhile ends short commands at once. After an abort,
         // the kill gets a bounded time.
@@ -217,7 +259,21 @@ export async function runInSession(
           if (closed || expired) break;
           exit = await exitOf();
           if (exit !== undefined) break;
+          if (!killing && performance.now() - lastOutputAt > QUIET_MS) {
+            const status = await shellExit();
+            if (status !== undefined) {
+              // The shell is done; something it started in the background keeps the output open
+              // (and its session busy). Take what comes within the drain time, as local mode does.
+              await Promise.race([follow, sleep(BACKGROUND_DRAIN_MS)]);
+              listening = false;
+              current.close();
+              heldOpen = true;
+              exitCode = status;
+              break;
+            }
+          }
         }
+        if (heldOpen) break;
         deadline.cancel();
         exit ??= await exitOf();
         if (exit !== undefined) {
@@ -228,16 +284,18 @@ export async function runInSession(
             const log = await pool
               .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
               .catch(gone);
-            deliver("stdout", (log.stdout ?? "").slice(delivered.stdout));
-            deliver("stderr", (log.stderr ?? "").slice(delivered.stderr));
+            deliver("stdout", Buffer.from(log.stdout ?? "").subarray(delivered.stdout));
+            deliver("stderr", Buffer.from(log.stderr ?? "").subarray(delivered.stderr));
           } else if (!closed) {
             await Promise.race([follow, sleep(KILL_SETTLE_MS)]);
           }
           listening = false;
+          current.close();
           exitCode = exit;
           break;
         }
         listening = false;
+        current.close();
         if (killing) {
           await killing;
           if (++reconnects > MAX_LOG_RECONNECTS) break;
@@ -254,19 +312,23 @@ export async function runInSession(
       }
     } finally {
       signal.removeEventListener("abort", kill);
-      await writing;
+      connection?.close();
+      await writer.drain();
     }
     if (killing) {
       await killing;
       return { exitCode: null, signal: exitCode !== undefined && exitCode > 128 ? signalName(exitCode) : "SIGKILL" };
     }
     if (exitCode === undefined) throw new ExecutionFailedError("Daytona never reported the command's exit code.");
+    abandoned = heldOpen;
     return { exitCode, signal: null };
   } catch (error) {
     reusable = false;
     throw error;
   } finally {
-    if (reusable && live.idleSessions.length < options.idleSessions && !live.dead) live.idleSessions.push(session);
+    if (abandoned) {
+      // Deleting the session would kill what the command left running in the background.
+    } else if (reusable && live.idleSessions.length < options.idleSessions && !live.dead) live.idleSessions.push(session);
     else void sandbox.process.deleteSession(sessionId).catch(() => {});
   }
 }

@@ -196,7 +196,9 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
         async () => {
           let streamed = 0;
           const { result } = await run(
-            { command: "head -c 400000 /dev/zero" },
+            // Printable lines: this is about backpressure, not binary transparency (line-based
+            // transports such as Daytona's session logs carry text).
+            { command: "yes abcdefghi | head -c 400000" },
             {
               onEvent: async (e) => {
                 if (e.type !== "stdout") return;
