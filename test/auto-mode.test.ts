@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import local from "@stigmer/backend-local";
 import { createExecutor, ErrorCode, type ExecEvent, resolveConfig, StigmerError } from "@stigmer/core";
@@ -44,7 +44,8 @@ describe("auto mode end to end through the CLI (real detector, real Docker sandb
       env: { STIGMER_SANDBOX_BACKEND: "@acme/stigmer-sandbox-not-installed" },
     });
     expect(r.exitCode).toBe(125);
-    expect(r.stderr).toMatch(/SANDBOX_UNAVAILABLE: Auto mode sent this command to the sandbox \(priv\.escalate/);
+    expect(r.stderr).toMatch(/^stigmer: PLUGIN_LOAD_FAILED: Plugin package "@acme\/stigmer-sandbox-not-installed" is not installed/);
+    expect(existsSync(join(project.dir, "must-not-exist"))).toBe(false);
   }, 60_000);
 
   it("stigmer detect prints the decision readably, as JSON, and in bulk", async () => {

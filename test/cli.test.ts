@@ -113,8 +113,8 @@ describe("stigmer run", () => {
   });
 
   it.each([["--mode=sandbox"], ["--mode=auto"]])(
-    // A sandbox backend package that is not installed.
-    "%s without its sandbox backend installed exits 125 with SANDBOX_UNAVAILABLE and runs nothing",
+    // A sandbox backend package that is not installed (every bundled one ships with the CLI).
+    "%s without its sandbox backend installed exits 125 with PLUGIN_LOAD_FAILED and runs nothing",
     async (flag) => {
       const marker = join(project.dir, `never-${flag.slice(7)}`);
       const r = await runCli(["run", flag, "--", `touch ${marker}; pip install x`], {
@@ -122,7 +122,7 @@ describe("stigmer run", () => {
         env: { STIGMER_SANDBOX_BACKEND: "@acme/stigmer-sandbox-not-installed" },
       });
       expect(r.exitCode).toBe(125);
-      expect(r.stderr).toMatch(/^stigmer: SANDBOX_UNAVAILABLE: .*--mode=local/);
+      expect(r.stderr).toMatch(/^stigmer: PLUGIN_LOAD_FAILED: .*is not installed: add it/);
       expect(existsSync(marker)).toBe(false);
     },
   );
@@ -132,7 +132,7 @@ describe("stigmer run", () => {
       cwd: project.dir,
       env: { STIGMER_SANDBOX_BACKEND: "@acme/stigmer-sandbox-not-installed" },
     });
-    expect(JSON.parse(r.stdout)).toMatchObject({ type: "error", code: "SANDBOX_UNAVAILABLE" });
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: "error", code: "PLUGIN_LOAD_FAILED" });
   });
 
   it("--log-level info writes the execution's log line to stderr, without env values", async () => {
