@@ -92,7 +92,7 @@ describe("daytona backend: sandboxes, reuse and lifetime", () => {
     const b = backend({ cwd, env: { STIGMER_SANDBOX_TTL: "90" } });
     const value = `two words|quote's "and" $dollar|ünï©ødé\nsecond line`;
     const r = await executeOn(b, {
-      command: 'pwd; printf "%s\\n" "$GREETING"; echo "${UNSET_VAR-unset}"; echo oops >&2; exit 4',
+      command: 'pwd; printf "%s\\n" "$GREETING"; test -z "$UNSET_VAR" && echo unset; echo oops >&2; exit 4',
       cwd,
       env: { GREETING: value },
     });
