@@ -146,7 +146,7 @@ describe("daytona backend: sandboxes, reuse and lifetime", () => {
     const r = await executeOn(
       second,
       { command: "cat notes.txt", cwd },
-      { onEvent: (e) => e.type === "progress" && progress.push(e.message) },
+      { onEvent: (e) => void (e.type === "progress" && progress.push(e.message)) },
     );
     expect(r.stdout).toBe("kept\n");
     expect(creates().length).toBe(before);
