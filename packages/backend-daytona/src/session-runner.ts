@@ -27,8 +27,8 @@ const MAX_LOG_RECONNECTS = 5;
 const KILL_SETTLE_MS = 10_000;
 /** Quiet time after which the shell's own exit is checked (a background process may hold the output). */
 const QUIET_MS = 300;
-/** Output still taken after the shell exited while a background process holds the output open. */
-const BACKGROUND_DRAIN_MS = 200;
+/** Quiet time after the shell exited before the output is taken as held open by a background process. */
+const HELD_OPEN_MS = 1500;
 /** Output queued for a slow reader beyond which the log stream is paused (backpressure). */
 const PAUSE_BYTES = 1024 * 1024;
 /** Commands per session before it is deleted and replaced. */
@@ -224,6 +224,7 @@ export async function runInSession(
     };
     let exitCode: number | undefined;
     let heldOpen = false;
+    let shellDoneAt: number | undefined;
     try {
       for (let reconnects = 0; ; ) {
         // A reconnect replays the log from the start: skip what was delivered already.
@@ -262,14 +263,24 @@ export async function runInSession(
           if (!killing && performance.now() - lastOutputAt > QUIET_MS) {
             const status = await shellExit();
             if (status !== undefined) {
-              // The shell is done; something it started in the background keeps the output open
-              // (and its session busy). Take what comes within the drain time, as local mode does.
-              await Promise.race([follow, sleep(BACKGROUND_DRAIN_MS)]);
-              listening = false;
-              current.close();
-              heldOpen = true;
-              exitCode = status;
-              break;
+              // The shell is done but Daytona has no exit code yet: its log writers may still be
+              // flushing (a loaded sandbox), or something started in the background holds the
+              // output open (and its session busy). Only after a quiet while is it the latter:
+              // take the rest from the stored log and finish, leaving the background process be.
+              shellDoneAt ??= performance.now();
+              const now = performance.now();
+              if (now - shellDoneAt >= HELD_OPEN_MS && now - lastOutputAt >= HELD_OPEN_MS) {
+                listening = false;
+                const log = await pool
+                  .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
+                  .catch(gone);
+                deliver("stdout", Buffer.from(log.stdout ?? "").subarray(delivered.stdout));
+                deliver("stderr", Buffer.from(log.stderr ?? "").subarray(delivered.stderr));
+                current.close();
+                heldOpen = true;
+                exitCode = status;
+                break;
+              }
             }
           }
         }
