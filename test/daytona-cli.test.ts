@@ -20,7 +20,7 @@ const cloud = () => ({ MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey, DAYTONA
 
 describe("MODE=cloud stigmer run", () => {
   it("runs the command in a Daytona sandbox (sandbox mode by default), streams both streams, mirrors the exit code, and cleans up", async () => {
-    const before = imitation.sandboxes().filter((s) => s.state !== "destroyed").length;
+    const before = imitation.sandboxes().filter((s) => s.state !== "destroyed" && s.state !== "destroying").length;
     const r = await runCli(["run", "--", 'echo "out $(whoami)-$HOME"; echo err >&2; exit 3'], { cwd: project.dir, env: cloud() });
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toMatch(/^out .+-.*\/home\/daytona$/);
@@ -34,7 +34,7 @@ describe("MODE=cloud stigmer run", () => {
         .filter((q) => q.route.startsWith("/sandbox"))
         .every((q) => q.headers.authorization === `Bearer ${imitation.apiKey}`),
     ).toBe(true);
-    expect(imitation.sandboxes().filter((s) => s.state !== "destroyed").length).toBe(before);
+    await expect.poll(() => imitation.sandboxes().filter((s) => s.state !== "destroyed").length, { timeout: 5000 }).toBe(before);
   }, 60_000);
 
   it("--json shows the sandbox target and the daytona backend; --mode=local still runs on the host without Daytona", async () => {
