@@ -18,10 +18,11 @@ import {
   PluginOptionsToken,
   type SandboxManager,
   type StigmerConfig,
+  StigmerError,
 } from "@stigmer/core";
 import Docker from "dockerode";
 import { runViaAgent } from "./agent-runner.js";
-import { describeEndpoint, engineUnavailable, isConnectionError } from "./docker-errors.js";
+import { describeEndpoint, engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { type ResolvedDockerOptions, resolveDockerOptions } from "./docker-options.js";
 import { runViaExec } from "./exec-runner.js";
 import { SandboxGoneError, SandboxLostError } from "./sandbox-errors.js";
@@ -80,17 +81,35 @@ export class DockerBackend implements Backend {
     };
   }
 
+  /**
+   * Ok when the engine answers. `details.image` says whether the configured sandbox image is
+   * present locally (`present: false` is still ok: it is pulled on first use when auto-pull is on).
+   */
   async health(): Promise<BackendHealth> {
+    // docker-modem keeps its default socket as a function until it has resolved it: ask for the path.
+    const modem = this.docker.modem as unknown as { socketPath?: unknown; getSocketPath?: () => Promise<string | undefined> };
+    const socket = typeof modem.socketPath === "function" ? await modem.getSocketPath?.().catch(() => undefined) : undefined;
+    const endpoint = socket ? `unix://${socket}` : describeEndpoint(this.docker);
     try {
       await this.ensureReachable();
       const version = await this.docker.version();
+      const name = this.config.sandbox.image;
+      const image = await this.docker
+        .getImage(name)
+        .inspect()
+        .then(
+          () => ({ name, present: true }),
+          (error: unknown) =>
+            statusOf(error) === 404 ? { name, present: false } : { name, error: (error as Error)?.message ?? String(error) },
+        );
       return {
         ok: true,
-        message: `Docker ${version.Version} answers at ${describeEndpoint(this.docker)}.`,
-        details: { version: version.Version },
+        message: `Docker ${version.Version} answers at ${endpoint}.`,
+        details: { version: version.Version, endpoint, image },
       };
     } catch (error) {
-      return { ok: false, message: (error as Error).message };
+      const code = StigmerError.isInstance(error) ? error.details.code : undefined;
+      return { ok: false, message: (error as Error).message, details: { endpoint, ...(typeof code === "string" ? { code } : {}) } };
     }
   }
 
