@@ -16,6 +16,7 @@ export {
 } from "./config.js";
 export { type CreateExecutorOptions, createExecutor } from "./create-executor.js";
 export type { Decision, DetectionContext, Detector } from "./detector.js";
+export { type DiagnoseInput, type DiagnosisCheck, diagnose, MIN_NODE_VERSION } from "./diagnose.js";
 export {
   BackendUnavailableError,
   CancelledError,
