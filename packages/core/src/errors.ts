@@ -27,6 +27,8 @@ export const ErrorCode = {
   EXECUTION_FAILED: "EXECUTION_FAILED",
   /** A named thing (a sandbox) does not exist. */
   NOT_FOUND: "NOT_FOUND",
+  /** As many commands run as allowed (the server's concurrency limit): retry later. */
+  BUSY: "BUSY",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -88,6 +90,7 @@ export const PluginLoadError = subclass(ErrorCode.PLUGIN_LOAD_FAILED, "PluginLoa
 export const CapabilityUnsupportedError = subclass(ErrorCode.CAPABILITY_UNSUPPORTED, "CapabilityUnsupportedError");
 export const ExecutionFailedError = subclass(ErrorCode.EXECUTION_FAILED, "ExecutionFailedError");
 export const NotFoundError = subclass(ErrorCode.NOT_FOUND, "NotFoundError");
+export const BusyError = subclass(ErrorCode.BUSY, "BusyError");
 
 /** Codes that mean "the input was wrong": the CLI exits 2 for these, the server answers 400. */
 export function isUsageError(error: unknown): boolean {

@@ -19,6 +19,7 @@ export type { Decision, DetectionContext, Detector } from "./detector.js";
 export { type DiagnoseInput, type DiagnosisCheck, diagnose, MIN_NODE_VERSION } from "./diagnose.js";
 export {
   BackendUnavailableError,
+  BusyError,
   CancelledError,
   CapabilityUnsupportedError,
   ErrorCode,
@@ -36,6 +37,7 @@ export {
 } from "./errors.js";
 export { type ExecutionStream, Executor, type RunOptions } from "./executor.js";
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
+export { decisionJson, ndjsonEncoder } from "./ndjson.js";
 export { OutputCapture } from "./output-capture.js";
 export { ownerAlive, PROCESS_OWNER } from "./owner.js";
 export { pipeToSink } from "./pipe-to-sink.js";

@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import { createExecutor, type Decision, resolveConfig, StigmerError } from "@stigmer/core";
+import { createExecutor, decisionJson, resolveConfig, StigmerError } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
@@ -24,8 +24,6 @@ const SPECS: Record<string, OptionSpec> = {
   "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
-
-const asJson = (d: Decision) => ({ mode: d.target, rules: d.rules, reason: d.reason });
 
 export async function detectCommand(argv: readonly string[]): Promise<number> {
   let json = false;
@@ -55,7 +53,7 @@ export async function detectCommand(argv: readonly string[]): Promise<number> {
           try {
             const input = JSON.parse(line) as { command?: unknown };
             if (typeof input?.command !== "string") throw new Error('expected {"command": "..."}');
-            record = JSON.stringify(asJson(await executor.detect(input.command, { cwd })));
+            record = JSON.stringify(decisionJson(await executor.detect(input.command, { cwd })));
           } catch (error) {
             const code = StigmerError.isInstance(error) ? error.code : "INVALID_REQUEST";
             record = JSON.stringify({ error: { code, message: (error as Error).message } });
@@ -74,7 +72,7 @@ export async function detectCommand(argv: readonly string[]): Promise<number> {
         return EXIT_USAGE;
       }
       const decision = await executor.detect(rest.join(" "), { cwd });
-      if (json) process.stdout.write(`${JSON.stringify(asJson(decision))}\n`);
+      if (json) process.stdout.write(`${JSON.stringify(decisionJson(decision))}\n`);
       else process.stdout.write(`${decision.target}  [${decision.rules.join(", ")}]\n  ${decision.reason}\n`);
       return 0;
     } finally {

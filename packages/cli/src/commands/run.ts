@@ -1,6 +1,5 @@
 import { fstatSync } from "node:fs";
-import { StringDecoder } from "node:string_decoder";
-import { createExecutor, type ExecEvent, type ExecResult, parseEnvAssignment, resolveConfig } from "@stigmer/core";
+import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, resolveConfig } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { ProgressRenderer } from "../progress-renderer.js";
@@ -65,13 +64,6 @@ function exitStatus(result: ExecResult, interrupt: string | undefined): number {
   return 128 + (SIGNAL_NUMBERS[result.signal ?? ""] ?? 1);
 }
 
-function jsonEvent(event: ExecEvent, decoders: Record<"stdout" | "stderr", StringDecoder>): string {
-  if (event.type === "stdout" || event.type === "stderr") {
-    return `${JSON.stringify({ type: event.type, data: decoders[event.type].write(Buffer.from(event.data)) })}\n`;
-  }
-  return `${JSON.stringify(event)}\n`;
-}
-
 /** Stdin is passed on when it is a pipe, a socket or a file: not a terminal, not /dev/null or closed. */
 function stdinHasData(): boolean {
   try {
@@ -118,7 +110,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     };
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
 
-    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    const encode = ndjsonEncoder();
     const progress = new ProgressRenderer();
     try {
       const result = await executor.run(
@@ -132,7 +124,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
         },
         {
           onEvent: (event) => {
-            if (json) return write(process.stdout, jsonEvent(event, decoders));
+            if (json) return write(process.stdout, encode(event));
             if (event.type === "progress") return progress.update(event);
             progress.finish();
             if (event.type === "stdout") return write(process.stdout, event.data);
