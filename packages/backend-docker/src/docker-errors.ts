@@ -3,8 +3,10 @@ import type Docker from "dockerode";
 
 /** How dockerode reaches the engine, in the words a user would use (DOCKER_HOST form). */
 export function describeEndpoint(docker: Docker): string {
-  const modem = docker.modem as unknown as { socketPath?: string; host?: string; port?: number | string; protocol?: string };
-  if (modem.socketPath) return `unix://${modem.socketPath}`;
+  const modem = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: number | string; protocol?: string };
+  // Without DOCKER_HOST, docker-modem 5 keeps a function that finds the default socket.
+  if (typeof modem.socketPath === "function") return "unix:///var/run/docker.sock (the default; DOCKER_HOST is unset)";
+  if (typeof modem.socketPath === "string" && modem.socketPath) return `unix://${modem.socketPath}`;
   return `${modem.protocol === "ssh" ? "ssh" : "tcp"}://${modem.host ?? "localhost"}${modem.port ? `:${modem.port}` : ""}`;
 }
 
