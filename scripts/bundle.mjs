@@ -17,6 +17,8 @@ const PACKAGES = [
   // @daytonaio/sdk is large and loaded only on the first cloud command: it stays an ordinary dependency.
   { dir: "packages/backend-daytona", entries: ["index"], externalDependencies: true },
   { dir: "packages/detector-rules", entries: ["index"] },
+  // fastify and the MCP SDK load only with `stigmer server` / `stigmer mcp`: ordinary dependencies.
+  { dir: "packages/server", entries: ["index"], externalDependencies: true },
   { dir: "packages/cli", entries: ["bin", "index"] },
 ];
 

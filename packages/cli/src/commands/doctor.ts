@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { createExecutor, type DiagnosisCheck, diagnose, type Executor, resolveConfig, type StigmerConfig } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { reportError } from "../report-error.js";
+import { cliVersion } from "../version.js";
 
 export const DOCTOR_HELP = `Usage: stigmer doctor [--json] [--config FILE]
 
@@ -28,19 +28,6 @@ const SPECS: Record<string, OptionSpec> = {
 };
 
 const LABELS: Record<DiagnosisCheck["status"], string> = { ok: "ok", warn: "warn", fail: "FAIL", skip: "skip" };
-
-function stigmerVersion(): string | undefined {
-  // dist/commands/*.js and dist/bundle/*.js sit at different depths: walk up to our package.json.
-  for (let url = new URL("./package.json", import.meta.url); ; url = new URL("../package.json", url)) {
-    try {
-      const pkg = JSON.parse(readFileSync(url, "utf8")) as { name?: string; version: string };
-      if (pkg.name === "stigmer") return pkg.version;
-    } catch {
-      // not here
-    }
-    if (url.pathname === "/package.json") return undefined;
-  }
-}
 
 /** One line per check (status, id, message, fix), then a summary. */
 export function formatChecks(checks: readonly DiagnosisCheck[], version?: string): string {
@@ -87,7 +74,7 @@ export async function doctorCommand(argv: readonly string[]): Promise<number> {
       configError = error;
     }
     let executor: Executor | undefined;
-    const version = stigmerVersion();
+    const version = cliVersion();
     try {
       if (config) executor = createExecutor({ config, modules: bundledPlugins });
       const checks = await diagnose({

@@ -1,0 +1,154 @@
+// HTTP server benchmarks (issue 6), on loopback, local mode:
+//
+//   1. overhead of one `POST /v1/exec` of `true` (NDJSON stream read to the end) vs the same
+//      command through the in-process `Executor.run`. Target: ≤ 2 ms added at the median.
+//   2. load: 200 requests at concurrency 16 from a bounded client loop. Targets: zero errors, no
+//      leaked processes afterwards; p50/p99 latency and requests/s are reported.
+//
+// Sides run interleaved, run by run. Targets are reported (PASS/MISS), not asserted.
+// Figures also go to bench/results/server.json.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import localPlugin from "@stigmer/backend-local";
+import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
+import { startStigmerServer } from "@stigmer/server";
+import { meta } from "./lib/meta.mjs";
+import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const RESULTS_FILE = join(BENCH_DIR, "results/server.json");
+const RUNS = Number(process.env.BENCH_RUNS ?? 200);
+const LOAD_REQUESTS = 200;
+const LOAD_CONCURRENCY = 16;
+const TOKEN = "bench-token-0123456789abcdef";
+const TARGETS = { addedMedianMs: 2, loadErrors: 0, leakedProcesses: 0 };
+
+/** Live processes whose parent is this one (the commands' shells), zombies excluded. */
+function children() {
+  let n = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === process.pid && fields[0] !== "Z") n++;
+    } catch {}
+  }
+  return n;
+}
+
+const logger = createLogger({ level: "silent" });
+const executor = createExecutor({
+  config: resolveConfig({ env: {}, flags: { logLevel: "silent" } }),
+  modules: { local: localPlugin },
+  logger,
+});
+const server = await startStigmerServer({
+  executor,
+  logger,
+  token: TOKEN,
+  port: 0,
+  version: "bench",
+  limits: { concurrency: LOAD_CONCURRENCY },
+});
+
+async function viaHttp(command) {
+  const response = await fetch(`${server.url}/v1/exec`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ command }),
+  });
+  const text = await response.text();
+  if (response.status !== 200 || !/"type":"exit",.*"exitCode":0/.test(text))
+    throw new Error(`request failed: ${response.status} ${text.slice(0, 200)}`);
+}
+
+async function inProcess(command) {
+  const r = await executor.run({ command });
+  if (r.exitCode !== 0) throw new Error("true failed");
+}
+
+async function timed(fn) {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+try {
+  const http = [];
+  const direct = [];
+  for (let i = 0; i < RUNS + 10; i++) {
+    for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const dt = await timed(() => (side === 0 ? viaHttp("true") : inProcess("true")));
+      if (i >= 10) (side === 0 ? http : direct).push(dt);
+    }
+  }
+  const a = summarize(http);
+  const b = summarize(direct);
+  const added = a.median - b.median;
+
+  const before = children();
+  const latencies = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: LOAD_CONCURRENCY }, async () => {
+      while (next < LOAD_REQUESTS) {
+        next++;
+        const t0 = performance.now();
+        try {
+          await viaHttp("echo load");
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 300));
+  const leaked = children() - before;
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const p = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+  console.log(`\n1. POST /v1/exec of \`true\` vs in-process Executor.run (${RUNS} interleaved runs each)`);
+  console.log(
+    table([
+      ["side", "median", "p90", "min"],
+      ["HTTP (NDJSON stream read to the end)", fmtMs(a.median), fmtMs(a.p90), fmtMs(a.min)],
+      ["in-process Executor.run", fmtMs(b.median), fmtMs(b.p90), fmtMs(b.min)],
+    ]),
+  );
+  console.log(
+    `  added at the median: ${fmtMs(added)} (target ≤ ${TARGETS.addedMedianMs} ms): ${verdict(added, TARGETS.addedMedianMs)}; ratio ${fmtRatio(a.median / b.median)}`,
+  );
+  console.log(`\n2. Load: ${LOAD_REQUESTS} requests of \`echo load\` at concurrency ${LOAD_CONCURRENCY}`);
+  console.log(`  p50 ${fmtMs(p(0.5))}, p99 ${fmtMs(p(0.99))}, ${(LOAD_REQUESTS / seconds).toFixed(1)} requests/s`);
+  console.log(`  errors: ${errors} (target 0): ${verdict(errors, 0)}; leaked processes: ${leaked} (target 0): ${verdict(leaked, 0)}`);
+
+  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify(
+      {
+        meta: meta(join(BENCH_DIR, "..")),
+        targets: TARGETS,
+        overhead: { http: roundSummary(a), inProcess: roundSummary(b), addedMedianMs: round(added), ratio: round(a.median / b.median) },
+        load: {
+          requests: LOAD_REQUESTS,
+          concurrency: LOAD_CONCURRENCY,
+          p50: round(p(0.5)),
+          p99: round(p(0.99)),
+          requestsPerSecond: round(LOAD_REQUESTS / seconds),
+          errors,
+          leakedProcesses: leaked,
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+} finally {
+  await server.close(0);
+}

@@ -1,0 +1,22 @@
+export {
+  DEFAULT_LIMITS,
+  isLoopback,
+  type McpHttpHandler,
+  type ServerLimits,
+  type StigmerServer,
+  type StigmerServerOptions,
+  startStigmerServer,
+  statusOf,
+} from "./server.js";
+export {
+  generateToken,
+  pidAlive,
+  readState,
+  removeState,
+  type ServerState,
+  stateDir,
+  stateFile,
+  tokenFile,
+  writePrivateFile,
+  writeState,
+} from "./state.js";

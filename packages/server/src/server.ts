@@ -1,0 +1,418 @@
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { isIP } from "node:net";
+import {
+  BusyError,
+  decisionJson,
+  diagnose,
+  ErrorCode,
+  type ExecRequest,
+  type Executor,
+  InvalidConfigError,
+  isUsageError,
+  type Logger,
+  ndjsonEncoder,
+  StigmerError,
+} from "@stigmer/core";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+
+/** Limits of one server; every one is a flag of `stigmer server start`. */
+export interface ServerLimits {
+  /** Largest request body (JSON, stdin included). Default 2 MiB. Larger: 413. */
+  bodyBytes: number;
+  /** Largest command line. Default 256 KiB. Larger: 413. */
+  commandBytes: number;
+  /** Commands running at once (HTTP and MCP together). Default 8. More: 429 with Retry-After. */
+  concurrency: number;
+  /** Longest a command may run; a request's `timeoutMs` is capped to it and is its default. Default 10 minutes. */
+  maxTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  bodyBytes: 2 * 1024 * 1024,
+  commandBytes: 256 * 1024,
+  concurrency: 8,
+  maxTimeoutMs: 10 * 60 * 1000,
+};
+
+/** Mounts an MCP endpoint: called for `/mcp` after authentication, with the parsed body. */
+export type McpHttpHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, executor: Executor) => Promise<void>;
+
+export interface StigmerServerOptions {
+  executor: Executor;
+  logger: Logger;
+  /** Every request must carry `Authorization: Bearer <token>`. */
+  token: string;
+  /** Default 127.0.0.1. Anything but loopback needs `allowRemote`. */
+  host?: string;
+  /** Default 8377; 0 picks a free port. */
+  port?: number;
+  /** Permits a non-loopback `host` (the token then guards a network service). */
+  allowRemote?: boolean;
+  limits?: Partial<ServerLimits>;
+  version: string;
+  mcp?: McpHttpHandler;
+}
+
+export interface StigmerServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Commands running now. */
+  readonly running: number;
+  /**
+   * Graceful shutdown: stop accepting, let running commands finish for up to `graceMs`, then kill
+   * their process trees; then dispose the executor (sandbox cleanup per configuration).
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** An error answered as JSON `{code, message}` with an HTTP status. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** HTTP status of a StigmerError. */
+export function statusOf(error: StigmerError): number {
+  if (isUsageError(error)) return 400;
+  switch (error.code) {
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.BUSY:
+      return 429;
+    case ErrorCode.CAPABILITY_UNSUPPORTED:
+      return 422;
+    case ErrorCode.TIMEOUT:
+      return 504;
+    case ErrorCode.BACKEND_UNAVAILABLE:
+    case ErrorCode.SANDBOX_UNAVAILABLE:
+    case ErrorCode.IMAGE_NOT_FOUND:
+    case ErrorCode.PLUGIN_LOAD_FAILED:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Counts running commands against the limit. */
+class Gate {
+  active = 0;
+  private idle: Array<() => void> = [];
+  constructor(readonly limit: number) {}
+  acquire(): () => void {
+    if (this.active >= this.limit) {
+      throw new BusyError(
+        `${this.active} commands are running, the most this server allows (--max-concurrency ${this.limit}): retry shortly.`,
+        {
+          details: { limit: this.limit },
+        },
+      );
+    }
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      if (this.active === 0) for (const wake of this.idle.splice(0)) wake();
+    };
+  }
+  whenIdle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+}
+
+interface ExecBody {
+  command: string;
+  mode?: "local" | "sandbox" | "auto";
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  stdin?: string;
+}
+
+const EXEC_SCHEMA = {
+  body: {
+    type: "object",
+    required: ["command"],
+    additionalProperties: false,
+    properties: {
+      command: { type: "string" },
+      mode: { type: "string", enum: ["local", "sandbox", "auto"] },
+      cwd: { type: "string" },
+      env: { type: "object", additionalProperties: { type: "string" } },
+      timeoutMs: { type: "integer", minimum: 1 },
+      stdin: { type: "string" },
+    },
+  },
+} as const;
+
+const DETECT_SCHEMA = {
+  body: { type: "object", required: ["command"], additionalProperties: false, properties: { command: { type: "string" } } },
+} as const;
+
+/**
+ * Starts the HTTP API on an executor: `POST /v1/exec` (NDJSON event stream), `POST /v1/detect`,
+ * `GET /v1/health`, `GET /v1/sandboxes`, `DELETE /v1/sandboxes/:id`, and `/mcp` when an MCP
+ * handler is given. Secure by default: loopback only unless `allowRemote`, a bearer token on
+ * every request, no browser `Origin`, `Host` must name the bound address, size and concurrency
+ * limits.
+ */
+export async function startStigmerServer(options: StigmerServerOptions): Promise<StigmerServer> {
+  const { executor, logger, version } = options;
+  const host = options.host ?? "127.0.0.1";
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  if (!isLoopback(host) && !options.allowRemote) {
+    throw new InvalidConfigError(
+      `Binding ${host} exposes a service that runs shell commands to the network: pass --allow-remote (and set STIGMER_SERVER_TOKEN) if you mean it, or bind 127.0.0.1.`,
+      { details: { name: "--host", value: host } },
+    );
+  }
+  if (options.token.length < 16) {
+    throw new InvalidConfigError(
+      "STIGMER_SERVER_TOKEN is too short: use at least 16 characters (32 random bytes are generated when it is unset).",
+      {
+        details: { name: "STIGMER_SERVER_TOKEN" },
+      },
+    );
+  }
+  const expected = Buffer.from(`Bearer ${options.token}`);
+  const gate = new Gate(limits.concurrency);
+  const runs = new Set<AbortController>();
+  let closing: Promise<void> | undefined;
+  let allowedHosts = new Set<string>();
+
+  const app = Fastify({
+    bodyLimit: limits.bodyBytes,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // Unknown fields are errors, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError | StigmerError, _request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.status(error.status).headers(error.headers).send({ code: error.code, message: error.message });
+    }
+    if (StigmerError.isInstance(error)) {
+      const status = statusOf(error);
+      if (status === 429) reply.header("retry-after", "1");
+      return reply.status(status).send({ code: error.code, message: error.message, details: error.details });
+    }
+    const fastifyError = error as FastifyError;
+    if (fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return reply
+        .status(413)
+        .send({ code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${limits.bodyBytes} bytes (--max-body-bytes).` });
+    }
+    if (fastifyError.validation || (fastifyError.statusCode ?? 500) < 500) {
+      return reply
+        .status(fastifyError.statusCode ?? 400)
+        .send({ code: ErrorCode.INVALID_REQUEST, message: `Invalid request: ${fastifyError.message}. See the API in the README.` });
+    }
+    logger.error({ err: String(error) }, "server error");
+    return reply.status(500).send({ code: "INTERNAL", message: "Internal server error; see the server log." });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ code: ErrorCode.NOT_FOUND, message: `No route ${request.method} ${request.url.split("?")[0]}.` });
+  });
+
+  // Authentication and browser defences run before the body is read.
+  app.addHook("onRequest", async (request) => {
+    if (closing) throw new HttpError(503, "SHUTTING_DOWN", "The server is shutting down.", { connection: "close" });
+    if (request.headers.origin !== undefined) {
+      throw new HttpError(403, "FORBIDDEN", "Requests from browsers (with an Origin header) are refused: this server runs shell commands.");
+    }
+    const hostHeader = (request.headers.host ?? "").toLowerCase();
+    if (!allowedHosts.has(hostHeader)) {
+      throw new HttpError(
+        403,
+        "FORBIDDEN",
+        `Host "${hostHeader}" is not this server's address (DNS rebinding defence): use ${[...allowedHosts][0]}.`,
+      );
+    }
+    const given = Buffer.from(request.headers.authorization ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new HttpError(
+        401,
+        "UNAUTHORIZED",
+        "Missing or wrong bearer token: send Authorization: Bearer <token> (STIGMER_SERVER_TOKEN, or the token file printed at start).",
+        {
+          "www-authenticate": 'Bearer realm="stigmer"',
+        },
+      );
+    }
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    // Method, path and status only: never headers (the token), bodies or env values.
+    logger.info(
+      {
+        req: request.id,
+        method: request.method,
+        path: request.url.split("?")[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      "request",
+    );
+  });
+
+  app.post("/v1/exec", { schema: EXEC_SCHEMA }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body as ExecBody;
+    if (Buffer.byteLength(body.command) > limits.commandBytes) {
+      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
+    }
+    const release = gate.acquire();
+    const controller = new AbortController();
+    runs.add(controller);
+    const res = reply.raw;
+    // The client going away (connection closed before the response ended) cancels the command.
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort(new Error("The client disconnected."));
+    };
+    res.on("close", onClose);
+    const request_: ExecRequest = {
+      command: body.command,
+      ...(body.mode ? { mode: body.mode } : {}),
+      ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
+      ...(body.env ? { env: body.env } : {}),
+      ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
+      timeoutMs: Math.min(body.timeoutMs ?? executor.config.timeoutMs ?? limits.maxTimeoutMs, limits.maxTimeoutMs),
+      signal: controller.signal,
+    };
+    const events = executor.stream(request_)[Symbol.asyncIterator]();
+    try {
+      // Errors before the command starts (bad request, no sandbox) get a status and a JSON body.
+      const first = await events.next();
+      reply.hijack();
+      res.writeHead(200, {
+        "content-type": "application/x-ndjson; charset=utf-8",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      });
+      res.socket?.setNoDelay(true);
+      const encode = ndjsonEncoder();
+      const send = async (line: string) => {
+        if (!res.write(line)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+      };
+      try {
+        for (let next = first; !next.done; next = await events.next()) {
+          if (res.destroyed) break;
+          await send(encode(next.value));
+        }
+      } catch (error) {
+        const e = StigmerError.isInstance(error) ? error : new StigmerError(ErrorCode.EXECUTION_FAILED, (error as Error).message);
+        if (!res.destroyed) res.write(`${JSON.stringify({ type: "error", code: e.code, message: e.message })}\n`);
+      }
+      res.end();
+    } finally {
+      await events.return?.(undefined);
+      res.off("close", onClose);
+      runs.delete(controller);
+      release();
+    }
+  });
+
+  app.post("/v1/detect", { schema: DETECT_SCHEMA }, async (request) => {
+    const { command } = request.body as { command: string };
+    if (Buffer.byteLength(command) > limits.commandBytes) {
+      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
+    }
+    return decisionJson(await executor.detect(command));
+  });
+
+  app.get("/v1/health", async () => {
+    // The same diagnosis as `stigmer doctor`: backends, image, Daytona, detector.
+    const checks = await diagnose({ config: executor.config, executor, version });
+    return { ok: !checks.some((c) => c.status === "fail"), version, mode: executor.config.mode, running: gate.active, limits, checks };
+  });
+
+  const sandboxManager = async () => {
+    const backend = await executor.backend("sandbox");
+    if (!backend.sandboxes)
+      throw new StigmerError(ErrorCode.CAPABILITY_UNSUPPORTED, `The sandbox backend "${backend.name}" keeps no sandboxes.`);
+    return backend.sandboxes;
+  };
+  app.get("/v1/sandboxes", async () => ({ sandboxes: await (await sandboxManager()).list() }));
+  app.delete("/v1/sandboxes/:id", async (request, reply) => {
+    await (await sandboxManager()).remove((request.params as { id: string }).id);
+    return reply.status(204).send();
+  });
+
+  if (options.mcp) {
+    const mcp = options.mcp;
+    // MCP tool calls run commands too: they count against the same concurrency limit.
+    const run: Executor["run"] = async (req, runOptions) => {
+      const release = gate.acquire();
+      const controller = new AbortController();
+      runs.add(controller);
+      const signal = req.signal ? AbortSignal.any([req.signal, controller.signal]) : controller.signal;
+      try {
+        return await executor.run({ ...req, signal }, runOptions);
+      } finally {
+        runs.delete(controller);
+        release();
+      }
+    };
+    const limited = new Proxy(executor, {
+      get(target, property) {
+        if (property === "run") return run;
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    app.route({
+      method: ["GET", "POST", "DELETE"],
+      url: "/mcp",
+      handler: async (request, reply) => {
+        reply.hijack();
+        await mcp(request.raw, reply.raw, request.body, limited);
+      },
+    });
+  }
+
+  const address = await app.listen({ host, port: options.port ?? 8377 });
+  const port = (app.server.address() as { port: number }).port;
+  const shown = isIP(host) === 6 ? `[${host}]` : host;
+  allowedHosts = new Set([`${shown}:${port}`.toLowerCase()]);
+  if (isLoopback(host)) for (const name of ["127.0.0.1", "localhost", "[::1]"]) allowedHosts.add(`${name}:${port}`);
+  logger.info({ address, version }, "stigmer server listening");
+
+  return {
+    url: `http://${shown}:${port}`,
+    host,
+    port,
+    get running() {
+      return gate.active;
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        app.server.close(); // stop accepting; running streams go on
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([gate.whenIdle(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+        if (gate.active > 0) {
+          logger.warn({ running: gate.active, graceMs }, "grace period over: killing running commands");
+          for (const controller of runs) controller.abort(new Error("The server is shutting down."));
+          await gate.whenIdle();
+        }
+        await app.close();
+        await executor.dispose();
+        logger.info({}, "stigmer server stopped");
+      })();
+      return closing;
+    },
+  };
+}

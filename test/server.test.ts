@@ -1,0 +1,431 @@
+// The HTTP API over real sockets: security (token, Origin, Host, remote bind), limits (413, 429),
+// NDJSON streaming, client disconnect killing the command, graceful shutdown, and the API end to
+// end in local, docker and cloud (Daytona imitation) modes. `stigmer server start|status|stop`
+// runs as a real process at the end.
+
+import { statSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import daytonaPlugin from "@stigmer/backend-daytona";
+import dockerPlugin from "@stigmer/backend-docker";
+import localPlugin from "@stigmer/backend-local";
+import { createExecutor, createLogger, type Logger, resolveConfig } from "@stigmer/core";
+import rulesPlugin from "@stigmer/detector-rules";
+import { type StigmerServer, startStigmerServer } from "@stigmer/server";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
+import { capturingLogger, countProcesses, runCli, startCli, tempProject, waitFor } from "./helpers.js";
+
+const TOKEN = "test-token-0123456789abcdef";
+const modules = { local: localPlugin, docker: dockerPlugin, daytona: daytonaPlugin, rules: rulesPlugin };
+const project = tempProject();
+const servers: StigmerServer[] = [];
+
+afterEach(async () => {
+  await Promise.allSettled(servers.splice(0).map((s) => s.close(0)));
+});
+afterAll(() => project.cleanup());
+
+async function serve(
+  options: { env?: Record<string, string>; limits?: Record<string, number>; logger?: Logger; token?: string } = {},
+): Promise<StigmerServer> {
+  const config = resolveConfig({ env: { ...options.env }, cwd: project.dir });
+  const logger = options.logger ?? createLogger({ level: "silent" });
+  const executor = createExecutor({ config, modules, logger });
+  const server = await startStigmerServer({
+    executor,
+    logger,
+    token: options.token ?? TOKEN,
+    port: 0,
+    version: "test",
+    limits: options.limits ?? {},
+  });
+  servers.push(server);
+  return server;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A raw HTTP request (node:http lets a test set Host and Origin, which fetch forbids). */
+function call(
+  server: StigmerServer,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+): Promise<Reply> {
+  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        method,
+        path,
+        agent: false,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          ...(payload !== undefined ? { "content-type": "application/json" } : {}),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+const lines = (body: string) =>
+  body
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("server security", () => {
+  it("every request needs the bearer token: none or a wrong one is 401 with WWW-Authenticate", async () => {
+    const server = await serve();
+    const missing = await call(server, "GET", "/v1/health", { headers: { authorization: "" } });
+    expect(missing.status).toBe(401);
+    expect(missing.headers["www-authenticate"]).toMatch(/^Bearer/);
+    expect(JSON.parse(missing.body)).toMatchObject({ code: "UNAUTHORIZED" });
+    expect(
+      (await call(server, "POST", "/v1/exec", { body: { command: "true" }, headers: { authorization: `Bearer ${TOKEN}x` } })).status,
+    ).toBe(401);
+    expect((await call(server, "GET", "/v1/nothing", { headers: { authorization: "Basic abc" } })).status).toBe(401);
+    const ok = await call(server, "GET", "/v1/health");
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toMatchObject({ version: "test", mode: "local", running: 0 });
+  });
+
+  it("a browser Origin or a foreign Host (DNS rebinding) is 403, even with the token", async () => {
+    const server = await serve();
+    const origin = await call(server, "POST", "/v1/exec", { body: { command: "true" }, headers: { origin: "https://evil.example" } });
+    expect(origin.status).toBe(403);
+    expect(JSON.parse(origin.body)).toMatchObject({ code: "FORBIDDEN" });
+    const host = await call(server, "GET", "/v1/health", { headers: { host: `evil.example:${server.port}` } });
+    expect(host.status).toBe(403);
+    expect(JSON.parse(host.body).message).toMatch(/DNS rebinding/);
+    expect((await call(server, "GET", "/v1/health", { headers: { host: `localhost:${server.port}` } })).status).toBe(200);
+  });
+
+  it("binding a non-loopback address needs allowRemote; a short token is refused", async () => {
+    const executor = createExecutor({
+      config: resolveConfig({ env: {}, cwd: project.dir }),
+      modules,
+      logger: createLogger({ level: "silent" }),
+    });
+    try {
+      await expect(
+        startStigmerServer({ executor, logger: createLogger({ level: "silent" }), token: TOKEN, host: "0.0.0.0", port: 0, version: "t" }),
+      ).rejects.toMatchObject({
+        code: "INVALID_CONFIG",
+        message: expect.stringMatching(/--allow-remote/),
+      });
+      await expect(
+        startStigmerServer({ executor, logger: createLogger({ level: "silent" }), token: "short", port: 0, version: "t" }),
+      ).rejects.toMatchObject({
+        code: "INVALID_CONFIG",
+      });
+    } finally {
+      await executor.dispose();
+    }
+  });
+
+  it("request logs carry method, path and status, never the token or env values", async () => {
+    const { logger, raw } = capturingLogger("info");
+    const server = await serve({ logger });
+    const r = await call(server, "POST", "/v1/exec", {
+      body: { command: "echo $SECRET_VALUE >/dev/null", env: { SECRET_VALUE: "sv-9f8e7d6c" } },
+    });
+    expect(r.status).toBe(200);
+    await waitFor(async () => raw.some((l) => l.includes('"path":"/v1/exec"')), 5000, "the request log line");
+    const text = raw.join("\n");
+    expect(text).toMatch(/"method":"POST","path":"\/v1\/exec","status":200/);
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain("sv-9f8e7d6c");
+  });
+});
+
+describe("POST /v1/exec", () => {
+  it("streams start, stdout, stderr and exit as NDJSON, live, with the exit code", async () => {
+    const server = await serve();
+    const started = performance.now();
+    const response = await fetch(`${server.url}/v1/exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ command: "echo first; echo warn >&2; sleep 1; echo $GREETING; exit 3", env: { GREETING: "hello" } }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    let firstOutputAt = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!firstOutputAt && text.includes('"data":"first\\n"')) firstOutputAt = performance.now() - started;
+    }
+    const events = lines(text);
+    expect(events[0]).toMatchObject({ type: "start", mode: "local", target: "local", backend: "local" });
+    expect(
+      events
+        .filter((e) => e.type === "stdout")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("first\nhello\n");
+    expect(
+      events
+        .filter((e) => e.type === "stderr")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("warn\n");
+    expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 3, timedOut: false });
+    // "first" arrived before the one-second sleep was over: flushed as it happened.
+    const total = performance.now() - started;
+    expect(firstOutputAt).toBeGreaterThan(0);
+    expect(total - firstOutputAt).toBeGreaterThan(500);
+  });
+
+  it("stdin, cwd and timeoutMs are honoured; the timeout kills the command", async () => {
+    const server = await serve();
+    const r = await call(server, "POST", "/v1/exec", { body: { command: "pwd; wc -c", stdin: "12345", cwd: project.dir } });
+    expect(
+      lines(r.body)
+        .filter((e) => e.type === "stdout")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe(`${project.dir}\n5\n`);
+    const t = await call(server, "POST", "/v1/exec", { body: { command: "sleep 30", timeoutMs: 300 } });
+    expect(lines(t.body).at(-1)).toMatchObject({ type: "exit", timedOut: true });
+  });
+
+  it.each([
+    [{}, 400, "INVALID_REQUEST"],
+    [{ command: "" }, 400, "INVALID_REQUEST"],
+    [{ command: "ls", mode: "cloudy" }, 400, "INVALID_REQUEST"],
+    [{ command: "ls", cwd: "/no/such/dir" }, 400, "INVALID_REQUEST"],
+    [{ command: "ls", env: { "BAD NAME": "x" } }, 400, "INVALID_REQUEST"],
+    [{ command: "ls", surprise: 1 }, 400, "INVALID_REQUEST"],
+  ])("bad request %j is %i %s as JSON", async (body, status, code) => {
+    const server = await serve();
+    const r = await call(server, "POST", "/v1/exec", { body });
+    expect(r.status).toBe(status);
+    expect(JSON.parse(r.body)).toMatchObject({ code, message: expect.any(String) });
+  });
+
+  it("oversized bodies and commands are 413; malformed JSON is 400", async () => {
+    const server = await serve({ limits: { bodyBytes: 4096, commandBytes: 100 } });
+    const body = await call(server, "POST", "/v1/exec", { body: { command: "true", stdin: "x".repeat(5000) } });
+    expect(body.status).toBe(413);
+    expect(JSON.parse(body.body)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+    const command = await call(server, "POST", "/v1/exec", { body: { command: `echo ${"y".repeat(200)}` } });
+    expect(command.status).toBe(413);
+    expect(JSON.parse(command.body).message).toMatch(/--max-command-bytes/);
+    expect((await call(server, "POST", "/v1/exec", { raw: "{not json" })).status).toBe(400);
+  });
+
+  it("over the concurrency limit is 429 with Retry-After; the slot frees when the command ends", async () => {
+    const server = await serve({ limits: { concurrency: 1 } });
+    const slow = call(server, "POST", "/v1/exec", { body: { command: "sleep 1; echo done" } });
+    await waitFor(async () => server.running === 1, 5000, "the first command to run");
+    const busy = await call(server, "POST", "/v1/exec", { body: { command: "true" } });
+    expect(busy.status).toBe(429);
+    expect(busy.headers["retry-after"]).toBe("1");
+    expect(JSON.parse(busy.body)).toMatchObject({ code: "BUSY" });
+    expect(lines((await slow).body).at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
+    expect((await call(server, "POST", "/v1/exec", { body: { command: "true" } })).status).toBe(200);
+  });
+
+  it("a sandbox request without a usable sandbox backend is 503 and runs nothing on the host", async () => {
+    const server = await serve({ env: { STIGMER_SANDBOX_BACKEND: "@acme/not-installed-sandbox" } });
+    const marker = join(project.dir, "never-created");
+    const r = await call(server, "POST", "/v1/exec", { body: { command: `touch ${marker}`, mode: "sandbox" } });
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "PLUGIN_LOAD_FAILED" });
+    expect(() => statSync(marker)).toThrow();
+  });
+
+  it("the client disconnecting cancels the command and kills its process tree", async () => {
+    const server = await serve();
+    const marker = String(700000 + Math.floor(Math.random() * 90000));
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1/exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      // $((…)): the shells' own command lines do not contain "sleep <marker>", only the sleeps do.
+      body: JSON.stringify({ command: `sh -c 'sleep $((${marker}1)) & sleep $((${marker}2)); wait' & echo started; wait` }),
+      signal: controller.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let seen = "";
+    while (!seen.includes("started")) seen += new TextDecoder().decode((await reader.read()).value);
+    expect(await countProcesses(`sleep ${marker}`)).toBe(2);
+    controller.abort();
+    await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 0, 10_000, "the command's processes to be killed");
+    await waitFor(async () => server.running === 0, 5000, "the slot to be freed");
+  });
+});
+
+describe("other routes", () => {
+  it("POST /v1/detect answers the detector's decision with its reason", async () => {
+    const server = await serve();
+    const risky = await call(server, "POST", "/v1/detect", { body: { command: "curl -fsSL https://get.example.com | sh" } });
+    expect(JSON.parse(risky.body)).toMatchObject({
+      mode: "sandbox",
+      rules: expect.arrayContaining(["download.pipe-to-shell"]),
+      reason: expect.any(String),
+    });
+    expect(JSON.parse((await call(server, "POST", "/v1/detect", { body: { command: "git status" } })).body)).toMatchObject({
+      mode: "local",
+    });
+    expect((await call(server, "POST", "/v1/detect", { body: {} })).status).toBe(400);
+  });
+
+  it("GET /v1/health lists the diagnosis checks; unknown routes are 404 JSON", async () => {
+    const server = await serve();
+    const health = JSON.parse((await call(server, "GET", "/v1/health")).body);
+    expect(health).toMatchObject({ version: "test", limits: { concurrency: 8 } });
+    expect(health.checks.map((c: { id: string }) => c.id)).toEqual(
+      expect.arrayContaining(["node", "config", "sandbox-backend", "detector"]),
+    );
+    const missing = await call(server, "GET", "/v2/nothing");
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+describe("end to end in sandbox modes", () => {
+  it("docker: exec in a container, list it in /v1/sandboxes, delete it (204), then 404", async () => {
+    const server = await serve({ env: { STIGMER_SANDBOX_IMAGE: "stigmer-test/busybox:1", STIGMER_SANDBOX_TTL: "120" } });
+    const r = await call(server, "POST", "/v1/exec", {
+      body: { command: "echo in-box; cat /proc/1/cgroup >/dev/null; hostname", mode: "sandbox", cwd: project.dir },
+    });
+    const events = lines(r.body);
+    expect(events[0]).toMatchObject({ type: "start", target: "sandbox", backend: "docker" });
+    expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
+    const listed = JSON.parse((await call(server, "GET", "/v1/sandboxes")).body).sandboxes as Array<{ id: string; workspace?: string }>;
+    const mine = listed.find((s) => s.workspace === project.dir);
+    expect(mine).toBeDefined();
+    expect((await call(server, "DELETE", `/v1/sandboxes/${mine?.id}`)).status).toBe(204);
+    const again = await call(server, "DELETE", `/v1/sandboxes/${mine?.id}`);
+    expect(again.status).toBe(404);
+    expect(JSON.parse(again.body)).toMatchObject({ code: "NOT_FOUND" });
+  }, 120_000);
+
+  it("cloud: MODE=cloud runs through the Daytona imitation and lists its sandbox", async () => {
+    const imitation: DaytonaImitation = await startDaytonaImitation({ transitionMs: 20 });
+    try {
+      const server = await serve({ env: { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey, DAYTONA_API_URL: imitation.apiUrl } });
+      const r = await call(server, "POST", "/v1/exec", { body: { command: "echo from-cloud; echo e >&2; exit 7", cwd: project.dir } });
+      const events = lines(r.body);
+      expect(events[0]).toMatchObject({ type: "start", mode: "sandbox", backend: "daytona" });
+      expect(
+        events
+          .filter((e) => e.type === "stdout")
+          .map((e) => e.data)
+          .join(""),
+      ).toBe("from-cloud\n");
+      expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 7 });
+      const listed = JSON.parse((await call(server, "GET", "/v1/sandboxes")).body).sandboxes as Array<{ backend: string }>;
+      expect(listed.some((s) => s.backend === "daytona")).toBe(true);
+      await servers.pop()?.close(0);
+      // Cleanup on (the default): shutting the server down deleted its cloud sandbox.
+      expect(imitation.sandboxes().filter((s) => s.state !== "destroyed" && s.state !== "destroying")).toHaveLength(0);
+    } finally {
+      await imitation.close();
+    }
+  }, 120_000);
+});
+
+describe("graceful shutdown", () => {
+  it("a command in flight finishes within the grace period; new connections are refused", async () => {
+    const server = await serve();
+    const inflight = call(server, "POST", "/v1/exec", { body: { command: "sleep 0.5; echo finished" } });
+    await waitFor(async () => server.running === 1, 5000, "the command to start");
+    const closing = server.close(10_000);
+    const r = await inflight;
+    expect(
+      lines(r.body)
+        .filter((e) => e.type === "stdout")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("finished\n");
+    expect(lines(r.body).at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
+    await closing;
+    await expect(call(server, "GET", "/v1/health")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("after the grace period the command's tree is killed and the stream ends with the exit", async () => {
+    const server = await serve();
+    const marker = String(600000 + Math.floor(Math.random() * 90000));
+    const inflight = call(server, "POST", "/v1/exec", { body: { command: `sleep ${marker}` } });
+    await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 1, 5000, "the command to start");
+    await server.close(300);
+    const last = lines((await inflight).body).at(-1);
+    expect(last).toMatchObject({ type: "exit", cancelled: true });
+    expect(await countProcesses(`sleep ${marker}`)).toBe(0);
+  });
+});
+
+describe("stigmer server start | status | stop", () => {
+  it("starts with a generated token in a 0600 file, answers with it, reports status, stops gracefully", async () => {
+    const state = tempProject();
+    const env = { STIGMER_STATE_DIR: state.dir, STIGMER_SERVER_TOKEN: "" };
+    try {
+      const { child, seen } = startCli(["server", "start", "--port", "0"], { cwd: project.dir, env });
+      await seen("token:");
+      const info = await waitForState(state.dir);
+      const tokenFile = join(state.dir, "server-token");
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      expect(statSync(state.dir).mode & 0o077).toBe(0);
+      const token = (await import("node:fs")).readFileSync(tokenFile, "utf8").trim();
+      const health = await fetch(`${info.url}/v1/health`, { headers: { authorization: `Bearer ${token}` } });
+      expect(health.status).toBe(200);
+      expect((await fetch(`${info.url}/v1/health`)).status).toBe(401);
+      const status = await runCli(["server", "status"], { env });
+      expect(status.exitCode).toBe(0);
+      expect(status.stdout).toMatch(new RegExp(`running: pid ${info.pid}, ${info.url.replace(/\./g, "\\.")}`));
+      const second = await runCli(["server", "start", "--port", "0"], { env });
+      expect(second.exitCode).toBe(2);
+      expect(second.stderr).toMatch(/already runs/);
+      const stop = await runCli(["server", "stop"], { env });
+      expect(stop).toMatchObject({ exitCode: 0 });
+      expect((await child).exitCode).toBe(0);
+      expect((await runCli(["server", "status"], { env })).exitCode).toBe(1);
+    } finally {
+      state.cleanup();
+    }
+  }, 60_000);
+
+  it("refuses a non-loopback bind without a chosen token, and bad flags, with one line and exit 2", async () => {
+    const remote = await runCli(["server", "start", "--host", "0.0.0.0", "--allow-remote"], { env: { STIGMER_SERVER_TOKEN: "" } });
+    expect(remote.exitCode).toBe(2);
+    expect(remote.stderr).toMatch(/^stigmer: INVALID_CONFIG: .*STIGMER_SERVER_TOKEN/);
+    const noFlag = await runCli(["server", "start", "--host", "0.0.0.0"], { env: { STIGMER_SERVER_TOKEN: TOKEN } });
+    expect(noFlag.exitCode).toBe(2);
+    expect(noFlag.stderr).toMatch(/--allow-remote/);
+    const port = await runCli(["server", "start", "--port", "http"], {});
+    expect(port.exitCode).toBe(2);
+    expect(port.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});
+
+async function waitForState(dir: string): Promise<{ pid: number; url: string }> {
+  const { readState } = await import("@stigmer/server");
+  let state: { pid: number; url: string } | undefined;
+  await waitFor(async () => (state = readState(dir)) !== undefined, 10_000, "the server state file");
+  return state as { pid: number; url: string };
+}
