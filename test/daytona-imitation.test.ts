@@ -60,7 +60,8 @@ let daytona: Daytona;
 beforeAll(async () => {
   imitation = await startDaytonaImitation({ minuteMs: MINUTE_MS, transitionMs: 50 });
   daytona = client();
-  shared = await daytona.create({ labels: { suite: "imitation", role: "shared" } }, { timeout: 10 });
+  // Never auto-stopped: a "minute" is scaled down in this file, and a loaded machine must not stop it between tests.
+  shared = await daytona.create({ labels: { suite: "imitation", role: "shared" }, autoStopInterval: 0 }, { timeout: 10 });
 });
 
 afterAll(async () => {
