@@ -41,7 +41,7 @@ function backend(
       MODE: "cloud",
       DAYTONA_API_KEY: imitation.apiKey,
       DAYTONA_API_URL: imitation.apiUrl,
-      STIGMER_SANDBOX_TTL: "600",
+      STIGMER_SANDBOX_TTL: "3600",
       ...options.env,
     },
     cwd: options.cwd ?? "/",
