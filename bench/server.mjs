@@ -8,6 +8,7 @@
 // Sides run interleaved, run by run. Targets are reported (PASS/MISS), not asserted.
 // Figures also go to bench/results/server.json.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import localPlugin from "@stigmer/backend-local";
@@ -52,15 +53,34 @@ const server = await startStigmerServer({
   limits: { concurrency: LOAD_CONCURRENCY },
 });
 
-async function viaHttp(command) {
-  const response = await fetch(`${server.url}/v1/exec`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ command }),
+// A keep-alive node:http client, as an agent-runner would hold one.
+const agent = new Agent({ keepAlive: true, maxSockets: LOAD_CONCURRENCY });
+function viaHttp(command) {
+  const body = JSON.stringify({ command });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}/v1/exec`,
+      {
+        method: "POST",
+        agent,
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          text += d;
+        });
+        res.on("end", () => {
+          if (res.statusCode !== 200 || !/"type":"exit",.*"exitCode":0/.test(text))
+            reject(new Error(`request failed: ${res.statusCode} ${text.slice(0, 200)}`));
+          else resolve();
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
   });
-  const text = await response.text();
-  if (response.status !== 200 || !/"type":"exit",.*"exitCode":0/.test(text))
-    throw new Error(`request failed: ${response.status} ${text.slice(0, 200)}`);
 }
 
 async function inProcess(command) {
@@ -116,7 +136,7 @@ try {
   console.log(
     table([
       ["side", "median", "p90", "min"],
-      ["HTTP (NDJSON stream read to the end)", fmtMs(a.median), fmtMs(a.p90), fmtMs(a.min)],
+      ["HTTP (keep-alive node:http, NDJSON read to the end)", fmtMs(a.median), fmtMs(a.p90), fmtMs(a.min)],
       ["in-process Executor.run", fmtMs(b.median), fmtMs(b.p90), fmtMs(b.min)],
     ]),
   );
@@ -150,5 +170,6 @@ try {
     )}\n`,
   );
 } finally {
+  agent.destroy();
   await server.close(0);
 }
