@@ -79,7 +79,7 @@ export function commandLine(
   const exitFile = `"$HOME"/${shellQuote(exitFileOf(sessionId))}`;
   const body = [
     `[ -d "$HOME"/.stigmer-run ] || mkdir -p "$HOME"/.stigmer-run`,
-    `([ -d ${dir} ] || mkdir -p ${dir}) && cd ${dir} || exit 1`,
+    `{ [ -d ${dir} ] || mkdir -p ${dir}; } && cd ${dir} || exit 1`,
     `${exports.join(" ")} ${run}`,
     `__s=$?; echo "${runId} $__s" > ${exitFile}; exit $__s`,
   ].join("; ");
