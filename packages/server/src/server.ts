@@ -35,8 +35,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxTimeoutMs: 10 * 60 * 1000,
 };
 
-/** Mounts an MCP endpoint: called for `/mcp` after authentication, with the parsed body. */
-export type McpHttpHandler = (req: IncomingMessage, res: ServerResponse, body: unknown, executor: Executor) => Promise<void>;
+/** Mounts an MCP endpoint: called for `/mcp` after authentication, with the parsed body; `close` ends its sessions at shutdown. */
+export type McpHttpHandler = ((req: IncomingMessage, res: ServerResponse, body: unknown, executor: Executor) => Promise<void>) & {
+  close?: () => Promise<void>;
+};
 
 export interface StigmerServerOptions {
   executor: Executor;
@@ -408,6 +410,7 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
           for (const controller of runs) controller.abort(new Error("The server is shutting down."));
           await gate.whenIdle();
         }
+        await options.mcp?.close?.();
         await app.close();
         await executor.dispose();
         logger.info({}, "stigmer server stopped");

@@ -101,6 +101,7 @@ async function start(options: Record<string, string | boolean | string[] | undef
       port,
       allowRemote: options["allow-remote"] === true,
       version,
+      mcp: server.mcpHttpHandler({ version, logger }),
       limits: {
         concurrency: whole(options, "max-concurrency", 8, 1, 1024),
         bodyBytes: whole(options, "max-body-bytes", 2 * 1024 * 1024, 1024, 1024 ** 3),
