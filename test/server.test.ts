@@ -426,6 +426,13 @@ describe("stigmer server start | status | stop", () => {
 async function waitForState(dir: string): Promise<{ pid: number; url: string }> {
   const { readState } = await import("@stigmer/server");
   let state: { pid: number; url: string } | undefined;
-  await waitFor(async () => (state = readState(dir)) !== undefined, 10_000, "the server state file");
+  await waitFor(
+    async () => {
+      state = readState(dir);
+      return state !== undefined;
+    },
+    10_000,
+    "the server state file",
+  );
   return state as { pid: number; url: string };
 }

@@ -222,6 +222,14 @@ export async function runInSession(
       writer.push(stream, bytes);
       if (writer.queuedBytes > PAUSE_BYTES) connection?.pause();
     };
+    /** Delivers what the stored log holds beyond what was delivered (once the log is complete). */
+    const catchUp = async () => {
+      const log = await pool
+        .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
+        .catch(gone);
+      deliver("stdout", Buffer.from(log.stdout ?? "").subarray(delivered.stdout));
+      deliver("stderr", Buffer.from(log.stderr ?? "").subarray(delivered.stderr));
+    };
     let exitCode: number | undefined;
     let heldOpen = false;
     let shellDoneAt: number | undefined;
@@ -271,11 +279,7 @@ export async function runInSession(
               const now = performance.now();
               if (now - shellDoneAt >= HELD_OPEN_MS && now - lastOutputAt >= HELD_OPEN_MS) {
                 listening = false;
-                const log = await pool
-                  .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
-                  .catch(gone);
-                deliver("stdout", Buffer.from(log.stdout ?? "").subarray(delivered.stdout));
-                deliver("stderr", Buffer.from(log.stderr ?? "").subarray(delivered.stderr));
+                await catchUp();
                 current.close();
                 heldOpen = true;
                 exitCode = status;
@@ -292,11 +296,7 @@ export async function runInSession(
             // The log is complete once the exit code is written: take the rest from it instead
             // of waiting for the stream to close.
             listening = false;
-            const log = await pool
-              .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
-              .catch(gone);
-            deliver("stdout", Buffer.from(log.stdout ?? "").subarray(delivered.stdout));
-            deliver("stderr", Buffer.from(log.stderr ?? "").subarray(delivered.stderr));
+            await catchUp();
           } else if (!closed) {
             await Promise.race([follow, sleep(KILL_SETTLE_MS)]);
           }

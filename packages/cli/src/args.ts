@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "@stigmer/core";
+import { type ConfigFlags, InvalidRequestError } from "@stigmer/core";
 
 export interface OptionSpec {
   /** `string` takes a value (`--x=v` or `--x v`); `boolean` does not; `list` may repeat. */
@@ -61,4 +61,21 @@ export function parseArgs(argv: readonly string[], specs: Record<string, OptionS
     else options[name] = value;
   }
   return { options, rest: argv.slice(i) };
+}
+
+/** The configuration flags (`--mode`, `--sandbox-image`, `--timeout`, `--log-level`, `--config`) a command was given. */
+export function configFlags(options: ParsedArgs["options"]): ConfigFlags {
+  const pick = (name: string) => (typeof options[name] === "string" ? (options[name] as string) : undefined);
+  const flags: ConfigFlags = {};
+  const mode = pick("mode");
+  const sandboxImage = pick("sandbox-image");
+  const timeout = pick("timeout");
+  const logLevel = pick("log-level");
+  const config = pick("config");
+  if (mode !== undefined) flags.mode = mode;
+  if (sandboxImage !== undefined) flags.sandboxImage = sandboxImage;
+  if (timeout !== undefined) flags.timeout = timeout;
+  if (logLevel !== undefined) flags.logLevel = logLevel;
+  if (config !== undefined) flags.config = config;
+  return flags;
 }

@@ -226,15 +226,13 @@ export class McpHttpEndpoint {
     if (sessionId) {
       const session = this.sessions.get(sessionId);
       if (!session) {
-        res
-          .writeHead(404, { "content-type": "application/json" })
-          .end(
-            JSON.stringify({
-              jsonrpc: "2.0",
-              error: { code: -32001, message: "Unknown or expired MCP session: initialize again." },
-              id: null,
-            }),
-          );
+        res.writeHead(404, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            jsonrpc: "2.0",
+            error: { code: -32001, message: "Unknown or expired MCP session: initialize again." },
+            id: null,
+          }),
+        );
         return;
       }
       session.lastUsed = Date.now();

@@ -1,5 +1,5 @@
 import { createExecutor, createLogger, type LogLevel, resolveConfig } from "@stigmer/core";
-import { type OptionSpec, parseArgs } from "../args.js";
+import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
@@ -33,14 +33,7 @@ export async function mcpCommand(argv: readonly string[]): Promise<number> {
       process.stderr.write(`stigmer: INVALID_REQUEST: stigmer mcp takes no arguments (got "${rest.join(" ")}"): see stigmer mcp --help.\n`);
       return 2;
     }
-    const config = resolveConfig({
-      flags: {
-        ...(options.mode !== undefined ? { mode: options.mode as string } : {}),
-        ...(options["log-level"] !== undefined ? { logLevel: options["log-level"] as string } : {}),
-        ...(options.config !== undefined ? { config: options.config as string } : {}),
-      },
-      defaults: { logLevel: "error" },
-    });
+    const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
     // stdout is the protocol: logs go to stderr (the logger's default destination).
     const logger = createLogger({ level: config.logLevel as LogLevel });
     const executor = createExecutor({ config, modules: bundledPlugins, logger });

@@ -1,6 +1,6 @@
 import { fstatSync } from "node:fs";
 import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, resolveConfig } from "@stigmer/core";
-import { type OptionSpec, parseArgs } from "../args.js";
+import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { ProgressRenderer } from "../progress-renderer.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
@@ -87,16 +87,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       process.stderr.write(`stigmer: INVALID_REQUEST: no command given: stigmer run [options] -- <command>\n`);
       return EXIT_USAGE;
     }
-    const config = resolveConfig({
-      flags: {
-        ...(options.mode !== undefined ? { mode: options.mode as string } : {}),
-        ...(options["sandbox-image"] !== undefined ? { sandboxImage: options["sandbox-image"] as string } : {}),
-        ...(options.timeout !== undefined ? { timeout: options.timeout as string } : {}),
-        ...(options["log-level"] !== undefined ? { logLevel: options["log-level"] as string } : {}),
-        ...(options.config !== undefined ? { config: options.config as string } : {}),
-      },
-      defaults: { logLevel: "error" },
-    });
+    const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
     const env = Object.fromEntries(((options.env as string[] | undefined) ?? []).map(parseEnvAssignment));
     const forwardStdin = options.stdin !== false && stdinHasData();
 

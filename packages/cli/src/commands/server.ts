@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createExecutor, createLogger, InvalidConfigError, InvalidRequestError, type LogLevel, resolveConfig } from "@stigmer/core";
-import { type OptionSpec, parseArgs } from "../args.js";
+import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
@@ -57,14 +57,7 @@ function whole(options: Record<string, unknown>, name: string, fallback: number,
 
 async function start(options: Record<string, string | boolean | string[] | undefined>): Promise<number> {
   const server = await import("@stigmer/server");
-  const config = resolveConfig({
-    flags: {
-      ...(options.mode !== undefined ? { mode: options.mode as string } : {}),
-      ...(options["log-level"] !== undefined ? { logLevel: options["log-level"] as string } : {}),
-      ...(options.config !== undefined ? { config: options.config as string } : {}),
-    },
-    defaults: { logLevel: "info" },
-  });
+  const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "info" } });
   const host = (options.host as string | undefined) ?? "127.0.0.1";
   const port = whole(options, "port", 8377, 0, 65535);
   const graceMs = whole(options, "grace", 10, 0, 3600) * 1000;
