@@ -1,38 +1,41 @@
 // HTTP server benchmarks (issue 6), on loopback, local mode:
 //
-//   1. overhead of one `POST /v1/exec` of `true` (NDJSON stream read to the end) vs the same
-//      command through the in-process `Executor.run`. Target: ≤ 2 ms added at the median.
+//   1. overhead of one `POST /v1/exec` of `true` to a `stigmer server start` process (NDJSON
+//      stream read to the end, keep-alive client) vs the same command through an in-process
+//      `Executor.run`. Target: ≤ 2 ms added at the median.
 //   2. load: 200 requests at concurrency 16 from a bounded client loop. Targets: zero errors, no
 //      leaked processes afterwards; p50/p99 latency and requests/s are reported.
 //
 // Sides run interleaved, run by run. Targets are reported (PASS/MISS), not asserted.
 // Figures also go to bench/results/server.json.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import localPlugin from "@stigmer/backend-local";
 import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
-import { startStigmerServer } from "@stigmer/server";
 import { meta } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = join(BENCH_DIR, "results/server.json");
+const CLI = join(BENCH_DIR, "../packages/cli/dist/bundle/bin.js");
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const LOAD_REQUESTS = 200;
 const LOAD_CONCURRENCY = 16;
 const TOKEN = "bench-token-0123456789abcdef";
 const TARGETS = { addedMedianMs: 2, loadErrors: 0, leakedProcesses: 0 };
 
-/** Live processes whose parent is this one (the commands' shells), zombies excluded. */
-function children() {
+/** Live processes whose parent is the server process (the commands' shells), zombies excluded. */
+function children(parent) {
   let n = 0;
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === process.pid && fields[0] !== "Z") n++;
+      if (Number(fields[1]) === parent && fields[0] !== "Z") n++;
     } catch {}
   }
   return n;
@@ -44,13 +47,24 @@ const executor = createExecutor({
   modules: { local: localPlugin },
   logger,
 });
-const server = await startStigmerServer({
-  executor,
-  logger,
-  token: TOKEN,
-  port: 0,
-  version: "bench",
-  limits: { concurrency: LOAD_CONCURRENCY },
+// The server is a real `stigmer server start` process, as in use: the agent is another process.
+const stateDir = mkdtempSync(join(tmpdir(), "stigmer-bench-state-"));
+const serverProcess = spawn(
+  process.execPath,
+  [CLI, "server", "start", "--port", "0", "--log-level", "silent", "--max-concurrency", String(LOAD_CONCURRENCY)],
+  {
+    env: { ...process.env, STIGMER_STATE_DIR: stateDir, STIGMER_SERVER_TOKEN: TOKEN, STIGMER_EXECUTION_MODE: "local" },
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
+const server = await new Promise((resolve, reject) => {
+  let out = "";
+  serverProcess.stdout.on("data", (d) => {
+    out += d;
+    const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+    if (url) resolve({ url, pid: serverProcess.pid });
+  });
+  serverProcess.on("exit", (code) => reject(new Error(`stigmer server exited (${code}) before listening`)));
 });
 
 // A keep-alive node:http client, as an agent-runner would hold one.
@@ -107,7 +121,7 @@ try {
   const b = summarize(direct);
   const added = a.median - b.median;
 
-  const before = children();
+  const before = children(server.pid);
   const latencies = [];
   let errors = 0;
   let next = 0;
@@ -128,7 +142,7 @@ try {
   );
   const seconds = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 300));
-  const leaked = children() - before;
+  const leaked = children(server.pid) - before;
   const sorted = [...latencies].sort((x, y) => x - y);
   const p = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
@@ -171,5 +185,8 @@ try {
   );
 } finally {
   agent.destroy();
-  await server.close(0);
+  serverProcess.kill("SIGTERM");
+  await new Promise((resolve) => serverProcess.once("exit", resolve));
+  await executor.dispose();
+  rmSync(stateDir, { recursive: true, force: true });
 }

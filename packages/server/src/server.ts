@@ -6,6 +6,7 @@ import {
   decisionJson,
   diagnose,
   ErrorCode,
+  type ExecEvent,
   type ExecRequest,
   type Executor,
   InvalidConfigError,
@@ -294,37 +295,37 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
       timeoutMs: Math.min(body.timeoutMs ?? executor.config.timeoutMs ?? limits.maxTimeoutMs, limits.maxTimeoutMs),
       signal: controller.signal,
     };
-    const events = executor.stream(request_)[Symbol.asyncIterator]();
-    try {
-      // Errors before the command starts (bad request, no sandbox) get a status and a JSON body.
-      const first = await events.next();
-      reply.hijack();
-      res.writeHead(200, {
-        "content-type": "application/x-ndjson; charset=utf-8",
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      });
-      res.socket?.setNoDelay(true);
-      const encode = ndjsonEncoder();
-      const send = async (line: string) => {
-        if (!res.write(line)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
-      };
-      try {
-        for (let next = first; !next.done; next = await events.next()) {
-          if (res.destroyed) break;
-          await send(encode(next.value));
-        }
-      } catch (error) {
-        const e = StigmerError.isInstance(error) ? error : new StigmerError(ErrorCode.EXECUTION_FAILED, (error as Error).message);
-        if (!res.destroyed) res.write(`${JSON.stringify({ type: "error", code: e.code, message: e.message })}\n`);
+    // Events are written as they come; a full socket buffer holds the command's output back
+    // (backpressure). The response starts with the first event: errors before it (bad request,
+    // no sandbox) get a status and a JSON body instead.
+    const encode = ndjsonEncoder();
+    let started = false;
+    const onEvent = (event: ExecEvent): Promise<void> | undefined => {
+      if (!started) {
+        started = true;
+        reply.hijack();
+        res.writeHead(200, {
+          "content-type": "application/x-ndjson; charset=utf-8",
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        });
+        res.socket?.setNoDelay(true);
       }
-      res.end();
+      if (res.destroyed || res.write(encode(event))) return undefined;
+      return new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    };
+    try {
+      await executor.run(request_, { onEvent });
+    } catch (error) {
+      if (!started) throw error;
+      const e = StigmerError.isInstance(error) ? error : new StigmerError(ErrorCode.EXECUTION_FAILED, (error as Error).message);
+      if (!res.destroyed) res.write(`${JSON.stringify({ type: "error", code: e.code, message: e.message })}\n`);
     } finally {
-      await events.return?.(undefined);
       res.off("close", onClose);
       runs.delete(controller);
       release();
     }
+    res.end();
   });
 
   app.post("/v1/detect", { schema: DETECT_SCHEMA }, async (request) => {
