@@ -1,6 +1,9 @@
-// The MCP server driven by the official MCP client SDK: `stigmer mcp` over stdio (a real process)
-// and `/mcp` on the HTTP server (streamable HTTP): list tools, call both, progress, cancellation.
+// The MCP server driven by the official MCP client SDK: `stigmer mcp` over stdio (a real process),
+// `/mcp` on the HTTP server (streamable HTTP with sessions) and the stateless `handleMcpHttp` on a
+// bare node:http server: list tools, call both, progress, cancellation, disconnection.
 
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -9,7 +12,9 @@ import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
 import rulesPlugin from "@stigmer/detector-rules";
 import { mcpHttpHandler, type StigmerServer, startStigmerServer } from "@stigmer/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliBin, countProcesses, tempProject, waitFor } from "./helpers.js";
+// Not yet exported by @stigmer/server's index: the compiled module itself (`tsc --build` output).
+import { handleMcpHttp } from "../packages/server/dist/mcp.js";
+import { cliBin, countProcesses, runCli, tempProject, waitFor } from "./helpers.js";
 
 const project = tempProject();
 afterAll(() => project.cleanup());
@@ -26,7 +31,18 @@ interface RunOutput {
   timed_out: boolean;
 }
 
-function exercise(connect: () => Promise<Client>) {
+/** A `sleep` whose command line no other test or process has: `countProcesses(marker)` finds it. */
+function uniqueSleep(): { marker: string; command: string } {
+  const marker = String(500000 + Math.floor(Math.random() * 90000));
+  return { marker: `sleep ${marker}`, command: `sleep $((${marker}1)) & sleep $((${marker}2)); wait` };
+}
+
+/**
+ * The same checks over every transport. `perCallCancel`: a call's AbortSignal (the client sends
+ * `notifications/cancelled`) reaches the running call — not over stateless HTTP, where each
+ * message is a request of its own and clients cancel by disconnecting.
+ */
+function exercise(connect: () => Promise<Client>, { perCallCancel = true } = {}) {
   let client: Client;
   beforeAll(async () => {
     client = await connect();
@@ -68,6 +84,9 @@ function exercise(connect: () => Promise<Client>) {
     expect(out).toMatchObject({ exit_code: 0, mode: "auto", target: "local" });
     expect(out.rules).toEqual(["local.known-commands"]);
     expect(out.reason).toMatch(/^Local: /);
+    expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(
+      /exit code 0; ran on the host \(mode auto, backend local\) \[local\.known-commands\]: Local: /,
+    );
   });
 
   it("classify_command says local or sandbox, with the rules and the reason", async () => {
@@ -80,7 +99,14 @@ function exercise(connect: () => Promise<Client>) {
   it("a bad request is a tool error with its code, not a crash", async () => {
     const result = await client.callTool({ name: "run_command", arguments: { command: "ls", cwd: "/no/such/dir" } });
     expect(result.isError).toBe(true);
-    expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(/^INVALID_REQUEST: /);
+    expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(
+      /^INVALID_REQUEST: The working directory \/no\/such\/dir does not exist/,
+    );
+    for (const name of ["run_command", "classify_command"]) {
+      const empty = await client.callTool({ name, arguments: { command: "  " } });
+      expect(empty.isError).toBe(true);
+      expect((empty.content as Array<{ text: string }>)[0]?.text).toMatch(/^INVALID_REQUEST: The command is empty/);
+    }
   });
 
   it("a long command sends progress notifications before its result", async () => {
@@ -102,22 +128,31 @@ function exercise(connect: () => Promise<Client>) {
     expect(progress.some((p) => /^line-\d$/.test(p.message ?? ""))).toBe(true);
   });
 
-  it("cancelling the call kills the command's process tree", async () => {
-    const marker = String(500000 + Math.floor(Math.random() * 90000));
-    const controller = new AbortController();
-    const call = client
-      .callTool(
-        { name: "run_command", arguments: { command: `sleep $((${marker}1)) & sleep $((${marker}2)); wait`, cwd: project.dir } },
-        undefined,
-        {
-          signal: controller.signal,
-        },
-      )
-      .catch((error: unknown) => error);
-    await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 2, 10_000, "the command to start");
-    controller.abort();
+  if (perCallCancel) {
+    it("cancelling the call kills the command's process tree", async () => {
+      const { marker, command } = uniqueSleep();
+      const controller = new AbortController();
+      const call = client
+        .callTool({ name: "run_command", arguments: { command, cwd: project.dir } }, undefined, { signal: controller.signal })
+        .catch((error: unknown) => error);
+      await waitFor(async () => (await countProcesses(marker)) === 2, 10_000, "the command to start");
+      controller.abort();
+      expect(await call).toBeInstanceOf(Error);
+      await waitFor(async () => (await countProcesses(marker)) === 0, 10_000, "the command's processes to be killed");
+      // The connection is still good for the next call.
+      const next = await client.callTool({ name: "run_command", arguments: { command: "echo still-here", cwd: project.dir } });
+      expect((next.structuredContent as unknown as RunOutput).stdout).toBe("still-here\n");
+    });
+  }
+
+  it("a client that disconnects mid-call has its command killed", async () => {
+    const other = await connect();
+    const { marker, command } = uniqueSleep();
+    const call = other.callTool({ name: "run_command", arguments: { command, cwd: project.dir } }).catch((error: unknown) => error);
+    await waitFor(async () => (await countProcesses(marker)) === 2, 10_000, "the command to start");
+    await other.close();
     expect(await call).toBeInstanceOf(Error);
-    await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 0, 10_000, "the command's processes to be killed");
+    await waitFor(async () => (await countProcesses(marker)) === 0, 10_000, "the command's processes to be killed");
   });
 }
 
@@ -134,6 +169,23 @@ describe("stigmer mcp (stdio)", () => {
       }),
     );
     return client;
+  });
+});
+
+describe("stigmer mcp: options", () => {
+  it("--help prints the usage and the client configuration", async () => {
+    const { exitCode, stdout } = await runCli(["mcp", "--help"]);
+    expect(exitCode).toBe(0);
+    expect(stdout).toMatch(/^Usage: stigmer mcp /);
+    expect(stdout).toContain(`"args": ["mcp"]`);
+  });
+
+  it("a bad configuration is one error line and exit 2, before anything is served", async () => {
+    const { exitCode, stdout, stderr } = await runCli(["mcp", "--mode=bogus"], { cwd: project.dir });
+    expect(exitCode).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/^stigmer: INVALID_CONFIG: .*bogus/);
   });
 });
 
@@ -168,5 +220,65 @@ describe("/mcp on the HTTP server (streamable HTTP)", () => {
   it("without the token /mcp is 401 like every route", async () => {
     const response = await fetch(`${server.url}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(response.status).toBe(401);
+  });
+});
+
+describe("handleMcpHttp (stateless streamable HTTP on node:http)", () => {
+  let http: Server;
+  let url: URL;
+  let maxOutputClient: Client | undefined;
+  const logger = createLogger({ level: "silent" });
+  const executor = createExecutor({
+    config: resolveConfig({ env: {}, cwd: project.dir }),
+    modules: { local: localPlugin, rules: rulesPlugin },
+    logger,
+  });
+  beforeAll(async () => {
+    http = createServer((req, res) => {
+      // The output cap is per server: a second path serves the same executor with a small one.
+      const options = req.url === "/small" ? { version: "test", logger, maxOutputBytes: 64 } : { version: "test", logger };
+      handleMcpHttp(executor, options, req, res).catch((error: unknown) => res.destroy(error as Error));
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+  });
+  afterAll(async () => {
+    await maxOutputClient?.close();
+    http?.closeAllConnections();
+    await new Promise((resolve) => http?.close(resolve));
+    await executor.dispose();
+  });
+
+  exercise(
+    async () => {
+      const client = new Client({ name: "stigmer-test", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(url));
+      return client;
+    },
+    { perCallCancel: false },
+  );
+
+  it("GET (a standalone stream) is 405: there are no sessions", async () => {
+    const response = await fetch(url, { headers: { accept: "text/event-stream" } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("POST");
+  });
+
+  it("maxOutputBytes keeps the head and the tail of long output and says truncated", async () => {
+    maxOutputClient = new Client({ name: "stigmer-test", version: "1.0.0" });
+    await maxOutputClient.connect(new StreamableHTTPClientTransport(new URL("/small", url)));
+    const result = await maxOutputClient.callTool({
+      name: "run_command",
+      arguments: { command: "printf 'first-line\\n'; seq 1 1000; printf 'last-line\\n'; echo é-short >&2", cwd: project.dir },
+    });
+    const out = result.structuredContent as unknown as RunOutput & { truncated: boolean };
+    expect(out.truncated).toBe(true);
+    expect(out.stdout).toMatch(/^first-line\n[\s\S]*\n\[stigmer: \d+ bytes omitted\]\n[\s\S]*last-line\n$/);
+    const omitted = Number(/\[stigmer: (\d+) bytes omitted\]/.exec(out.stdout)?.[1]);
+    const seqBytes = Array.from({ length: 1000 }, (_, i) => `${i + 1}\n`).join("").length;
+    const kept = Buffer.byteLength(out.stdout) - Buffer.byteLength(`\n[stigmer: ${omitted} bytes omitted]\n`);
+    expect(kept + omitted).toBe("first-line\n".length + seqBytes + "last-line\n".length);
+    expect(kept).toBeLessThanOrEqual(64);
+    expect(out.stderr).toBe("é-short\n");
   });
 });

@@ -10,6 +10,12 @@ import { z } from "zod";
 export interface McpServerOptions {
   version: string;
   logger?: Logger;
+  /**
+   * Most bytes of stdout, and of stderr, that a `run_command` result carries (the head and the
+   * tail around a `[stigmer: N bytes omitted]` line, with `truncated: true`): output goes into an
+   * agent's context. Default: the executor's own limit (`STIGMER_OUTPUT_LIMIT`) only.
+   */
+  maxOutputBytes?: number;
 }
 
 /** How often a long command reports progress at the least, and at the most. */
@@ -38,6 +44,22 @@ const CLASSIFY_OUTPUT = {
   reason: z.string(),
 };
 
+/** Keeps at most `max` bytes of `text`, half from its head and half from its tail, cut on UTF-8 character boundaries. */
+function capOutput(text: string, totalBytes: number, max: number | undefined): { text: string; cut: boolean } {
+  const bytes = Buffer.from(text, "utf8");
+  if (max === undefined || bytes.length <= max) return { text, cut: false };
+  const isContinuation = (i: number) => ((bytes[i] as number) & 0xc0) === 0x80;
+  let headEnd = Math.floor(max / 2);
+  while (headEnd > 0 && isContinuation(headEnd)) headEnd--;
+  let tailStart = bytes.length - Math.floor(max / 2);
+  while (tailStart < bytes.length && isContinuation(tailStart)) tailStart++;
+  // Counted against what the command wrote, not against the (possibly already cut) retained text.
+  const omitted = Math.max(0, totalBytes - headEnd - (bytes.length - tailStart));
+  const head = bytes.subarray(0, headEnd).toString("utf8");
+  const tail = bytes.subarray(tailStart).toString("utf8");
+  return { text: `${head}\n[stigmer: ${omitted} bytes omitted]\n${tail}`, cut: true };
+}
+
 function failure(error: unknown): CallToolResult {
   const known = StigmerError.isInstance(error);
   const text = known ? `${error.code}: ${error.message}` : `INTERNAL: ${(error as Error)?.message ?? String(error)}`;
@@ -63,7 +85,8 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
         "the result says which and why). Without mode, the server's configured mode applies. A non-zero exit code is a normal result. " +
         "Long commands report progress; cancelling the call kills the command's whole process tree.",
       inputSchema: {
-        command: z.string().min(1).describe("One shell command line, as for bash -c"),
+        // No .min(1): the executor's own validation answers an empty command with INVALID_REQUEST.
+        command: z.string().describe("One shell command line, as for bash -c"),
         cwd: z.string().optional().describe("Project directory to run in (must exist); default: the server's working directory"),
         mode: z.enum(["local", "sandbox", "auto"]).optional(),
         timeout_ms: z.number().int().positive().optional().describe("Kill the command (and its children) after this many milliseconds"),
@@ -90,7 +113,7 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
           .catch(() => {});
       };
       const heartbeat = token === undefined ? undefined : setInterval(() => report(true), PROGRESS_EVERY_MS);
-      const decoder = new TextDecoder();
+      const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
       try {
         const result = await executor.run(
           {
@@ -103,7 +126,7 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
           {
             onEvent: (event: ExecEvent) => {
               if (event.type === "stdout" || event.type === "stderr") {
-                const lines = decoder.decode(event.data).split("\n").filter(Boolean);
+                const lines = decoders[event.type].decode(event.data, { stream: true }).split("\n").filter(Boolean);
                 if (lines.length > 0) lastLine = (lines.at(-1) as string).slice(0, 200);
                 report(false);
               } else if (event.type === "progress") {
@@ -113,6 +136,9 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
             },
           },
         );
+        const stdout = capOutput(result.stdout, result.stdoutBytes, options.maxOutputBytes);
+        const stderr = capOutput(result.stderr, result.stderrBytes, options.maxOutputBytes);
+        const truncated = result.truncated || stdout.cut || stderr.cut;
         const structured = {
           exit_code: result.exitCode,
           signal: result.signal,
@@ -122,9 +148,9 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
           target: result.target,
           backend: result.backend,
           ...(result.decision ? { rules: [...result.decision.rules], reason: result.decision.reason } : {}),
-          stdout: result.stdout,
-          stderr: result.stderr,
-          truncated: result.truncated,
+          stdout: stdout.text,
+          stderr: stderr.text,
+          truncated,
           duration_ms: Math.round(result.durationMs),
         };
         const how = result.timedOut
@@ -133,12 +159,12 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
             ? `killed by ${result.signal}`
             : `exit code ${result.exitCode}`;
         const where = `ran ${result.target === "local" ? "on the host" : "in the sandbox"} (mode ${result.mode}, backend ${result.backend})${
-          result.decision ? `: ${result.decision.reason}` : ""
+          result.decision ? ` [${result.decision.rules.join(", ")}]: ${result.decision.reason}` : ""
         }`;
         const text = [
-          result.stdout && `stdout:\n${result.stdout}`,
-          result.stderr && `stderr:\n${result.stderr}`,
-          `${how}; ${where}${result.truncated ? "; output truncated" : ""}`,
+          stdout.text && `stdout:\n${stdout.text}`,
+          stderr.text && `stderr:\n${stderr.text}`,
+          `${how}; ${where}${truncated ? "; output truncated" : ""}`,
         ]
           .filter(Boolean)
           .join("\n");
@@ -158,7 +184,7 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
       description:
         "Asks the detector where auto mode would run a shell command — local (read-only, simple) or sandbox (package managers, " +
         "system changes, risky or unanalysable commands) — and why. Runs nothing.",
-      inputSchema: { command: z.string().min(1).describe("One shell command line") },
+      inputSchema: { command: z.string().describe("One shell command line") },
       outputSchema: CLASSIFY_OUTPUT,
       annotations: { readOnlyHint: true },
     },
@@ -190,6 +216,76 @@ export async function serveMcpStdio(executor: Executor, options: McpServerOption
   options.logger?.info({ version: options.version }, "stigmer MCP server on stdio");
   await closed;
   await server.close().catch(() => {});
+}
+
+/**
+ * Stateless streamable HTTP: a fresh server and transport for this one request, closed when the
+ * response closes — so a client that disconnects mid-call (or closes its transport) cancels the
+ * command and its process tree is killed. GET and DELETE (standalone streams, session end) are
+ * 405: there are no sessions. Without sessions, a `notifications/cancelled` arrives in a request of
+ * its own and cannot reach the call it names: clients cancel by disconnecting. {@link McpHttpEndpoint}
+ * keeps sessions, where both work. Authentication, Origin/Host checks and body limits happen
+ * before, in the HTTP server.
+ */
+export async function handleMcpHttp(
+  executor: Executor,
+  options: McpServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  parsedBody?: unknown,
+): Promise<void> {
+  if (req.method !== "POST") {
+    res.writeHead(405, { allow: "POST", "content-type": "application/json" }).end(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        error: { code: -32000, message: "Method not allowed: this MCP endpoint is stateless and takes POST only." },
+        id: null,
+      }),
+    );
+    return;
+  }
+  const server = createMcpServer(executor, options);
+  // No sessionIdGenerator (the SDK's `sessionIdGenerator: undefined`): stateless mode.
+  const transport = new StreamableHTTPServerTransport({});
+  // Closing the server closes the transport, which aborts every call still running on it.
+  const close = () => void server.close().catch((error: unknown) => options.logger?.debug({ err: error }, "closing an MCP request"));
+  res.once("close", close);
+  await server.connect(transport);
+  await transport.handleRequest(req, res, parsedBody);
+  if (res.destroyed) close();
+}
+
+/** JSON-RPC requests (not notifications) in a POST body: the calls its response stream answers. */
+function requestIds(body: unknown): Array<string | number> {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  const ids: Array<string | number> = [];
+  for (const message of messages) {
+    if (typeof message !== "object" || message === null) continue;
+    const { method, id } = message as { method?: unknown; id?: unknown };
+    if (typeof method === "string" && (typeof id === "string" || typeof id === "number")) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * In a session, a POST's response stream carries the answer to its calls. When the client goes
+ * away before that answer was written (closed connection, killed process), nothing would cancel
+ * them: deliver a `notifications/cancelled` for each, as if the client had sent it, so the
+ * commands' process trees are killed.
+ */
+function cancelOnDisconnect(transport: StreamableHTTPServerTransport, res: ServerResponse, body: unknown): void {
+  const ids = requestIds(body);
+  if (ids.length === 0) return;
+  res.once("close", () => {
+    if (res.writableFinished) return;
+    for (const requestId of ids) {
+      transport.onmessage?.({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId, reason: "The client disconnected." },
+      });
+    }
+  });
 }
 
 /** Open MCP sessions of the HTTP endpoint at most, and how long an unused one is kept. */
@@ -236,6 +332,7 @@ export class McpHttpEndpoint {
         return;
       }
       session.lastUsed = Date.now();
+      if (req.method === "POST") cancelOnDisconnect(session.transport, res, body);
       await session.transport.handleRequest(req, res, body);
       return;
     }
