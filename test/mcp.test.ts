@@ -10,10 +10,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import localPlugin from "@stigmer/backend-local";
 import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
 import rulesPlugin from "@stigmer/detector-rules";
-import { mcpHttpHandler, type StigmerServer, startStigmerServer } from "@stigmer/server";
+import { handleMcpHttp, mcpHttpHandler, type StigmerServer, startStigmerServer } from "@stigmer/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// Not yet exported by @stigmer/server's index: the compiled module itself (`tsc --build` output).
-import { handleMcpHttp } from "../packages/server/dist/mcp.js";
 import { cliBin, countProcesses, runCli, tempProject, waitFor } from "./helpers.js";
 
 const project = tempProject();

@@ -1,4 +1,4 @@
-export { createMcpServer, McpHttpEndpoint, type McpServerOptions, mcpHttpHandler, serveMcpStdio } from "./mcp.js";
+export { createMcpServer, handleMcpHttp, McpHttpEndpoint, type McpServerOptions, mcpHttpHandler, serveMcpStdio } from "./mcp.js";
 export {
   DEFAULT_LIMITS,
   isLoopback,
