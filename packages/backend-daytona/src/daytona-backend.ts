@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import {
   type Backend,
   type BackendCapabilities,
@@ -16,6 +15,7 @@ import {
   PluginOptionsToken,
   type SandboxManager,
   type StigmerConfig,
+  shutdownController,
 } from "@stigmer/core";
 import { toStigmerError } from "./errors.js";
 import { defaultWorkspaceKey, type ResolvedDaytonaOptions, resolveDaytonaOptions } from "./options.js";
@@ -40,7 +40,7 @@ export class DaytonaBackend implements Backend {
   private readonly pool: DaytonaSandboxPool;
   private disposed = false;
   private readonly running = new Set<Promise<unknown>>();
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = shutdownController();
 
   constructor(
     @inject(ConfigToken) config: StigmerConfig,
@@ -48,7 +48,6 @@ export class DaytonaBackend implements Backend {
     @inject(PluginOptionsToken) options: Record<string, unknown>,
   ) {
     this.options = resolveDaytonaOptions(config, options);
-    setMaxListeners(0, this.shutdown.signal);
     this.pool = new DaytonaSandboxPool(() => this.daytona(), this.options, logger);
     const pool = this.pool;
     this.sandboxes = {

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  CancelledError,
   type Logger,
   NotFoundError,
   type OutputSink,
@@ -8,6 +7,7 @@ import {
   PROCESS_OWNER,
   type SandboxInfo,
   StigmerError,
+  unlessAborted,
 } from "@stigmer/core";
 import { creationFailed, statusOf, toStigmerError } from "./errors.js";
 import { LABELS, MANAGED_BY, reuseKey } from "./labels.js";
@@ -47,16 +47,6 @@ function sourceText(source: SandboxSpec["source"]): string {
 
 function sourceLabel(source: SandboxSpec["source"]): string {
   return "snapshot" in source ? `snapshot:${source.snapshot}` : `image:${source.image}`;
-}
-
-/** Waits for `promise`, or rejects with CANCELLED when `signal` aborts first (the promise runs on). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new CancelledError("Cancelled before the Daytona sandbox was ready."));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError("Cancelled before the Daytona sandbox was ready."));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /**
@@ -102,7 +92,7 @@ export class DaytonaSandboxPool {
         if (this.live.get(key) === settled) this.live.delete(key);
       });
     }
-    const live = await abortable(pending, signal);
+    const live = await unlessAborted(pending, signal);
     if (live.dead) return this.acquire(spec, output, signal);
     live.active++;
     if (!live.activityTimer) {

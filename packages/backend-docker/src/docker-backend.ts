@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
@@ -19,6 +18,7 @@ import {
   type SandboxManager,
   type StigmerConfig,
   StigmerError,
+  shutdownController,
 } from "@stigmer/core";
 import Docker from "dockerode";
 import { runViaAgent } from "./agent-runner.js";
@@ -38,13 +38,6 @@ function agentScript(): string {
 }
 const AGENT_SCRIPT = agentScript();
 const PING_TIMEOUT_MS = 5000;
-
-/** One signal every running command listens to: as many listeners as commands, by design. */
-function shutdownController(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
 
 /**
  * Sandbox mode on Docker: each project directory gets a hardened container (mounted at

@@ -3,12 +3,12 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, uti
 import { join } from "node:path";
 import {
   BackendUnavailableError,
-  CancelledError,
   type Logger,
   NotFoundError,
   type OutputSink,
   type SandboxInfo,
   type StigmerConfig,
+  unlessAborted,
 } from "@stigmer/core";
 import type Docker from "dockerode";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
@@ -106,7 +106,7 @@ export class SandboxPool {
         if (this.sandboxes.get(key) === pending) this.sandboxes.delete(key);
       });
     }
-    const sandbox = await abortable(pending, signal);
+    const sandbox = await unlessAborted(pending, signal);
     if (sandbox.dead) {
       this.forget(sandbox);
       return this.acquire(spec, output, signal);
@@ -503,23 +503,4 @@ export class SandboxPool {
   private releaseOnExit(): void {
     for (const sandbox of this.live) rmSync(sandbox.dir, { recursive: true, force: true });
   }
-}
-
-/** Waits for `promise`, but rejects with CANCELLED as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new CancelledError("The command was cancelled before it started."));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError("The command was cancelled while its sandbox was being prepared."));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -48,14 +48,8 @@ export async function containersFor(workspace: string): Promise<Docker.Container
   return docker.listContainers({ all: true, filters: { label: [`${LABELS.workspace}=${workspace}`] } });
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+// One polling helper for all tests.
+export { waitFor } from "../../../test/helpers.js";
 
 export type { BackendRequest };
 

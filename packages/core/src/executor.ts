@@ -1,6 +1,6 @@
 import "reflect-metadata";
-import { setMaxListeners } from "node:events";
 import { type DependencyContainer, type InjectionToken, inject, injectable } from "tsyringe";
+import { shutdownController } from "./abort.js";
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
 import type { Decision, DetectionContext, Detector } from "./detector.js";
@@ -32,13 +32,6 @@ export interface ExecutionStream extends AsyncIterable<ExecEvent> {
 
 type LoadedPlugin<T> = PluginInstance<T>;
 
-/** The executor's shutdown signal has one listener per running command, by design. */
-function unlimitedController(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
-
 /**
  * Runs commands where the configuration and, in auto mode, the detector say. Create one with
  * `createExecutor()`; dispose it (`await executor.dispose()` or `await using`) to kill running
@@ -48,7 +41,7 @@ function unlimitedController(): AbortController {
 export class Executor implements AsyncDisposable {
   private readonly backends = new Map<string, Promise<LoadedPlugin<Backend>>>();
   private detectorPlugin: Promise<LoadedPlugin<Detector>> | undefined;
-  private readonly shutdown = unlimitedController();
+  private readonly shutdown = shutdownController();
   private readonly running = new Set<Promise<unknown>>();
   private disposed: Promise<void> | undefined;
 

@@ -2,6 +2,7 @@ import "reflect-metadata";
 
 // Plugins decorate their classes with core's own tsyringe, so one container understands them all.
 export { type DependencyContainer, inject, injectable } from "tsyringe";
+export { shutdownController, unlessAborted } from "./abort.js";
 export type { Backend, BackendCapabilities, BackendHealth, OutputSink, SandboxInfo, SandboxManager } from "./backend.js";
 export {
   type ConfigFlags,
