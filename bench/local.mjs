@@ -47,6 +47,26 @@ const PERMUTATIONS = [
   [2, 1, 0],
 ];
 
+/** Prints the sides' summaries as a table against side 1 (the baseline); returns them. */
+function printSides(sides, samples, baselineName) {
+  const stats = samples.map(summarize);
+  const base = stats[1].median;
+  process.stdout.write(
+    `${table([
+      ["side", "median", "p90", "mean", "min", `median vs ${baselineName}`],
+      ...sides.map((side, i) => [
+        side.name,
+        fmtMs(stats[i].median),
+        fmtMs(stats[i].p90),
+        fmtMs(stats[i].mean),
+        fmtMs(stats[i].min),
+        i === 1 ? "1.000× (baseline)" : fmtRatio(stats[i].median / base),
+      ]),
+    ])}\n`,
+  );
+  return { stats, base };
+}
+
 /** Runs `sides` (async functions) interleaved for `runs` rounds; returns each side's durations in ms. */
 async function interleave(sides, runs, warmup) {
   const samples = sides.map(() => []);
@@ -97,21 +117,7 @@ async function inProcess() {
   ];
   const samples = await interleave(sides, INPROCESS_RUNS, INPROCESS_WARMUP);
   await executor.dispose();
-  const stats = samples.map(summarize);
-  const base = stats[1].median;
-  process.stdout.write(
-    `${table([
-      ["side", "median", "p90", "mean", "min", "median vs execa sh"],
-      ...sides.map((side, i) => [
-        side.name,
-        fmtMs(stats[i].median),
-        fmtMs(stats[i].p90),
-        fmtMs(stats[i].mean),
-        fmtMs(stats[i].min),
-        i === 1 ? "1.000× (baseline)" : fmtRatio(stats[i].median / base),
-      ]),
-    ])}\n`,
-  );
+  const { stats, base } = printSides(sides, samples, "execa sh");
   const ratio = stats[0].median / base;
   const overBash = stats[0].median / stats[2].median;
   const shellShare = stats[2].median / base;
@@ -173,21 +179,7 @@ function cli() {
       if (i >= CLI_WARMUP) samples[index].push(dt);
     }
   }
-  const stats = samples.map(summarize);
-  const base = stats[1].median;
-  process.stdout.write(
-    `${table([
-      ["side", "median", "p90", "mean", "min", "median vs node+sh"],
-      ...sides.map((side, i) => [
-        side.name,
-        fmtMs(stats[i].median),
-        fmtMs(stats[i].p90),
-        fmtMs(stats[i].mean),
-        fmtMs(stats[i].min),
-        i === 1 ? "1.000× (baseline)" : fmtRatio(stats[i].median / base),
-      ]),
-    ])}\n`,
-  );
+  const { stats, base } = printSides(sides, samples, "node+sh");
   const ratio = stats[0].median / base;
   const result = verdict(ratio, TARGETS.cliRatio);
   process.stdout.write(
