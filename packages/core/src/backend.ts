@@ -1,4 +1,5 @@
 import type { BackendExit, BackendRequest, OutputStream, ProgressInfo } from "./types.js";
+import type { WorkspaceStrategy } from "./workspace/session.js";
 
 /**
  * What a backend can do. Capabilities are data: the executor refuses a request that needs a
@@ -18,6 +19,13 @@ export interface BackendCapabilities {
   readonly cancel: boolean;
   /** Delivers stdout and stderr separately. Without it everything arrives as `stdout`. */
   readonly separateStreams: boolean;
+  /**
+   * How the project reaches this backend's sandboxes, most preferred first (the default when the
+   * configuration names none): `mount`, `sync`, `review` (see {@link WorkspaceStrategy}). A backend
+   * that declares strategies gets `request.workspace` and must honour it; one that declares none
+   * runs commands in `request.cwd` itself, as the local backend does.
+   */
+  readonly workspace?: readonly WorkspaceStrategy[];
 }
 
 /**
@@ -95,7 +103,10 @@ export interface Backend {
    * exists, since agents write bash, else `sh -c`; document your choice) in the
    * place this backend manages, with the project directory `request.cwd` as working directory (or
    * its documented mapping, such as `/workspace` in a container) and `request.env` added to the
-   * environment.
+   * environment. With `request.workspace` (a backend that declares workspace strategies): bring the
+   * project in as its strategy says — for `sync` and `review`, `await request.workspace.syncIn(files)`
+   * once the sandbox is ready and before the command starts, and `await request.workspace.syncOut(files)`
+   * after it ended and before resolving.
    *
    * Must:
    * - write every stdout and stderr chunk to `output` as soon as it is read, awaiting each write;
@@ -117,6 +128,12 @@ export interface Backend {
 
   /** Checks that the backend can run commands now (used by `stigmer doctor` and the server's health route). */
   health?(): Promise<BackendHealth>;
+
+  /**
+   * Host paths a sandbox must never reach (the backend's own state directory, the container
+   * engine's socket). Core refuses a project directory that contains one.
+   */
+  protectedPaths?(): readonly string[];
 
   /** Present when the backend keeps sandboxes between commands (`stigmer sandbox ls|prune`). */
   readonly sandboxes?: SandboxManager;

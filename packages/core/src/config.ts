@@ -1,8 +1,10 @@
-import { readFileSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { InvalidConfigError } from "./errors.js";
 import { isPluginPath, pluginPackage } from "./plugin-loader.js";
+import { isInside, requireTrusted } from "./trust.js";
 import { EXECUTION_MODES, type ExecutionMode } from "./types.js";
+import { WORKSPACE_STRATEGIES, type WorkspaceStrategy } from "./workspace/session.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -33,6 +35,26 @@ export interface StigmerConfig {
     cpus: number;
     /** `STIGMER_SANDBOX_PIDS_LIMIT`: most processes in one sandbox; 0 for none. */
     pidsLimit: number;
+    /**
+     * `STIGMER_SANDBOX_WORKSPACE`, `--workspace`: how the project reaches the sandbox (`sync`, `mount`,
+     * `review`); undefined: the sandbox backend's default.
+     */
+    workspace: WorkspaceStrategy | undefined;
+    /**
+     * `sandbox.allowedRoots` (config file), `STIGMER_SANDBOX_ALLOWED_ROOTS` (`:`-separated),
+     * `--allowed-root`: when not empty, sandboxed commands may only run in these directories or below.
+     */
+    allowedRoots: string[];
+    /** `STIGMER_SANDBOX_ALLOW_HOST_NETWORK`: the explicit opt-in that `STIGMER_SANDBOX_NETWORK=host` needs. */
+    allowHostNetwork: boolean;
+    /** `STIGMER_SANDBOX_HOST_CAS`: sandboxes trust the certificate authorities the host trusts (default true). */
+    hostCAs: boolean;
+    /** `STIGMER_SANDBOX_HOST_PROXY`: sandboxes get the host's proxy settings (`HTTP(S)_PROXY`, `NO_PROXY`; default true). */
+    hostProxy: boolean;
+    /** `STIGMER_SANDBOX_KEEP_BACKGROUND`: a timed-out or cancelled command's background processes are left running (default false). */
+    keepBackground: boolean;
+    /** `sandbox.maxSyncBytes`: most bytes one sync brings back from a sandbox (default 2 GiB). */
+    maxSyncBytes: number;
   };
   /** Plugin that runs local commands (config file `localBackend`). */
   localBackend: string;
@@ -65,6 +87,10 @@ export interface StigmerConfig {
 export interface ConfigFlags {
   mode?: string;
   sandboxImage?: string;
+  /** `--workspace`. */
+  workspace?: string;
+  /** `--allowed-root` (repeatable): replaces the configured allowed roots. */
+  allowedRoots?: string[];
   timeout?: string | number;
   logLevel?: string;
   config?: string;
@@ -172,6 +198,26 @@ const networkName: Parser<string> = (raw, where) => {
   return invalid(where, raw, "use bridge (network on), none (no network), or the name of a Docker network");
 };
 
+const rootList: Parser<string[]> = (raw, where) => {
+  const items = typeof raw === "string" ? raw.split(":").filter((p) => p.trim() !== "") : raw;
+  if (!Array.isArray(items) || items.some((p) => typeof p !== "string" || !isAbsolute(p.trim()))) {
+    return invalid(where, raw, "use absolute directory paths (a JSON array in the config file, ':'-separated in the environment)");
+  }
+  return items.map((p: string) => {
+    try {
+      return realpathSync(p.trim());
+    } catch {
+      return invalid(where, raw, `${p} does not exist`);
+    }
+  });
+};
+
+const syncBytes: Parser<number> = (raw, where) => {
+  const n = number(raw);
+  if (!Number.isInteger(n) || n < 1024 * 1024) return invalid(where, raw, "use a whole number of bytes, at least 1048576");
+  return n;
+};
+
 const byteCount: Parser<number> = (raw, where) => {
   const n = number(raw);
   if (!Number.isInteger(n) || n < 1024 || n > 1024 ** 3) {
@@ -258,6 +304,27 @@ const SETTINGS: Setting[] = [
   { path: "sandbox.memoryBytes", env: "STIGMER_SANDBOX_MEMORY", file: "sandbox.memory", parse: memorySize },
   { path: "sandbox.cpus", env: "STIGMER_SANDBOX_CPUS", file: "sandbox.cpus", parse: cpuCount },
   { path: "sandbox.pidsLimit", env: "STIGMER_SANDBOX_PIDS_LIMIT", file: "sandbox.pidsLimit", parse: wholeCount },
+  {
+    path: "sandbox.workspace",
+    env: "STIGMER_SANDBOX_WORKSPACE",
+    flag: "workspace",
+    flagName: "--workspace",
+    file: "sandbox.workspace",
+    parse: oneOf(WORKSPACE_STRATEGIES, "the workspace strategy"),
+  },
+  {
+    path: "sandbox.allowedRoots",
+    env: "STIGMER_SANDBOX_ALLOWED_ROOTS",
+    flag: "allowedRoots",
+    flagName: "--allowed-root",
+    file: "sandbox.allowedRoots",
+    parse: rootList,
+  },
+  { path: "sandbox.allowHostNetwork", env: "STIGMER_SANDBOX_ALLOW_HOST_NETWORK", file: "sandbox.allowHostNetwork", parse: bool },
+  { path: "sandbox.hostCAs", env: "STIGMER_SANDBOX_HOST_CAS", file: "sandbox.hostCAs", parse: bool },
+  { path: "sandbox.hostProxy", env: "STIGMER_SANDBOX_HOST_PROXY", file: "sandbox.hostProxy", parse: bool },
+  { path: "sandbox.keepBackground", env: "STIGMER_SANDBOX_KEEP_BACKGROUND", file: "sandbox.keepBackground", parse: bool },
+  { path: "sandbox.maxSyncBytes", env: "STIGMER_SANDBOX_MAX_SYNC_BYTES", file: "sandbox.maxSyncBytes", parse: syncBytes },
   { path: "localBackend", file: "localBackend", parse: pluginName },
   { path: "detector", env: "STIGMER_DETECTOR", file: "detector", parse: pluginName },
   { path: "timeoutMs", env: "STIGMER_TIMEOUT", flag: "timeout", flagName: "--timeout", file: "timeout", parse: timeoutSeconds },
@@ -294,7 +361,29 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
   cur[parts[parts.length - 1] as string] = value;
 }
 
-function readConfigFile(path: string, explicit: boolean): Record<string, unknown> | undefined {
+/**
+ * True when a config file must be trusted before it is read: the one found in the current
+ * directory always (it is a project's, and a sandboxed command may have written it), and a named
+ * one that lies inside the current directory, or that someone else owns or may write.
+ */
+function needsTrust(path: string, explicit: boolean, cwd: string): boolean {
+  if (!explicit) return true;
+  try {
+    const info = statSync(path);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && info.uid !== uid && info.uid !== 0) || (info.mode & 0o022) !== 0) return true;
+    return isInside(realpathSync(path), realpathSync(cwd));
+  } catch {
+    return true;
+  }
+}
+
+function readConfigFile(
+  path: string,
+  explicit: boolean,
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Record<string, unknown> | undefined {
   let body: string;
   try {
     if (!statSync(path).isFile()) throw new Error("not a file");
@@ -303,6 +392,7 @@ function readConfigFile(path: string, explicit: boolean): Record<string, unknown
     if (!explicit) return undefined;
     throw new InvalidConfigError(`Config file ${path} cannot be read: check the path given by --config or STIGMER_CONFIG.`, { cause });
   }
+  if (needsTrust(path, explicit, cwd)) requireTrusted(path, body, "Config file", env);
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -348,7 +438,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
 
   const explicitFile = flags.config ?? env.STIGMER_CONFIG;
   const filePath = resolve(cwd, explicitFile ?? DEFAULT_CONFIG_FILE);
-  const file = readConfigFile(filePath, explicitFile !== undefined) ?? {};
+  const file = readConfigFile(filePath, explicitFile !== undefined, cwd, env) ?? {};
 
   const cloud = (env.MODE ?? "").trim().toLowerCase() === "cloud";
   const config: StigmerConfig = {
@@ -363,6 +453,13 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
       memoryBytes: 2 * 1024 ** 3,
       cpus: 2,
       pidsLimit: 1024,
+      workspace: undefined,
+      allowedRoots: [],
+      allowHostNetwork: false,
+      hostCAs: true,
+      hostProxy: true,
+      keepBackground: false,
+      maxSyncBytes: 2 * 1024 ** 3,
     },
     localBackend: "local",
     detector: "rules",
@@ -399,6 +496,12 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
     if (setting.path === "mode") modeGiven = true;
   }
   if (cloud && !modeGiven) config.mode = "sandbox";
+  if (config.sandbox.network === "host" && !config.sandbox.allowHostNetwork) {
+    throw new InvalidConfigError(
+      "STIGMER_SANDBOX_NETWORK=host gives sandboxed commands the host's network: every service listening on localhost, with no isolation. If you mean it, also set STIGMER_SANDBOX_ALLOW_HOST_NETWORK=true.",
+      { details: { name: "STIGMER_SANDBOX_NETWORK", value: "host" } },
+    );
+  }
   if (pluginPackage(config.sandbox.backend) === pluginPackage(config.localBackend)) {
     throw new InvalidConfigError(
       `The sandbox backend "${config.sandbox.backend}" is the local backend: sandboxed commands would run on the host. Set STIGMER_SANDBOX_BACKEND to a sandbox (docker, daytona or a plugin package), or use --mode=local openly.`,

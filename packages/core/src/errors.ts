@@ -29,6 +29,11 @@ export const ErrorCode = {
   NOT_FOUND: "NOT_FOUND",
   /** As many commands run as allowed (the server's concurrency limit): retry later. */
   BUSY: "BUSY",
+  /**
+   * A config file or plugin module lies where a sandboxed command could have written it (the project
+   * directory) and the user has not trusted its current content: review it, then `stigmer trust`.
+   */
+  UNTRUSTED_CONFIG: "UNTRUSTED_CONFIG",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -91,8 +96,12 @@ export const CapabilityUnsupportedError = subclass(ErrorCode.CAPABILITY_UNSUPPOR
 export const ExecutionFailedError = subclass(ErrorCode.EXECUTION_FAILED, "ExecutionFailedError");
 export const NotFoundError = subclass(ErrorCode.NOT_FOUND, "NotFoundError");
 export const BusyError = subclass(ErrorCode.BUSY, "BusyError");
+export const UntrustedConfigError = subclass(ErrorCode.UNTRUSTED_CONFIG, "UntrustedConfigError");
 
 /** Codes that mean "the input was wrong": the CLI exits 2 for these, the server answers 400. */
 export function isUsageError(error: unknown): boolean {
-  return StigmerError.isInstance(error) && (error.code === ErrorCode.INVALID_CONFIG || error.code === ErrorCode.INVALID_REQUEST);
+  return (
+    StigmerError.isInstance(error) &&
+    (error.code === ErrorCode.INVALID_CONFIG || error.code === ErrorCode.INVALID_REQUEST || error.code === ErrorCode.UNTRUSTED_CONFIG)
+  );
 }

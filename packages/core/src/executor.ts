@@ -4,16 +4,27 @@ import { shutdownController } from "./abort.js";
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
 import type { Decision, DetectionContext, Detector } from "./detector.js";
-import { BackendUnavailableError, isUsageError, PluginLoadError, SandboxUnavailableError, StigmerError } from "./errors.js";
+import {
+  BackendUnavailableError,
+  CapabilityUnsupportedError,
+  isUsageError,
+  PluginLoadError,
+  SandboxUnavailableError,
+  StigmerError,
+} from "./errors.js";
 import { EventChannel } from "./event-channel.js";
 import { instantiatePlugin, type PluginInstance } from "./instantiate-plugin.js";
 import { type Logger, scrubSecrets } from "./logger.js";
+import { stigmerInstallDirs } from "./own-install.js";
 import type { StigmerPlugin } from "./plugin.js";
 import { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, pluginPackage } from "./plugin-loader.js";
 import { checkCommand, validateRequest } from "./request.js";
 import { type EventListener, runOnBackend } from "./run-on-backend.js";
+import { stateDir } from "./state-dir.js";
 import { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";
 import type { ExecEvent, ExecRequest, ExecResult, Target } from "./types.js";
+import { checkWorkspaceRoot } from "./workspace/roots.js";
+import { workspaceMirrorsOf } from "./workspace/session.js";
 
 /** Token for the plugin loader options an executor uses. */
 export const PluginLoaderOptionsToken = Symbol.for("stigmer.plugin-loader-options");
@@ -139,6 +150,7 @@ export class Executor implements AsyncDisposable {
       await Promise.allSettled([...this.running]);
       const loaded = await Promise.allSettled([...this.backends.values(), ...(this.detectorPlugin ? [this.detectorPlugin] : [])]);
       await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? r.value.dispose() : undefined)));
+      for (const r of loaded) if (r.status === "fulfilled") workspaceMirrorsOf(r.value.instance as object).close();
     })();
     return this.disposed;
   }
@@ -156,6 +168,8 @@ export class Executor implements AsyncDisposable {
     try {
       valid = await validateRequest(request, this.config.timeoutMs === undefined ? {} : { timeoutMs: this.config.timeoutMs });
       const mode = valid.mode ?? this.config.mode;
+      // Auto mode judges paths against the project directory: it needs a real project, as a sandbox does.
+      if (mode !== "local") valid.cwd = this.workspaceRoot(valid.cwd);
       if (mode === "auto") {
         decision = await this.detect(valid.command, { cwd: valid.cwd, env: valid.env });
         target = decision.target;
@@ -164,6 +178,9 @@ export class Executor implements AsyncDisposable {
       }
       backendName = this.backendName(target);
       const backend = (await this.loadBackend(target, decision)).instance;
+      const workspace =
+        target === "sandbox" ? this.workspaceSession(backend, backendName, this.workspaceRoot(valid.cwd, backend)) : undefined;
+      if (workspace) valid.cwd = workspace.root;
       const result = await runOnBackend(backend, valid, {
         mode,
         target,
@@ -171,6 +188,7 @@ export class Executor implements AsyncDisposable {
         ...(decision ? { decision } : {}),
         outputLimitBytes: this.config.outputLimitBytes,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...(workspace ? { workspace } : {}),
         shutdownSignal: this.shutdown.signal,
       });
       this.logExecution(valid, { result });
@@ -179,6 +197,39 @@ export class Executor implements AsyncDisposable {
       this.logExecution(valid, { error, target, backendName, decision, durationMs: performance.now() - started });
       throw error;
     }
+  }
+
+  /** The project directory as a sandbox may receive it (real path), or INVALID_REQUEST saying why not. */
+  private workspaceRoot(cwd: string, backend?: Backend): string {
+    return checkWorkspaceRoot(cwd, {
+      protectedPaths: [stateDir(), ...(backend?.protectedPaths?.() ?? [])],
+      allowedRoots: this.config.sandbox.allowedRoots,
+    });
+  }
+
+  /** The workspace session for a sandbox backend that declares strategies; CAPABILITY_UNSUPPORTED for a strategy it lacks. */
+  private workspaceSession(backend: Backend, backendName: string, root: string) {
+    const declared = backend.capabilities.workspace ?? [];
+    const wanted = this.config.sandbox.workspace;
+    if (declared.length === 0) {
+      if (wanted === undefined) return undefined;
+      throw new CapabilityUnsupportedError(
+        `The sandbox backend "${backendName}" does not support workspace strategies, but STIGMER_SANDBOX_WORKSPACE=${wanted}: unset it or choose another backend.`,
+        { details: { backend: backendName, missing: ["workspace"] } },
+      );
+    }
+    const strategy = wanted ?? (declared[0] as NonNullable<typeof wanted>);
+    if (!declared.includes(strategy)) {
+      throw new CapabilityUnsupportedError(
+        `The sandbox backend "${backendName}" does not support the "${strategy}" workspace strategy (it supports ${declared.join(", ")}): set STIGMER_SANDBOX_WORKSPACE to one of those.`,
+        { details: { backend: backendName, missing: [`workspace:${strategy}`] } },
+      );
+    }
+    return workspaceMirrorsOf(backend, {
+      logger: this.logger,
+      maxSyncBytes: this.config.sandbox.maxSyncBytes,
+      protectedDirs: stigmerInstallDirs(),
+    }).session(root, strategy);
   }
 
   private backendName(target: Target): string {

@@ -35,6 +35,7 @@ export {
   StigmerError,
   type StigmerErrorOptions,
   TimeoutError,
+  UntrustedConfigError,
 } from "./errors.js";
 export { type ExecutionStream, Executor, type RunOptions } from "./executor.js";
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
@@ -47,5 +48,8 @@ export { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, type PluginModul
 export { PID_RECORDING_WRAPPER, REMOTE_RUN_DIR, RUN_ID_VARIABLE, shellJoin, shellQuote, TREE_KILL_SCRIPT } from "./remote-shell.js";
 export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";
 export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";
+export { privateDir, stateDir, writePrivateFile } from "./state-dir.js";
 export { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";
+export { isTrusted, listTrusted, requireTrusted, trustFiles, untrustFiles } from "./trust.js";
 export * from "./types.js";
+export * from "./workspace/index.js";

@@ -1,8 +1,9 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { PluginLoadError } from "./errors.js";
+import { PluginLoadError, StigmerError } from "./errors.js";
 import type { PluginKind, StigmerPlugin } from "./plugin.js";
+import { isInside, requireTrusted } from "./trust.js";
 
 /** Short names of the plugins Stigmer ships, and their packages. */
 export const BUNDLED_PLUGINS: Readonly<Record<string, string>> = {
@@ -20,7 +21,9 @@ export interface PluginLoaderOptions {
   modules?: Readonly<Record<string, PluginModuleLoader | StigmerPlugin>>;
   /**
    * Files or directories that package names are resolved from, in order (like pino's transports,
-   * relative to the caller). Always followed by the current directory and @stigmer/core itself.
+   * relative to the caller). Always followed by @stigmer/core's own location, then the current
+   * directory. A module found inside the current directory (a project, which a sandboxed command
+   * may have written) is loaded only once the user trusted its content (`stigmer trust`).
    */
   resolveFrom?: ReadonlyArray<string | URL>;
 }
@@ -38,6 +41,20 @@ function pluginPathUrl(name: string): string {
     });
   }
   return pathToFileURL(path).href;
+}
+
+/** A module inside the current directory loads only when its content is trusted (it may come from a sandbox). */
+function requireTrustedIfInProject(url: string): void {
+  if (!url.startsWith("file:")) return;
+  let path: string;
+  let cwd: string;
+  try {
+    path = realpathSync(fileURLToPath(url));
+    cwd = realpathSync(process.cwd());
+  } catch {
+    return;
+  }
+  if (isInside(path, cwd)) requireTrusted(path, readFileSync(path), "Plugin module");
 }
 
 /** The package a plugin name stands for. */
@@ -98,8 +115,9 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
       if (given !== undefined) {
         mod = await given();
       } else {
-        const bases = [...(options.resolveFrom ?? []), process.cwd(), import.meta.url];
+        const bases = [...(options.resolveFrom ?? []), import.meta.url, process.cwd()];
         const url = isPluginPath(name) ? pluginPathUrl(name) : await resolvePackage(pkg, bases);
+        if (url !== undefined) requireTrustedIfInProject(url);
         if (url === undefined) {
           throw new PluginLoadError(
             `Plugin package "${pkg}" is not installed: add it to the project that runs stigmer (pnpm add ${pkg}), or change the setting that names "${name}".`,
@@ -109,7 +127,7 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
         mod = await import(url);
       }
     } catch (error) {
-      if (PluginLoadError.isInstance(error)) throw error;
+      if (PluginLoadError.isInstance(error) || StigmerError.isInstance(error)) throw error;
       throw new PluginLoadError(`Plugin package "${pkg}" failed to load: ${(error as Error)?.message ?? String(error)}.`, {
         cause: error,
         details: { plugin: name, package: pkg, reason: "import-failed" },

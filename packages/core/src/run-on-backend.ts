@@ -4,6 +4,9 @@ import { CancelledError, CapabilityUnsupportedError, StigmerError, TimeoutError 
 import { OutputCapture } from "./output-capture.js";
 import { type ValidRequest, validateRequest } from "./request.js";
 import type { ExecEvent, ExecRequest, ExecResult, ExecutionMode, Target } from "./types.js";
+import type { WorkspaceReport } from "./workspace/apply.js";
+import { checkWorkspaceRoot } from "./workspace/roots.js";
+import { type WorkspaceSession, type WorkspaceStrategy, workspaceMirrorsOf } from "./workspace/session.js";
 
 export type EventListener = (event: ExecEvent) => void | Promise<void>;
 
@@ -18,6 +21,8 @@ export interface RunContext {
   onEvent?: EventListener;
   /** Aborted when the owner shuts down (executor dispose): the command is cancelled. */
   shutdownSignal?: AbortSignal;
+  /** For sandbox backends with workspace strategies: the session handed to the backend; its report goes in the exit event. */
+  workspace?: WorkspaceSession & { report?: WorkspaceReport | undefined };
 }
 
 /** Throws `CAPABILITY_UNSUPPORTED` when the request needs something the backend does not declare. */
@@ -109,6 +114,7 @@ export async function runOnBackend(backend: Backend, request: ValidRequest, cont
         env: request.env,
         ...(request.stdin !== undefined ? { stdin: request.stdin } : {}),
         ...(request.image !== undefined ? { image: request.image } : {}),
+        ...(context.workspace ? { workspace: context.workspace } : {}),
         signal: controller.signal,
       },
       sink,
@@ -140,6 +146,7 @@ export async function runOnBackend(backend: Backend, request: ValidRequest, cont
     cancelled: aborted && !timedOut,
     durationMs,
     truncated: stdout.truncated || stderr.truncated,
+    ...(context.workspace?.report ? { workspace: context.workspace.report } : {}),
   };
   await emit(exitEvent);
   if (listenerError !== undefined) throw listenerError;
@@ -164,6 +171,8 @@ export interface ExecuteOnOptions {
   onEvent?: EventListener;
   /** Name reported in events; defaults to `backend.name`. */
   backendName?: string;
+  /** Workspace strategy for a backend that declares strategies (default: its first). */
+  workspace?: WorkspaceStrategy;
 }
 
 /**
@@ -173,11 +182,19 @@ export interface ExecuteOnOptions {
 export async function executeOn(backend: Backend, request: ExecRequest, options: ExecuteOnOptions = {}): Promise<ExecResult> {
   const valid = await validateRequest(request, {});
   const mode = valid.mode ?? "local";
+  const strategy = options.workspace ?? backend.capabilities.workspace?.[0];
+  let workspace: RunContext["workspace"];
+  if (strategy !== undefined) {
+    const root = checkWorkspaceRoot(valid.cwd, { protectedPaths: backend.protectedPaths?.() ?? [] });
+    workspace = workspaceMirrorsOf(backend).session(root, strategy);
+    valid.cwd = root;
+  }
   return runOnBackend(backend, valid, {
     mode,
     target: mode === "sandbox" ? "sandbox" : "local",
     backendName: options.backendName ?? backend.name,
     outputLimitBytes: options.outputLimitBytes ?? 1024 * 1024,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(workspace ? { workspace } : {}),
   });
 }

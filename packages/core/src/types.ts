@@ -1,4 +1,6 @@
 import type { Decision } from "./detector.js";
+import type { WorkspaceReport } from "./workspace/apply.js";
+import type { WorkspaceSession } from "./workspace/session.js";
 
 /** Where a command may run. `auto` asks the detector for each command. */
 export type ExecutionMode = "local" | "sandbox" | "auto";
@@ -43,6 +45,11 @@ export interface BackendRequest {
   readonly stdin?: StdinSource;
   /** Sandbox image requested for this command, when the caller named one. */
   readonly image?: string;
+  /**
+   * How the project reaches the sandbox, for backends that declare workspace strategies: `cwd` is
+   * then `workspace.root`, already checked as a workspace root.
+   */
+  readonly workspace?: WorkspaceSession;
   /**
    * Aborted on timeout, cancellation or dispose. The backend must then kill the command's whole
    * process tree and resolve `exec` promptly. `signal.reason` tells why; backends need not care.
@@ -105,6 +112,8 @@ export interface ExitEvent {
   durationMs: number;
   /** True when retained stdout or stderr was cut (the live stream still carried every byte). */
   truncated: boolean;
+  /** With the `sync` workspace strategy: what came back from the sandbox, and what was kept out. */
+  workspace?: WorkspaceReport;
 }
 export type ExecEvent = StartEvent | OutputEvent | ProgressEvent | ExitEvent;
 

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { stateDir, writePrivateFile } from "@stigmer/core";
+
+export { stateDir, writePrivateFile };
 
 /** What a running server records so that `stigmer server status|stop` (and clients) can find it. */
 export interface ServerState {
@@ -13,21 +15,6 @@ export interface ServerState {
   tokenFile?: string;
   startedAt: string;
   version: string;
-}
-
-/** `STIGMER_STATE_DIR`, else `$XDG_STATE_HOME/stigmer`, else `~/.local/state/stigmer`; created with mode 0700. */
-export function stateDir(env: Record<string, string | undefined> = process.env): string {
-  const dir = env.STIGMER_STATE_DIR || join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "stigmer");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-/** Writes a file readable only by this user, atomically (no moment where it exists with wider permissions). */
-export function writePrivateFile(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
 }
 
 export const stateFile = (dir: string) => join(dir, "server.json");

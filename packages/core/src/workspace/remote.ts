@@ -1,0 +1,153 @@
+import { createHash } from "node:crypto";
+import type { SandboxFiles } from "./session.js";
+
+/** A script started in a sandbox: its standard output as it arrives, and how it ended. */
+export interface RemoteRun {
+  /** Read it to the end. */
+  stdout: AsyncIterable<Uint8Array>;
+  /** Settles once the script has ended. */
+  done: Promise<{ exitCode: number; stderr: string }>;
+}
+
+/**
+ * The one operation a sandbox backend needs for `sync` without an agent of its own: run a POSIX
+ * `sh` script in the sandbox, as the user that runs commands, with `args` as `$1…`, feeding `stdin`
+ * and streaming back standard output byte for byte. The scripts need `sh`, `find`, `sort`, `comm`,
+ * `tar` and `rm` (GNU or BusyBox).
+ */
+export interface RemoteSandboxOps {
+  run(script: string, args: readonly string[], stdin?: AsyncIterable<Uint8Array>): Promise<RemoteRun>;
+}
+
+// Both scripts pick `-cnewer` (change time: catches files extracted with old mtimes, as npm and pip
+// do) where find has it, else `-newer`.
+const NEWER = `if find "$sd" -maxdepth 0 -cnewer "$sd" >/dev/null 2>&1; then newer=-cnewer; else newer=-newer; fi`;
+
+/**
+ * Push: `$1` workspace, `$2` sync state directory, `$3` reset (1/0). Standard input: the number of
+ * deletions on a line, one relative path per line, then a tar archive. The change-time mark moves
+ * past what was extracted unless the sandbox had unreported changes (then they, and the pushed
+ * files with them, are reported at the next pull; the host drops the echoes).
+ */
+export const PUSH_SCRIPT = `set -e
+ws=$1; sd=$2
+mkdir -p "$ws" "$sd"
+${NEWER}
+if [ "$3" = 1 ]; then find "$ws" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; rm -f "$sd/mark" "$sd/list"; fi
+pending=
+if [ -f "$sd/mark" ]; then pending=$(cd "$ws" && find . -mindepth 1 $newer "$sd/mark" -print | head -n 1); fi
+IFS= read -r n
+i=0
+while [ "$i" -lt "$n" ]; do IFS= read -r p; rm -rf -- "$ws/$p"; i=$((i + 1)); done
+tar -x -o -f - -C "$ws"
+if [ -z "$pending" ]; then touch "$sd/mark"; sleep 0.02 2>/dev/null || sleep 1; fi
+(cd "$ws" && find . -mindepth 1 -print | LC_ALL=C sort) > "$sd/list"`;
+
+/**
+ * Pull: `$1` workspace, `$2` sync state directory. Standard output: the number of deleted paths
+ * on a line, one per line, then a tar archive of what changed since the mark (GNU tar: directories
+ * too, without recursing; BusyBox tar: files and links only). Names containing a newline are skipped.
+ */
+export const PULL_SCRIPT = `set -e
+ws=$1; sd=$2
+mkdir -p "$sd"
+${NEWER}
+nl='
+'
+cd "$ws"
+touch "$sd/mark.next"
+find . -mindepth 1 ! -name "*$nl*" -print | LC_ALL=C sort > "$sd/list.new"
+if [ -f "$sd/list" ]; then LC_ALL=C comm -23 "$sd/list" "$sd/list.new" > "$sd/deleted"; else : > "$sd/deleted"; fi
+since=
+[ -f "$sd/mark" ] && since="$newer $sd/mark"
+if tar --version 2>/dev/null | grep -q GNU; then
+  find . -mindepth 1 ! -name "*$nl*" $since -print > "$sd/changed"
+  flags="--no-recursion --hard-dereference"
+else
+  find . -mindepth 1 ! -type d ! -name "*$nl*" $since -print > "$sd/changed"
+  flags=
+fi
+wc -l < "$sd/deleted" | tr -d ' '
+cat "$sd/deleted"
+if [ -s "$sd/changed" ]; then tar -c -f - $flags -T "$sd/changed"; fi
+mv "$sd/list.new" "$sd/list"
+mv "$sd/mark.next" "$sd/mark"`;
+
+const encoder = new TextEncoder();
+
+/** Splits `count`+1 text lines off the front of a byte stream; the rest streams on. */
+async function splitLines(source: AsyncIterable<Uint8Array>): Promise<{ lines: string[]; rest: AsyncIterable<Uint8Array> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  let buffer = Buffer.alloc(0);
+  const lines: string[] = [];
+  let wanted = 1;
+  while (lines.length < wanted) {
+    const newline = buffer.indexOf(0x0a);
+    if (newline === -1) {
+      const next = await iterator.next();
+      if (next.done) break;
+      buffer = Buffer.concat([buffer, next.value]);
+      continue;
+    }
+    lines.push(buffer.subarray(0, newline).toString("utf8"));
+    buffer = buffer.subarray(newline + 1);
+    if (lines.length === 1) wanted = 1 + (Number.parseInt(lines[0] as string, 10) || 0);
+  }
+  const leftover = buffer;
+  return {
+    lines,
+    rest: {
+      async *[Symbol.asyncIterator]() {
+        if (leftover.length > 0) yield leftover;
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+      },
+    },
+  };
+}
+
+async function* concat(head: Uint8Array, tail: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield head;
+  yield* tail;
+}
+
+async function finished(run: RemoteRun, what: string): Promise<void> {
+  const { exitCode, stderr } = await run.done;
+  if (exitCode !== 0)
+    throw new Error(`${what} in the sandbox failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
+}
+
+/**
+ * `SandboxFiles` for a sandbox reached through {@link RemoteSandboxOps}: the workspace lives at
+ * `workspacePath` in the sandbox; sync state (a change-time mark and the last path list) in a
+ * directory under /tmp there. What the sandbox reports is checked by core on the host, so a
+ * sandbox that lies gains nothing.
+ */
+export function remoteSandboxFiles(
+  ops: RemoteSandboxOps,
+  options: { key: string; fresh: boolean; workspacePath: string; stateDir?: string },
+): SandboxFiles {
+  const syncDir = `/tmp/.stigmer-sync/${createHash("sha256").update(options.key).digest("hex").slice(0, 16)}`;
+  return {
+    key: options.key,
+    fresh: options.fresh,
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    async push(archive, deletions, { reset }) {
+      const listed = deletions.filter((path) => !path.includes("\n"));
+      const head = encoder.encode(`${listed.length}\n${listed.map((path) => `${path}\n`).join("")}`);
+      const run = await ops.run(PUSH_SCRIPT, [options.workspacePath, syncDir, reset ? "1" : "0"], concat(head, archive));
+      for await (const _ of run.stdout) {
+      }
+      await finished(run, "Copying the project");
+    },
+    async pull() {
+      const run = await ops.run(PULL_SCRIPT, [options.workspacePath, syncDir]);
+      const { lines, rest } = await splitLines(run.stdout);
+      const deletions = lines.slice(1).filter((line) => line !== "");
+      const archive = (async function* () {
+        yield* rest;
+        await finished(run, "Collecting the sandbox's changes");
+      })();
+      return { archive, deletions };
+    },
+  };
+}
