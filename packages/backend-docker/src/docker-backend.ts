@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   type Backend,
@@ -7,7 +7,9 @@ import {
   type BackendHealth,
   type BackendRequest,
   BackendUnavailableError,
+  CancelledError,
   ConfigToken,
+  checkWorkspaceRoot,
   ExecutionFailedError,
   inject,
   injectable,
@@ -19,37 +21,67 @@ import {
   type StigmerConfig,
   StigmerError,
   shutdownController,
+  type WorkspaceSession,
+  workspaceMirrorsOf,
 } from "@stigmer/core";
 import Docker from "dockerode";
-import { runViaAgent } from "./agent-runner.js";
+import { runViaAgent, type SandboxStats } from "./agent-runner.js";
 import { describeEndpoint, engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { type ResolvedDockerOptions, resolveDockerOptions } from "./docker-options.js";
 import { runViaExec } from "./exec-runner.js";
+import { type SandboxEnvironment, sandboxEnvironment } from "./sandbox-env.js";
 import { SandboxGoneError, SandboxLostError } from "./sandbox-errors.js";
 import { type Sandbox, SandboxPool } from "./sandbox-pool.js";
+import { engineDir, engineId } from "./sandbox-state.js";
 
-/** agent/stigmer-agent.py of this package, from src/, dist/ or dist/bundle/. */
-function agentScript(): string {
-  for (let url = new URL("./agent/stigmer-agent.py", import.meta.url); ; url = new URL("../../agent/stigmer-agent.py", url)) {
+/** agent/ of this package, from src/, dist/ or dist/bundle/. */
+function agentDir(): string {
+  for (let url = new URL("./agent/", import.meta.url); ; url = new URL("../../agent/", url)) {
     const path = fileURLToPath(url);
-    if (existsSync(path)) return path;
-    if (path === "/agent/stigmer-agent.py") throw new Error("agent/stigmer-agent.py is missing from @stigmer/backend-docker");
+    if (existsSync(`${path}stigmer_agent.py`)) return path.replace(/\/$/, "");
+    if (path === "/agent/") throw new Error("agent/stigmer_agent.py is missing from @stigmer/backend-docker");
   }
 }
-const AGENT_SCRIPT = agentScript();
+const AGENT_DIR = agentDir();
 const PING_TIMEOUT_MS = 5000;
 
+/** The engine endpoint as a stable string: DOCKER_HOST, or the default socket. */
+function endpointKey(): string {
+  return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+}
+
+/** A sandbox at (or near) its pids or memory limit: a fork bomb or a leak that the next command must not inherit. */
+function saturated(stats: SandboxStats): string | undefined {
+  const { pids, pidsMax, memory, memoryMax } = stats;
+  if (pids != null && pidsMax != null && pidsMax > 0 && pids >= Math.max(pidsMax * 0.9, pidsMax - 16)) {
+    return `${pids} of ${pidsMax} processes in use`;
+  }
+  if (memory != null && memoryMax != null && memoryMax > 0 && memoryMax < 2 ** 60 && memory >= memoryMax * 0.9) {
+    return `${memory} of ${memoryMax} bytes of memory in use`;
+  }
+  return undefined;
+}
+
 /**
- * Sandbox mode on Docker: each project directory gets a hardened container (mounted at
- * /workspace), reused while idle less than STIGMER_SANDBOX_TTL and reclaimed after.
+ * Sandbox mode on Docker: each project directory gets a hardened container, reused while idle less
+ * than STIGMER_SANDBOX_TTL and reclaimed after. By default (`sync`) no host directory is writable
+ * from the container: the project is copied in, and what commands change comes back through
+ * core's host-side checks; `mount` mounts the project instead (commands then run as the invoking user).
  */
 @injectable()
 export class DockerBackend implements Backend {
   readonly name = "docker";
-  readonly capabilities: BackendCapabilities = { stdin: true, env: true, cancel: true, separateStreams: true };
+  readonly capabilities: BackendCapabilities = {
+    stdin: true,
+    env: true,
+    cancel: true,
+    separateStreams: true,
+    workspace: ["sync", "mount"],
+  };
   readonly sandboxes: SandboxManager;
   private readonly docker: Docker;
   private readonly options: ResolvedDockerOptions;
+  private readonly environment: SandboxEnvironment;
   private readonly pool: SandboxPool;
   private reachable: Promise<void> | undefined;
   private disposed = false;
@@ -64,7 +96,19 @@ export class DockerBackend implements Backend {
     this.options = resolveDockerOptions(options);
     // dockerode reads DOCKER_HOST (unix://, tcp://, ssh://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
     this.docker = new Docker();
-    this.pool = new SandboxPool(this.docker, config.sandbox, this.options, AGENT_SCRIPT, logger);
+    this.environment = sandboxEnvironment(config.sandbox);
+    const endpoint = endpointKey();
+    const stateBase = this.options.stateDir;
+    this.pool = new SandboxPool(
+      this.docker,
+      config.sandbox,
+      this.options,
+      AGENT_DIR,
+      this.environment,
+      { id: engineId(endpoint), dir: async () => engineDir(stateBase, endpoint) },
+      logger,
+      (sandbox) => workspaceMirrorsOf(this).forget(sandbox.files.key),
+    );
     const pool = this.pool;
     const ready = () => this.ensureReachable();
     this.sandboxes = {
@@ -74,15 +118,38 @@ export class DockerBackend implements Backend {
     };
   }
 
+  /** The engine's socket and this backend's state: a project directory must never contain them. */
+  protectedPaths(): readonly string[] {
+    const paths = [this.options.stateDir];
+    const endpoint = endpointKey();
+    if (endpoint.startsWith("unix://")) {
+      const socket = endpoint.slice("unix://".length);
+      paths.push(socket);
+      try {
+        paths.push(realpathSync(socket));
+      } catch {
+        // no socket there: nothing more to protect
+      }
+    }
+    return paths;
+  }
+
   /**
-   * Ok when the engine answers. `details.image` says whether the configured sandbox image is
-   * present locally (`present: false` is still ok: it is pulled on first use when auto-pull is on).
+   * Ok when the engine answers. `details` say whether the configured image is present (pulled on
+   * first use when absent), what the sandboxes get from the host (CAs, proxy settings), and the network.
    */
   async health(): Promise<BackendHealth> {
     // docker-modem keeps its default socket as a function until it has resolved it: ask for the path.
     const modem = this.docker.modem as unknown as { socketPath?: unknown; getSocketPath?: () => Promise<string | undefined> };
     const socket = typeof modem.socketPath === "function" ? await modem.getSocketPath?.().catch(() => undefined) : undefined;
     const endpoint = socket ? `unix://${socket}` : describeEndpoint(this.docker);
+    const env = this.environment;
+    const sandbox = {
+      network: this.config.sandbox.network,
+      workspace: this.config.sandbox.workspace ?? "sync",
+      hostCAs: { enabled: this.config.sandbox.hostCAs, certificates: env.caCount, sources: env.caSources },
+      hostProxy: { enabled: this.config.sandbox.hostProxy, variables: env.proxyShown },
+    };
     try {
       await this.ensureReachable();
       const version = await this.docker.version();
@@ -98,11 +165,15 @@ export class DockerBackend implements Backend {
       return {
         ok: true,
         message: `Docker ${version.Version} answers at ${endpoint}.`,
-        details: { version: version.Version, endpoint, image },
+        details: { version: version.Version, endpoint, image, sandbox },
       };
     } catch (error) {
       const code = StigmerError.isInstance(error) ? error.details.code : undefined;
-      return { ok: false, message: (error as Error).message, details: { endpoint, ...(typeof code === "string" ? { code } : {}) } };
+      return {
+        ok: false,
+        message: (error as Error).message,
+        details: { endpoint, sandbox, ...(typeof code === "string" ? { code } : {}) },
+      };
     }
   }
 
@@ -116,15 +187,28 @@ export class DockerBackend implements Backend {
     return task;
   }
 
+  private workspaceOf(request: BackendRequest): WorkspaceSession {
+    if (request.workspace) return request.workspace;
+    const root = checkWorkspaceRoot(request.cwd, { protectedPaths: this.protectedPaths() });
+    return workspaceMirrorsOf(this).session(root, this.config.sandbox.workspace ?? "sync");
+  }
+
   private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
     await this.ensureReachable();
-    const spec = { image: request.image ?? this.config.sandbox.image, workspace: request.cwd };
+    const workspace = this.workspaceOf(request);
+    const spec = { image: request.image ?? this.config.sandbox.image, root: workspace.root, strategy: workspace.strategy };
     // A sandbox found gone before the command started (engine restarted, container removed from
     // outside) is recreated once; a command that had started is never run twice.
     for (let attempt = 1; ; attempt++) {
       const sandbox = await this.pool.acquire(spec, output, request.signal);
       try {
-        return await this.runIn(sandbox, request, output);
+        await this.syncIn(workspace, sandbox);
+        if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
+        const { exit, stats } = await this.runIn(sandbox, request, output);
+        if (workspace.strategy === "sync" && stats.dirty !== false) await this.syncOut(workspace, sandbox, exit);
+        const full = saturated(stats);
+        if (full) this.pool.invalidate(sandbox, `the sandbox is saturated (${full})`);
+        return exit;
       } catch (error) {
         if (error instanceof SandboxGoneError && attempt === 1 && !request.signal.aborted) {
           this.pool.invalidate(sandbox, error.message);
@@ -147,12 +231,52 @@ export class DockerBackend implements Backend {
     }
   }
 
-  private runIn(sandbox: Sandbox, request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    if (sandbox.mode === "agent") return runViaAgent(sandbox, request, output, this.options.workspacePath);
-    return runViaExec(this.docker, sandbox, request, output, {
+  private async syncIn(workspace: WorkspaceSession, sandbox: Sandbox): Promise<void> {
+    try {
+      await workspace.syncIn(sandbox.files);
+    } catch (error) {
+      if (error instanceof SandboxGoneError || StigmerError.isInstance(error)) throw error;
+      throw new ExecutionFailedError(`Could not copy the project into the sandbox: ${(error as Error).message}.`, { cause: error });
+    }
+  }
+
+  private async syncOut(workspace: WorkspaceSession, sandbox: Sandbox, exit: BackendExit): Promise<void> {
+    try {
+      await workspace.syncOut(sandbox.files);
+    } catch (error) {
+      this.pool.invalidate(sandbox, "its changes could not be collected");
+      throw new ExecutionFailedError(
+        `The command ended (exit ${exit.exitCode ?? exit.signal}), but its changes could not be brought back from the sandbox: ${(error as Error).message}. They are lost with the sandbox; run the command again.`,
+        { cause: error, details: { exitCode: exit.exitCode } },
+      );
+    }
+  }
+
+  private async runIn(sandbox: Sandbox, request: BackendRequest, output: OutputSink): Promise<{ exit: BackendExit; stats: SandboxStats }> {
+    const keepBackground = this.config.sandbox.keepBackground;
+    if (sandbox.channel) return runViaAgent(sandbox.channel, request, output, { user: sandbox.user, keepBackground });
+    const exit = await runViaExec(this.docker, sandbox, request, output, {
       workspacePath: this.options.workspacePath,
       killGraceMs: this.options.killGraceMs,
+      keepBackground,
     });
+    return { exit, stats: await this.execStats(sandbox) };
+  }
+
+  /** The cgroup figures Docker reports (one sample, no waiting), for images without the agent. */
+  private async execStats(sandbox: Sandbox): Promise<SandboxStats> {
+    type Sample = { pids_stats?: { current?: number; limit?: number }; memory_stats?: { usage?: number; limit?: number } };
+    const sample = (await this.docker
+      .getContainer(sandbox.id)
+      .stats({ stream: false, "one-shot": true } as { stream: false })
+      .catch(() => undefined)) as Sample | undefined;
+    const pidsMax = this.config.sandbox.pidsLimit || sample?.pids_stats?.limit;
+    return {
+      pids: sample?.pids_stats?.current ?? null,
+      pidsMax: pidsMax ?? null,
+      memory: sample?.memory_stats?.usage ?? null,
+      memoryMax: this.config.sandbox.memoryBytes || (sample?.memory_stats?.limit ?? null),
+    };
   }
 
   /** One ping, remembered; a failure is not remembered, so a later call retries. */
@@ -182,6 +306,7 @@ export class DockerBackend implements Backend {
     this.shutdown.abort();
     await Promise.allSettled([...this.running]);
     await this.pool.dispose();
+    workspaceMirrorsOf(this).close();
     this.logger.debug({}, "docker backend disposed");
   }
 }

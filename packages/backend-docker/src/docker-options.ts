@@ -1,6 +1,5 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { InvalidConfigError } from "@stigmer/core";
+import { defaultStateBase } from "./sandbox-state.js";
 
 /**
  * What package managers need and nothing more: apt and dpkg change owners and modes and drop to
@@ -27,7 +26,11 @@ export interface DockerBackendOptions {
   agent?: boolean;
   /** Time between SIGTERM and SIGKILL when a command is stopped. Default 1000 ms. */
   killGraceMs?: number;
-  /** Host directory for the sandboxes' agent sockets and heartbeats. Default `<tmpdir>/stigmer-sandboxes`. */
+  /**
+   * Host directory for the sandboxes' records and channels (one subdirectory per engine endpoint).
+   * Default `$XDG_RUNTIME_DIR/stigmer/docker`, else `<tmpdir>/stigmer-<uid>/docker`. Keep it short:
+   * Unix socket paths are limited to 107 bytes.
+   */
   stateDir?: string;
 }
 
@@ -86,6 +89,6 @@ export function resolveDockerOptions(raw: Record<string, unknown>): ResolvedDock
     workspacePath: o.workspacePath ?? "/workspace",
     agent: bool("agent", true),
     killGraceMs: o.killGraceMs ?? 1000,
-    stateDir: o.stateDir ?? join(tmpdir(), "stigmer-sandboxes"),
+    stateDir: o.stateDir ?? defaultStateBase(),
   };
 }

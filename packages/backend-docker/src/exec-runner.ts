@@ -1,5 +1,12 @@
 import type { Duplex } from "node:stream";
-import { type BackendExit, type BackendRequest, type OutputSink, PID_RECORDING_WRAPPER, TREE_KILL_SCRIPT } from "@stigmer/core";
+import {
+  type BackendExit,
+  type BackendRequest,
+  type OutputSink,
+  PID_RECORDING_WRAPPER,
+  RUN_ID_VARIABLE,
+  TREE_KILL_SCRIPT,
+} from "@stigmer/core";
 import type Docker from "dockerode";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { readFrames } from "./frames.js";
@@ -16,7 +23,7 @@ export async function runViaExec(
   sandbox: Sandbox,
   request: BackendRequest,
   output: OutputSink,
-  options: { workspacePath: string; killGraceMs: number },
+  options: { workspacePath: string; killGraceMs: number; keepBackground: boolean },
 ): Promise<BackendExit> {
   const container = docker.getContainer(sandbox.id);
   const hasStdin = request.stdin !== undefined;
@@ -30,7 +37,8 @@ export async function runViaExec(
       AttachStderr: true,
       Tty: false,
       WorkingDir: options.workspacePath,
-      Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
+      // The run id marks everything the command starts, so a kill also finds what left its tree.
+      Env: [...Object.entries(request.env).map(([name, value]) => `${name}=${value}`), `${RUN_ID_VARIABLE}=${request.id}`],
       ...(sandbox.user ? { User: sandbox.user } : {}),
     });
     stream = (await exec.start({ hijack: true, stdin: hasStdin })) as Duplex;
@@ -44,7 +52,18 @@ export async function runViaExec(
   let killing: Promise<unknown> | undefined;
   const kill = () => {
     killing ??= container
-      .exec({ Cmd: ["sh", "-c", TREE_KILL_SCRIPT, "stigmer-kill", request.id, String(Math.ceil(options.killGraceMs / 100))], User: "0:0" })
+      .exec({
+        Cmd: [
+          "sh",
+          "-c",
+          TREE_KILL_SCRIPT,
+          "stigmer-kill",
+          request.id,
+          String(Math.ceil(options.killGraceMs / 100)),
+          options.keepBackground ? "0" : "1",
+        ],
+        User: "0:0",
+      })
       .then((k) => k.start({ hijack: true, stdin: false }))
       .then((s) => new Promise((resolve) => (s as Duplex).on("end", resolve).on("close", resolve).resume()))
       .catch(() => {});

@@ -1,14 +1,26 @@
-/** Frame types of the agent protocol (see agent/stigmer-agent.py). */
+/** Frame types of the agent protocol (see agent/stigmer_agent.py). */
 export const Frame = {
-  REQUEST: 1,
-  STDIN: 2,
-  STDIN_EOF: 3,
-  KILL: 4,
-  STARTED: 16,
-  STDOUT: 17,
-  STDERR: 18,
-  EXIT: 19,
-  ERROR: 20,
+  HELLO: 1,
+  AUTH: 2,
+  READY: 3,
+  OPEN: 5,
+  PING: 6,
+  RUN: 10,
+  STDIN: 11,
+  STDIN_EOF: 12,
+  KILL: 13,
+  PUSH: 14,
+  PULL: 15,
+  STATS: 16,
+  DATA: 17,
+  DATA_END: 18,
+  STARTED: 32,
+  STDOUT: 33,
+  STDERR: 34,
+  EXIT: 35,
+  ERROR: 36,
+  DONE: 37,
+  DELETIONS: 38,
 } as const;
 
 export function encodeFrame(type: number, payload: Uint8Array | string = new Uint8Array(0)): Buffer {

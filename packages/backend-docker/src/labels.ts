@@ -11,8 +11,12 @@ export const LABELS = {
   workspace: "dev.stigmer.workspace",
   ttl: "dev.stigmer.ttl-seconds",
   cleanup: "dev.stigmer.cleanup",
-  /** Host directory holding the agent socket and the heartbeat (its mtime + TTL = expiry). */
+  /** Host directory of the sandbox's record (its mtime + TTL = expiry) and channel. */
   stateDir: "dev.stigmer.state-dir",
+  /** Which engine endpoint's state directory holds it (a hash of DOCKER_HOST or the socket path). */
+  engine: "dev.stigmer.engine",
+  /** How the project reaches it: sync, mount or review. */
+  strategy: "dev.stigmer.workspace-strategy",
   created: "dev.stigmer.created",
 } as const;
 

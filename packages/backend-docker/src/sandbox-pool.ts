@@ -1,26 +1,47 @@
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import {
   BackendUnavailableError,
   type Logger,
   NotFoundError,
   type OutputSink,
+  type SandboxFiles,
   type SandboxInfo,
   type StigmerConfig,
   unlessAborted,
+  type WorkspaceStrategy,
 } from "@stigmer/core";
 import type Docker from "dockerode";
+import { AgentChannel } from "./agent-channel.js";
+import { agentFiles } from "./agent-files.js";
+import { containerSpec } from "./container-spec.js";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import type { ResolvedDockerOptions } from "./docker-options.js";
 import { ensureImage } from "./ensure-image.js";
-import { KEEPER_SCRIPT } from "./keeper.js";
+import { execFiles } from "./exec-files.js";
+import { onProcessExit } from "./exit-hooks.js";
 import { LABELS, MANAGED_BY, OWNER, ownerAlive } from "./labels.js";
+import { isOurs, isReclaimable, removeContainer, removeStrayDirs, sandboxInfo } from "./reaper.js";
+import type { SandboxEnvironment } from "./sandbox-env.js";
+import {
+  channelDir,
+  dropToken,
+  makeSandboxDir,
+  readRecord,
+  recordExpiry,
+  removeSandboxDir,
+  type SandboxRecord,
+  touchRecord,
+  trustDir,
+  writeRecord,
+} from "./sandbox-state.js";
 
 export interface SandboxSpec {
   image: string;
-  /** Host project directory, mounted at the workspace path. */
-  workspace: string;
+  /** Host project directory (real path, checked by core). */
+  root: string;
+  strategy: WorkspaceStrategy;
 }
 
 /** One live container this process uses. */
@@ -29,11 +50,13 @@ export interface Sandbox {
   readonly name: string;
   readonly key: string;
   readonly spec: SandboxSpec;
-  /** Host state directory, mounted at /run/stigmer. */
+  /** Host state directory (record, channel). */
   readonly dir: string;
-  readonly socketPath: string;
-  /** `agent`: commands go through the in-sandbox agent's socket; `exec`: through `docker exec`. */
+  /** `agent`: commands go through the in-sandbox agent; `exec`: through `docker exec`. */
   readonly mode: "agent" | "exec";
+  readonly channel: AgentChannel | undefined;
+  /** The sandbox's copy of the project (sync and review strategies). */
+  readonly files: SandboxFiles;
   /** User that runs commands, when not the container's default. */
   readonly user: string | undefined;
   active: number;
@@ -43,38 +66,41 @@ export interface Sandbox {
 }
 
 const READY_TIMEOUT_MS = 20_000;
-/** A stopped container younger than this may still be starting in another process. */
-const STARTING_GRACE_MS = 60_000;
+const ADOPT_TIMEOUT_MS = 3000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Creates, reuses and reclaims sandbox containers. A container serves one (image, project, settings)
- * key; it is reused while idle less than the TTL, then removed; `dispose` removes this process's
- * containers when cleanup is on. The reaper removes what earlier processes left behind.
+ * Creates, reuses and reclaims sandbox containers. A container serves one (image, project,
+ * strategy, settings) key; it is reused while idle less than the TTL, then removed; `dispose`
+ * removes this process's containers when cleanup is on. Expiry is decided from the host's own
+ * records, which the sandbox cannot touch. The reaper removes what earlier processes left behind.
  */
 export class SandboxPool {
   private readonly sandboxes = new Map<string, Promise<Sandbox>>();
   private readonly live = new Set<Sandbox>();
   private reaped: Promise<void> | undefined;
-  private readonly exitHook = () => this.releaseOnExit();
-  private hooked = false;
+  private unhook: (() => void) | undefined;
 
   constructor(
     private readonly docker: Docker,
     private readonly config: StigmerConfig["sandbox"],
     private readonly options: ResolvedDockerOptions,
-    private readonly agentScript: string,
+    private readonly agentDir: string,
+    private readonly environment: SandboxEnvironment,
+    private readonly engine: { id: string; dir: () => Promise<string> },
     private readonly logger: Logger,
+    /** Called when a sandbox is removed (its workspace copy is gone). */
+    private readonly onRemoved: (sandbox: Sandbox) => void = () => {},
   ) {}
 
   /** Hash of everything that makes two containers interchangeable. */
   keyOf(spec: SandboxSpec): string {
-    const { image, workspace } = spec;
     const { network, memoryBytes, cpus, pidsLimit } = this.config;
     const { user, capAdd, privileged, noNewPrivileges, readOnlyRootfs, workspacePath, agent } = this.options;
     const material = JSON.stringify([
-      image,
-      workspace,
+      spec.image,
+      spec.root,
+      spec.strategy,
       network,
       memoryBytes,
       cpus,
@@ -86,6 +112,7 @@ export class SandboxPool {
       readOnlyRootfs,
       workspacePath,
       agent,
+      this.environment.fingerprint,
     ]);
     return createHash("sha256").update(material).digest("hex").slice(0, 16);
   }
@@ -115,7 +142,7 @@ export class SandboxPool {
     clearTimeout(sandbox.idleTimer);
     this.beat(sandbox);
     if (!sandbox.beatTimer) {
-      // While commands run, keep the heartbeat fresh so the keeper does not expire a busy sandbox.
+      // While commands run, keep the lease fresh so a busy sandbox does not expire.
       sandbox.beatTimer = setInterval(() => this.beat(sandbox), Math.max(100, Math.min(30_000, (this.config.ttlSeconds * 1000) / 3)));
       sandbox.beatTimer.unref();
     }
@@ -136,11 +163,11 @@ export class SandboxPool {
     sandbox.idleTimer.unref();
   }
 
-  /** Marks a sandbox unusable (container gone or broken): the next acquire creates a fresh one. */
+  /** Marks a sandbox unusable (container gone, broken or saturated): the next acquire creates a fresh one. */
   invalidate(sandbox: Sandbox, why: string): void {
     if (sandbox.dead) return;
     sandbox.dead = true;
-    this.logger.warn({ container: sandbox.name, why }, "sandbox container lost; the next command gets a fresh one");
+    this.logger.warn({ container: sandbox.name, why }, "sandbox container retired; the next command gets a fresh one");
     if (sandbox.active === 0) void this.forget(sandbox);
   }
 
@@ -155,13 +182,14 @@ export class SandboxPool {
       clearInterval(sandbox.beatTimer);
     }
     if (this.config.cleanup) await Promise.allSettled(all.map((s) => this.destroy(s, "executor disposed")));
-    this.unhook();
+    else for (const sandbox of all) sandbox.channel?.close();
+    this.unhook?.();
+    this.unhook = undefined;
   }
 
   /** Every container Stigmer manages on this engine. */
   async list(): Promise<SandboxInfo[]> {
-    const containers = await this.listManaged();
-    return containers.map((c) => this.info(c));
+    return (await this.listManaged()).map(sandboxInfo);
   }
 
   async remove(idOrName: string): Promise<void> {
@@ -170,84 +198,46 @@ export class SandboxPool {
     );
     if (!found) throw new NotFoundError(`No Stigmer sandbox container is named or numbered "${idOrName}": see stigmer sandbox ls.`);
     const mine = [...this.live].find((s) => s.id === found.Id);
+    const engineDir = await this.engine.dir();
     if (mine) await this.destroy(mine, "removed on request");
-    else await this.removeContainer(found.Id, found.Labels[LABELS.stateDir]);
+    else await removeContainer(this.docker, found.Id, isOurs(found, engineDir) ? found.Labels[LABELS.stateDir] : undefined);
   }
 
   async prune(options: { all?: boolean } = {}): Promise<SandboxInfo[]> {
+    const engineDir = await this.engine.dir();
     const removed: SandboxInfo[] = [];
     for (const c of await this.listManaged()) {
+      if (!isOurs(c, engineDir)) continue;
       const mine = [...this.live].find((s) => s.id === c.Id);
       if (mine && mine.active > 0) continue;
       // --all takes every kept or orphaned sandbox, never one a live process owns and will clean up itself.
       const ownedElsewhere =
         !mine && c.Labels[LABELS.cleanup] === "true" && ownerAlive(c.Labels[LABELS.owner]) && c.Labels[LABELS.owner] !== OWNER;
-      if ((options.all && !ownedElsewhere) || this.isReclaimable(c)) {
+      if ((options.all && !ownedElsewhere) || (!mine && isReclaimable(c, engineDir))) {
         if (mine) await this.destroy(mine, "pruned");
-        else await this.removeContainer(c.Id, c.Labels[LABELS.stateDir]);
-        removed.push(this.info(c));
+        else await removeContainer(this.docker, c.Id, c.Labels[LABELS.stateDir]);
+        removed.push(sandboxInfo(c));
       }
     }
-    this.removeStrayStateDirs(new Set((await this.listManaged()).map((c) => c.Labels[LABELS.stateDir] ?? "")));
+    removeStrayDirs(engineDir, await this.dirsInUse());
     return removed;
   }
 
-  /** Removes leftovers of earlier processes: stopped, expired, or orphaned with cleanup on. */
+  private async dirsInUse(): Promise<Set<string>> {
+    const dirs = new Set((await this.listManaged()).map((c) => c.Labels[LABELS.stateDir] ?? ""));
+    for (const sandbox of this.live) dirs.add(sandbox.dir);
+    return dirs;
+  }
+
+  /** Removes leftovers of earlier processes of this user on this engine: stopped, expired, or orphaned with cleanup on. */
   private async reap(): Promise<void> {
-    const containers = await this.listManaged();
-    for (const c of containers) {
-      if (!this.isReclaimable(c)) continue;
+    const engineDir = await this.engine.dir();
+    for (const c of await this.listManaged()) {
+      if ([...this.live].some((s) => s.id === c.Id) || !isReclaimable(c, engineDir)) continue;
       this.logger.info({ container: c.Names[0], owner: c.Labels[LABELS.owner], state: c.State }, "reaping a leftover sandbox container");
-      await this.removeContainer(c.Id, c.Labels[LABELS.stateDir]).catch(() => {});
+      await removeContainer(this.docker, c.Id, c.Labels[LABELS.stateDir]).catch(() => {});
     }
-    this.removeStrayStateDirs(new Set(containers.map((c) => c.Labels[LABELS.stateDir] ?? "")));
-  }
-
-  private isReclaimable(c: Docker.ContainerInfo): boolean {
-    if ([...this.live].some((s) => s.id === c.Id)) return false;
-    const labels = c.Labels;
-    const ownerGone = !ownerAlive(labels[LABELS.owner]);
-    // Another live process may be creating this one right now: leave young stopped containers to it.
-    if (c.State !== "running") return ownerGone || Date.now() - c.Created * 1000 > STARTING_GRACE_MS;
-    if (labels[LABELS.cleanup] === "true" && ownerGone) return true;
-    const expires = this.expiry(labels);
-    return expires !== undefined && expires < Date.now();
-  }
-
-  /** Heartbeat mtime + TTL, or undefined when the state directory is not on this host. */
-  private expiry(labels: Record<string, string>): number | undefined {
-    const dir = labels[LABELS.stateDir];
-    if (!dir) return undefined;
-    try {
-      return statSync(join(dir, "heartbeat")).mtimeMs + Number(labels[LABELS.ttl] ?? 0) * 1000;
-    } catch {
-      return existsSync(dir) ? undefined : 0;
-    }
-  }
-
-  private info(c: Docker.ContainerInfo): SandboxInfo {
-    const labels = c.Labels;
-    const expires = this.expiry(labels);
-    const dir = labels[LABELS.stateDir];
-    let lastUsedAt: string | undefined;
-    try {
-      if (dir) lastUsedAt = statSync(join(dir, "heartbeat")).mtime.toISOString();
-    } catch {
-      // no heartbeat: not used from this host
-    }
-    return {
-      id: c.Id,
-      name: (c.Names[0] ?? "").replace(/^\//, ""),
-      backend: "docker",
-      image: labels[LABELS.image] ?? c.Image,
-      state: c.State,
-      ...(labels[LABELS.workspace] ? { workspace: labels[LABELS.workspace] } : {}),
-      createdAt: labels[LABELS.created] ?? new Date(c.Created * 1000).toISOString(),
-      ...(lastUsedAt ? { lastUsedAt } : {}),
-      ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
-      ...(labels[LABELS.owner] ? { owner: (labels[LABELS.owner] as string).split(":").slice(0, 2).join(":") } : {}),
-      ownedByThisProcess: labels[LABELS.owner] === OWNER,
-    };
+    removeStrayDirs(engineDir, await this.dirsInUse());
   }
 
   private async listManaged(): Promise<Docker.ContainerInfo[]> {
@@ -268,25 +258,29 @@ export class SandboxPool {
 
   /** With cleanup off, containers outlive their creator: a later process picks one up within its TTL. */
   private async adopt(spec: SandboxSpec, key: string): Promise<Sandbox | undefined> {
+    const engineDir = await this.engine.dir();
     const candidates = await this.docker.listContainers({
-      filters: { label: [`${LABELS.key}=${key}`, `${LABELS.cleanup}=false`], status: ["running"] },
+      filters: { label: [`${LABELS.key}=${key}`, `${LABELS.cleanup}=false`, `${LABELS.engine}=${this.engine.id}`], status: ["running"] },
     });
     for (const c of candidates) {
       const dir = c.Labels[LABELS.stateDir];
-      if (!dir || (this.expiry(c.Labels) ?? 0) < Date.now()) continue;
-      const mode = existsSync(join(dir, "agent.sock")) ? "agent" : existsSync(join(dir, "mode")) ? "exec" : undefined;
-      if (!mode) continue;
-      const sandbox = this.track({
-        id: c.Id,
-        name: (c.Names[0] ?? "").replace(/^\//, ""),
-        key,
-        spec,
-        dir,
-        mode,
-        user: await this.commandUser(spec.image),
-      });
+      if (!dir || !isOurs(c, engineDir)) continue;
+      const record = readRecord(dir);
+      if (!record?.mode || (recordExpiry(dir) ?? 0) < Date.now()) continue;
+      const user = await this.commandUser(spec);
+      let channel: AgentChannel | undefined;
+      if (record.mode === "agent") {
+        channel = await AgentChannel.listen(channelDir(dir), record.token);
+        const ready = await Promise.race([channel.ready.then(() => true), sleep(ADOPT_TIMEOUT_MS).then(() => false)]);
+        if (!ready) {
+          channel.close();
+          continue;
+        }
+      }
+      const name = (c.Names[0] ?? "").replace(/^\//, "");
+      const sandbox = this.track({ id: c.Id, name, key, spec, dir, mode: record.mode, channel, user, fresh: false });
       this.beat(sandbox);
-      this.logger.debug({ container: sandbox.name }, "reusing a sandbox container left by an earlier process");
+      this.logger.debug({ container: name }, "reusing a sandbox container left by an earlier process");
       return sandbox;
     }
     return undefined;
@@ -298,60 +292,72 @@ export class SandboxPool {
       progress: (p) => output.progress(p),
       signal: new AbortController().signal,
     });
+    const engineDir = await this.engine.dir();
     const name = `stigmer-${key.slice(0, 8)}-${randomBytes(3).toString("hex")}`;
-    const dir = join(this.options.stateDir, name);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    copyFileSync(this.agentScript, join(dir, "stigmer-agent.py"));
-    writeFileSync(join(dir, "heartbeat"), "");
+    const dir = join(engineDir, name);
+    const { ttlSeconds, cleanup } = this.config;
+    const record: SandboxRecord = {
+      token: randomBytes(32).toString("hex"),
+      ttlSeconds,
+      cleanup,
+      owner: OWNER,
+      key,
+      image: spec.image,
+      root: spec.root,
+      strategy: spec.strategy,
+      createdAt: new Date().toISOString(),
+    };
+    makeSandboxDir(dir, record, this.environment.caBundle);
     output.progress({ phase: "create", message: `starting sandbox ${name} from ${spec.image}` });
-    const { network, memoryBytes, cpus, pidsLimit, ttlSeconds, cleanup } = this.config;
-    const o = this.options;
     let id: string | undefined;
+    let channel: AgentChannel | undefined;
     try {
-      const container = await this.docker.createContainer({
-        name,
-        Image: spec.image,
-        Entrypoint: ["/bin/sh", "-c", KEEPER_SCRIPT, "stigmer-keeper"],
-        Cmd: [String(ttlSeconds), String(o.killGraceMs / 1000), o.agent ? "1" : "0"],
-        // The keeper runs as root to own its socket; commands run as the command user (see commandUser).
-        User: "0:0",
-        WorkingDir: o.workspacePath,
-        Labels: {
-          [LABELS.managedBy]: MANAGED_BY,
-          [LABELS.owner]: OWNER,
-          [LABELS.image]: spec.image,
-          [LABELS.key]: key,
-          [LABELS.workspace]: spec.workspace,
-          [LABELS.ttl]: String(ttlSeconds),
-          [LABELS.cleanup]: String(cleanup),
-          [LABELS.stateDir]: dir,
-          [LABELS.created]: new Date().toISOString(),
-        },
-        HostConfig: {
-          AutoRemove: true,
-          Init: true,
-          Binds: [`${spec.workspace}:${o.workspacePath}`, `${dir}:/run/stigmer`],
-          NetworkMode: network,
-          ...(memoryBytes > 0 ? { Memory: memoryBytes, MemorySwap: memoryBytes } : {}),
-          ...(cpus > 0 ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
-          ...(pidsLimit > 0 ? { PidsLimit: pidsLimit } : {}),
-          Privileged: o.privileged,
-          CapDrop: o.privileged ? [] : ["ALL"],
-          CapAdd: o.privileged ? [] : o.capAdd,
-          SecurityOpt: o.noNewPrivileges ? ["no-new-privileges:true"] : [],
-          ReadonlyRootfs: o.readOnlyRootfs,
-          ...(o.readOnlyRootfs ? { Tmpfs: { "/tmp": "rw,exec,nosuid,size=1g" } } : {}),
-        },
-      });
+      channel = await AgentChannel.listen(channelDir(dir), record.token);
+      const container = await this.docker.createContainer(
+        containerSpec({
+          name,
+          image: spec.image,
+          strategy: spec.strategy,
+          root: spec.root,
+          readOnlyInProject: spec.strategy === "mount" ? readOnlyInProject(spec.root) : [],
+          channelDir: channelDir(dir),
+          agentDir: this.agentDir,
+          trustDir: this.environment.caBundle ? trustDir(dir) : undefined,
+          env: this.environment.env,
+          hostGateway: this.environment.hostGateway,
+          labels: {
+            [LABELS.managedBy]: MANAGED_BY,
+            [LABELS.owner]: OWNER,
+            [LABELS.image]: spec.image,
+            [LABELS.key]: key,
+            [LABELS.workspace]: spec.root,
+            [LABELS.strategy]: spec.strategy,
+            [LABELS.ttl]: String(ttlSeconds),
+            [LABELS.cleanup]: String(cleanup),
+            [LABELS.stateDir]: dir,
+            [LABELS.engine]: this.engine.id,
+            [LABELS.created]: record.createdAt,
+          },
+          sandbox: this.config,
+          options: this.options,
+        }),
+      );
       id = container.id;
       await container.start();
-      const mode = await this.waitReady(container, dir);
-      const sandbox = this.track({ id, name, key, spec, dir, mode, user: await this.commandUser(spec.image) });
-      this.logger.debug({ container: name, mode, image: spec.image }, "sandbox container started");
+      const mode = await this.waitReady(container, channel);
+      dropToken(dir);
+      if (mode === "exec") {
+        channel.close();
+        channel = undefined;
+      }
+      writeRecord(dir, { ...record, mode });
+      const sandbox = this.track({ id, name, key, spec, dir, mode, channel, user: await this.commandUser(spec), fresh: true });
+      this.logger.debug({ container: name, mode, image: spec.image, strategy: spec.strategy }, "sandbox container started");
       return sandbox;
     } catch (error) {
-      if (id) await this.removeContainer(id, dir).catch(() => {});
-      else rmSync(dir, { recursive: true, force: true });
+      channel?.close();
+      if (id) await removeContainer(this.docker, id, dir).catch(() => {});
+      else removeSandboxDir(dir);
       if (isConnectionError(error)) throw engineUnavailable(this.docker, error);
       if (statusOf(error) !== undefined) {
         throw new BackendUnavailableError(`Docker refused to start a sandbox from ${spec.image}: ${(error as Error).message.trim()}.`, {
@@ -362,21 +368,32 @@ export class SandboxPool {
     }
   }
 
-  /** The user commands run as: the configured one, else the image's USER (root when it has none). */
-  private async commandUser(image: string): Promise<string | undefined> {
+  /**
+   * The user commands run as: the configured one; else, with `mount`, the invoking user (so what
+   * the sandbox writes in the project is the user's, and it cannot create root-owned files there);
+   * else the image's USER (root when it has none).
+   */
+  private async commandUser(spec: SandboxSpec): Promise<string | undefined> {
     if (this.options.user) return this.options.user;
-    const info = await this.docker.getImage(image).inspect();
+    if (spec.strategy === "mount" && process.getuid && process.getgid) return `${process.getuid()}:${process.getgid()}`;
+    const info = await this.docker.getImage(spec.image).inspect();
     return info.Config?.User || undefined;
   }
 
-  private async waitReady(container: Docker.Container, dir: string): Promise<"agent" | "exec"> {
+  /** `agent` once the agent has authenticated; `exec` when the keeper says the image has no python3. */
+  private async waitReady(container: Docker.Container, channel: AgentChannel): Promise<"agent" | "exec"> {
+    let agentReady = false;
+    void channel.ready.then(() => {
+      agentReady = true;
+    });
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    let nextInspect = Date.now() + 250;
+    let nextCheck = Date.now() + 100;
     while (Date.now() < deadline) {
-      if (existsSync(join(dir, "agent.sock"))) return "agent";
-      if (existsSync(join(dir, "mode"))) return "exec";
-      if (Date.now() >= nextInspect) {
-        nextInspect = Date.now() + 250;
+      if (agentReady) return "agent";
+      if (Date.now() >= nextCheck) {
+        nextCheck = Date.now() + 100;
+        const logs = await container.logs({ stdout: true, stderr: false }).catch(() => Buffer.alloc(0));
+        if (Buffer.from(logs as unknown as Buffer).includes("stigmer-keeper: exec")) return "exec";
         const state = await container.inspect().catch(() => undefined);
         if (!state?.State.Running) {
           throw new BackendUnavailableError(
@@ -391,20 +408,32 @@ export class SandboxPool {
     );
   }
 
-  private track(fields: Omit<Sandbox, "active" | "dead" | "socketPath">): Sandbox {
-    const sandbox: Sandbox = { ...fields, socketPath: join(fields.dir, "agent.sock"), active: 0, dead: false };
+  private track(fields: {
+    id: string;
+    name: string;
+    key: string;
+    spec: SandboxSpec;
+    dir: string;
+    mode: "agent" | "exec";
+    channel: AgentChannel | undefined;
+    user: string | undefined;
+    fresh: boolean;
+  }): Sandbox {
+    const { fresh, ...rest } = fields;
+    const fileOptions = { key: fields.id, fresh, stateDir: fields.dir, user: fields.user };
+    const files = fields.channel
+      ? agentFiles(fields.channel, fileOptions)
+      : execFiles(this.docker.getContainer(fields.id), { ...fileOptions, workspacePath: this.options.workspacePath });
+    const sandbox: Sandbox = { ...rest, files, active: 0, dead: false };
+    fields.channel?.onLost(() => this.invalidate(sandbox, "the sandbox agent disconnected"));
     this.live.add(sandbox);
-    this.hook();
+    if (this.config.cleanup) this.unhook ??= onProcessExit(() => this.releaseOnExit());
     return sandbox;
   }
 
   private beat(sandbox: Sandbox): void {
-    const now = new Date();
-    try {
-      utimesSync(join(sandbox.dir, "heartbeat"), now, now);
-    } catch {
-      // the state directory is gone: the keeper exits, and the next command notices
-    }
+    touchRecord(sandbox.dir);
+    sandbox.channel?.ping();
   }
 
   private forget(sandbox: Sandbox): void {
@@ -426,6 +455,7 @@ export class SandboxPool {
     sandbox.dead = true;
     clearTimeout(sandbox.idleTimer);
     clearInterval(sandbox.beatTimer);
+    sandbox.channel?.close();
     const pending = this.sandboxes.get(sandbox.key);
     if (pending) {
       await pending.then(
@@ -436,71 +466,35 @@ export class SandboxPool {
       );
     }
     this.logger.debug({ container: sandbox.name, why }, "removing sandbox container");
-    await this.removeContainer(sandbox.id, sandbox.dir).catch((error) => {
+    this.onRemoved(sandbox);
+    await removeContainer(this.docker, sandbox.id, sandbox.dir).catch((error) => {
       this.logger.warn({ container: sandbox.name, err: (error as Error).message }, "could not remove a sandbox container");
     });
-    if (this.live.size === 0) this.unhook();
-  }
-
-  private async removeContainer(id: string, dir: string | undefined): Promise<void> {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    try {
-      await this.docker.getContainer(id).remove({ force: true });
-    } catch (error) {
-      const status = statusOf(error);
-      if (status !== 404 && status !== 409) throw isConnectionError(error) ? engineUnavailable(this.docker, error) : error;
+    if (this.live.size === 0) {
+      this.unhook?.();
+      this.unhook = undefined;
     }
   }
 
-  private removeStrayStateDirs(inUse: Set<string>): void {
-    let entries: string[];
-    try {
-      entries = readdirSync(this.options.stateDir);
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const dir = join(this.options.stateDir, entry);
-      if (!entry.startsWith("stigmer-") || inUse.has(dir) || [...this.live].some((s) => s.dir === dir)) continue;
-      // Another process may have made it a moment ago, before its container exists.
-      let touched = 0;
-      try {
-        touched = statSync(join(dir, "heartbeat")).mtimeMs;
-      } catch {
-        touched = statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-      }
-      if (Date.now() - touched > STARTING_GRACE_MS) rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  // On process exit (and SIGINT/SIGTERM nobody else handles) delete the state directories of
-  // cleanup-on sandboxes: synchronous, so it works in an exit handler; each keeper sees its
-  // heartbeat gone within a second and exits, and Docker removes the container.
-  private hook(): void {
-    if (this.hooked || !this.config.cleanup) return;
-    this.hooked = true;
-    process.once("exit", this.exitHook);
-    process.on("SIGINT", this.onSignal);
-    process.on("SIGTERM", this.onSignal);
-  }
-
-  private unhook(): void {
-    if (!this.hooked) return;
-    this.hooked = false;
-    process.removeListener("exit", this.exitHook);
-    process.removeListener("SIGINT", this.onSignal);
-    process.removeListener("SIGTERM", this.onSignal);
-  }
-
-  private readonly onSignal = (signal: NodeJS.Signals) => {
-    // Someone else (the CLI) handles the signal and disposes us properly: do nothing.
-    if (process.listenerCount(signal) > 1) return;
-    this.releaseOnExit();
-    this.unhook();
-    process.kill(process.pid, signal);
-  };
-
+  // On process exit (and SIGINT/SIGTERM nobody else handles) remove the state directories of
+  // cleanup-on sandboxes: synchronous, so it works in an exit handler. The agent loses its
+  // connection and exits; the exec-mode keeper finds its lease gone; Docker removes the container.
   private releaseOnExit(): void {
-    for (const sandbox of this.live) rmSync(sandbox.dir, { recursive: true, force: true });
+    for (const sandbox of this.live) {
+      sandbox.channel?.close();
+      removeSandboxDir(sandbox.dir);
+    }
   }
+}
+
+/** What the `mount` strategy mounts read-only over itself: the git directory (or file) and Stigmer's config. */
+function readOnlyInProject(root: string): string[] {
+  return [".git", "stigmer.config.json"].filter((name) => {
+    try {
+      const info = lstatSync(join(root, name));
+      return info.isDirectory() || info.isFile();
+    } catch {
+      return false;
+    }
+  });
 }

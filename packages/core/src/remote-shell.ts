@@ -26,28 +26,35 @@ export const RUN_ID_VARIABLE = "STIGMER_RUN_ID";
 /**
  * Kills a wrapped command's process tree: the recorded pid (or, without a pid file, every process
  * whose environment carries `STIGMER_RUN_ID=<id>`) and every descendant (found in /proc), SIGTERM,
- * then SIGKILL once the grace is over; removes the pid file.
- * Use: `sh -c TREE_KILL_SCRIPT stigmer-kill <execution id> <grace in tenths of a second>`.
+ * then SIGKILL once the grace is over; removes the pid file. With a third argument `1` it also
+ * kills every process carrying the marker, with its descendants: what the command left running in
+ * the background, double-forked daemons included.
+ * Use: `sh -c TREE_KILL_SCRIPT stigmer-kill <execution id> <grace in tenths of a second> [1]`.
  */
 export const TREE_KILL_SCRIPT = `f="${REMOTE_RUN_DIR}/$1"
-if [ -f "$f" ]; then root=$(cat "$f"); else root=$(grep -l -a -F "${RUN_ID_VARIABLE}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); fi
-[ -n "$root" ] || exit 0
+marked() { grep -l -a -F "${RUN_ID_VARIABLE}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3; }
+if [ -f "$f" ]; then base=$(cat "$f"); else base=$(marked "$1"); fi
+roots() { if [ "$3" = 1 ]; then echo $base $(marked "$1"); else echo $base; fi; }
+[ -n "$(roots "$@")" ] || exit 0
 tree() {
-  for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done | awk -v root="$root" '
+  for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done | awk -v root="$(roots "$@")" '
     NF { pid = $1; line = $0; sub(/^.*\\) /, "", line); split(line, f, " "); kids[f[2]] = kids[f[2]] " " pid }
     END { out = root; queue = root
       while (queue != "") { n = split(queue, q, " "); queue = ""
         for (i = 1; i <= n; i++) { m = split(kids[q[i]], c, " "); for (j = 1; j <= m; j++) { out = out " " c[j]; queue = queue " " c[j] } } }
       print out }'
 }
-pids=$(tree); kill -TERM $pids 2>/dev/null
+alive() { for p in $(tree "$@"); do [ "$p" != "$$" ] && [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && echo "$p"; done; }
+kill -TERM $(tree "$@") 2>/dev/null
 i=0
-while [ "$i" -lt "$2" ]; do
-  alive=""; for p in $pids; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && alive="$alive $p"; done
-  [ -z "$alive" ] && break
-  sleep 0.1; i=$((i + 1))
+while [ "$i" -lt "$2" ] && [ -n "$(alive "$@")" ]; do sleep 0.1; i=$((i + 1)); done
+# A fork bomb outruns one round: freeze what is found, kill it, look again.
+i=0
+while [ "$i" -lt 20 ]; do
+  left=$(alive "$@"); [ -z "$left" ] && break
+  kill -STOP $left 2>/dev/null; kill -KILL $left 2>/dev/null; i=$((i + 1))
 done
-kill -KILL $pids $(tree) 2>/dev/null; rm -f "$f"; exit 0`;
+rm -f "$f"; exit 0`;
 
 /** Quotes one word for a POSIX shell: `it's` → `'it'\\''s'`. */
 export function shellQuote(word: string): string {

@@ -66,13 +66,14 @@ describe("HostTree", () => {
       mkdirSync(join(root, "new/deeper"), { recursive: true });
       writeFileSync(join(root, "new/deeper/g"), "g");
       rmSync(join(root, "keep"));
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the watchers' events arrive
+      // No waiting: a change made just before the scan must be seen (settle lets the watchers report).
+      await tree.settle();
       const second = tree.scan();
       expect(second.upserts.map(([p]) => p)).toEqual(["a/b/f", "new", "new/deeper", "new/deeper/g"]);
       expect(second.deletions).toEqual(["keep"]);
       tree.commit(second);
       rmSync(join(root, "new"), { recursive: true });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await tree.settle();
       expect(tree.scan().deletions).toEqual(["new"]);
       tree.close();
     }

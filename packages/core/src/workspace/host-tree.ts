@@ -80,7 +80,17 @@ export class HostTree {
 
   private readonly exclude: (path: string) => boolean;
 
-  /** Host changes since the last commit. Does not change the manifest. */
+  /**
+   * Lets the watchers report every change made before this call: the kernel queues an inotify
+   * event during the write itself, but Node reads the queue only in the event loop's poll phase.
+   * Two `setImmediate` hops always have one poll phase between them.
+   */
+  async settle(): Promise<void> {
+    if (!this.watching || !this.primed) return;
+    for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Host changes since the last commit (call `settle()` first). Does not change the manifest. */
   scan(): HostChanges & { generation: number } {
     const generation = ++this.generation;
     const seen = new Map<string, HostEntry>();

@@ -12,64 +12,72 @@ export interface RemoteRun {
 /**
  * The one operation a sandbox backend needs for `sync` without an agent of its own: run a POSIX
  * `sh` script in the sandbox, as the user that runs commands, with `args` as `$1…`, feeding `stdin`
- * and streaming back standard output byte for byte. The scripts need `sh`, `find`, `sort`, `comm`,
- * `tar` and `rm` (GNU or BusyBox).
+ * and streaming back standard output byte for byte. The scripts need `sh`, `find`, `awk`, `tar`
+ * and `rm` (GNU or BusyBox).
  */
 export interface RemoteSandboxOps {
   run(script: string, args: readonly string[], stdin?: AsyncIterable<Uint8Array>): Promise<RemoteRun>;
 }
 
-// Both scripts pick `-cnewer` (change time: catches files extracted with old mtimes, as npm and pip
-// do) where find has it, else `-newer`.
-const NEWER = `if find "$sd" -maxdepth 0 -cnewer "$sd" >/dev/null 2>&1; then newer=-cnewer; else newer=-newer; fi`;
+// What changed since the last sync, by change time (it also catches files written with old
+// modification times, as tar, npm and pip do). GNU find compares with nanoseconds (`-cnewer`);
+// BusyBox has only whole seconds (`stat -c %Z`), so it takes one second of overlap: a file the
+// host had already reported back is recognised on the host and left alone.
+// The mark file holds the sync's time in seconds; its modification time is the same moment.
+const CHANGED = `nl='
+'
+if find "$sd" -maxdepth 0 -cnewer "$sd" >/dev/null 2>&1; then gnu=1; else gnu=; fi
+changed() {
+  if [ ! -f "$sd/mark" ]; then find . -mindepth 1 ! -name "*$nl*" -print
+  elif [ -n "$gnu" ]; then find . -mindepth 1 ! -name "*$nl*" -cnewer "$sd/mark" -print
+  else s=$(cat "$sd/mark"); find . -mindepth 1 ! -name "*$nl*" -exec stat -c '%Z %n' {} + | awk -v s="$s" '$1 >= s - 1 { sub(/^[0-9]+ /, ""); print }'
+  fi
+}`;
 
 /**
  * Push: `$1` workspace, `$2` sync state directory, `$3` reset (1/0). Standard input: the number of
- * deletions on a line, one relative path per line, then a tar archive. The change-time mark moves
- * past what was extracted unless the sandbox had unreported changes (then they, and the pushed
- * files with them, are reported at the next pull; the host drops the echoes).
+ * deletions on a line, one relative path per line, then a tar archive. The mark moves past what was
+ * extracted unless the sandbox had unreported changes (then they, and the pushed files with them,
+ * are reported at the next pull; the host recognises its own files and leaves them alone).
  */
 export const PUSH_SCRIPT = `set -e
 ws=$1; sd=$2
 mkdir -p "$ws" "$sd"
-${NEWER}
-if [ "$3" = 1 ]; then find "$ws" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; rm -f "$sd/mark" "$sd/list"; fi
+${CHANGED}
+cd "$ws"
+if [ "$3" = 1 ]; then find . -mindepth 1 -maxdepth 1 -exec rm -rf {} +; rm -f "$sd/mark" "$sd/list"; fi
 pending=
-if [ -f "$sd/mark" ]; then pending=$(cd "$ws" && find . -mindepth 1 $newer "$sd/mark" -print | head -n 1); fi
+[ -f "$sd/mark" ] && pending=$(changed | head -n 1)
 IFS= read -r n
 i=0
-while [ "$i" -lt "$n" ]; do IFS= read -r p; rm -rf -- "$ws/$p"; i=$((i + 1)); done
-tar -x -o -f - -C "$ws"
-if [ -z "$pending" ]; then touch "$sd/mark"; sleep 0.02 2>/dev/null || sleep 1; fi
-(cd "$ws" && find . -mindepth 1 -print | LC_ALL=C sort) > "$sd/list"`;
+while [ "$i" -lt "$n" ]; do IFS= read -r p; rm -rf -- "./$p"; i=$((i + 1)); done
+tar -x -o -f - -C .
+if [ -z "$pending" ]; then date +%s > "$sd/mark"; sleep 0.02; fi
+find . -mindepth 1 -print > "$sd/list"`;
 
 /**
  * Pull: `$1` workspace, `$2` sync state directory. Standard output: the number of deleted paths
- * on a line, one per line, then a tar archive of what changed since the mark (GNU tar: directories
- * too, without recursing; BusyBox tar: files and links only). Names containing a newline are skipped.
+ * on a line, one per line, then a tar archive of what changed since the mark (without recursing
+ * into directories; BusyBox tar takes the names as arguments). Names containing a newline are skipped.
  */
 export const PULL_SCRIPT = `set -e
 ws=$1; sd=$2
 mkdir -p "$sd"
-${NEWER}
-nl='
-'
+${CHANGED}
 cd "$ws"
-touch "$sd/mark.next"
-find . -mindepth 1 ! -name "*$nl*" -print | LC_ALL=C sort > "$sd/list.new"
-if [ -f "$sd/list" ]; then LC_ALL=C comm -23 "$sd/list" "$sd/list.new" > "$sd/deleted"; else : > "$sd/deleted"; fi
-since=
-[ -f "$sd/mark" ] && since="$newer $sd/mark"
-if tar --version 2>/dev/null | grep -q GNU; then
-  find . -mindepth 1 ! -name "*$nl*" $since -print > "$sd/changed"
-  flags="--no-recursion --hard-dereference"
-else
-  find . -mindepth 1 ! -type d ! -name "*$nl*" $since -print > "$sd/changed"
-  flags=
-fi
+date +%s > "$sd/mark.next"
+find . -mindepth 1 ! -name "*$nl*" -print > "$sd/list.new"
+if [ -f "$sd/list" ]; then awk 'NR == FNR { now[$0] = 1; next } !($0 in now)' "$sd/list.new" "$sd/list" > "$sd/deleted"; else : > "$sd/deleted"; fi
+changed > "$sd/changed"
 wc -l < "$sd/deleted" | tr -d ' '
 cat "$sd/deleted"
-if [ -s "$sd/changed" ]; then tar -c -f - $flags -T "$sd/changed"; fi
+if [ ! -s "$sd/changed" ]; then :
+elif tar --version 2>/dev/null | grep -q GNU; then tar -c -f - --no-recursion --hard-dereference -T "$sd/changed"
+else
+  set --
+  while IFS= read -r p; do set -- "$@" "$p"; done < "$sd/changed"
+  tar -c -f - --no-recursion -- "$@"
+fi
 mv "$sd/list.new" "$sd/list"
 mv "$sd/mark.next" "$sd/mark"`;
 

@@ -37,9 +37,14 @@ export interface SandboxFiles {
   /**
    * Unpacks `archive` (tar) into the sandbox's workspace after deleting `deletions` (relative paths;
    * a directory with everything in it). With `reset`, empties the workspace first. Entries keep
-   * their modes and mtimes; ownership is the sandbox's command user.
+   * their modes and mtimes; ownership is the sandbox's command user. `paths` lists the archive's
+   * entries (for a backend that tracks changes and must not report these back).
    */
-  push(archive: AsyncIterable<Uint8Array>, deletions: readonly string[], options: { reset: boolean }): Promise<void>;
+  push(
+    archive: AsyncIterable<Uint8Array>,
+    deletions: readonly string[],
+    options: { reset: boolean; paths: readonly string[] },
+  ): Promise<void>;
   /**
    * What changed in the sandbox's workspace since the last pull (or since the workspace was filled):
    * a tar of the changed entries and the deleted paths. Changes it reports are not reported again.
@@ -168,10 +173,14 @@ export class WorkspaceMirrors {
     return this.serialise(mirror, async () => {
       // An adopted sandbox whose manifest is lost: its content is unknown, so start it over.
       const reset = !files.fresh && !mirror.saved && mirror.tree.manifest.size === 0;
+      await mirror.tree.settle();
       const changes = mirror.tree.scan();
       if (!reset && changes.upserts.length === 0 && changes.deletions.length === 0) return;
       const unreadable = new Set<string>();
-      await files.push(packHostChanges(root, changes, unreadable), changes.deletions, { reset });
+      await files.push(packHostChanges(root, changes, unreadable), changes.deletions, {
+        reset,
+        paths: changes.upserts.map(([path]) => path),
+      });
       mirror.tree.commit(changes, unreadable);
       mirror.saved = true;
       this.save(mirror, files);

@@ -1,0 +1,80 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { SandboxInfo } from "@stigmer/core";
+import type Docker from "dockerode";
+import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
+import { LABELS, OWNER, ownerAlive } from "./labels.js";
+import { lastUse, recordExpiry, removeSandboxDir } from "./sandbox-state.js";
+
+/** A stopped container or a directory younger than this may still be starting in another process. */
+export const STARTING_GRACE_MS = 60_000;
+
+/** True when the container's state directory is in this engine's directory (this user's, on this machine). */
+export function isOurs(c: Docker.ContainerInfo, engineDirPath: string): boolean {
+  const dir = c.Labels[LABELS.stateDir];
+  return dir !== undefined && dir.startsWith(`${engineDirPath}/`);
+}
+
+/**
+ * True when nobody will use this container again, judged from the host's own record (its mtime is
+ * the last use), never from anything the sandbox can write: stopped, expired, or orphaned with
+ * cleanup on. Only containers whose record lives in this engine's directory are judged.
+ */
+export function isReclaimable(c: Docker.ContainerInfo, engineDirPath: string, now = Date.now()): boolean {
+  if (!isOurs(c, engineDirPath)) return false;
+  const labels = c.Labels;
+  const ownerGone = !ownerAlive(labels[LABELS.owner]);
+  if (c.State !== "running") return ownerGone || now - c.Created * 1000 > STARTING_GRACE_MS;
+  if (labels[LABELS.cleanup] === "true" && ownerGone) return true;
+  const expires = recordExpiry(labels[LABELS.stateDir] as string);
+  // No record: its directory was removed (the owner's exit hook), so it is done.
+  return expires === undefined ? now - c.Created * 1000 > STARTING_GRACE_MS || ownerGone : expires < now;
+}
+
+/** How `stigmer sandbox ls` shows a container. */
+export function sandboxInfo(c: Docker.ContainerInfo): SandboxInfo {
+  const labels = c.Labels;
+  const dir = labels[LABELS.stateDir];
+  const used = dir ? lastUse(dir) : undefined;
+  const expires = dir ? recordExpiry(dir) : undefined;
+  return {
+    id: c.Id,
+    name: (c.Names[0] ?? "").replace(/^\//, ""),
+    backend: "docker",
+    image: labels[LABELS.image] ?? c.Image,
+    state: c.State,
+    ...(labels[LABELS.workspace] ? { workspace: labels[LABELS.workspace] } : {}),
+    createdAt: labels[LABELS.created] ?? new Date(c.Created * 1000).toISOString(),
+    ...(used ? { lastUsedAt: new Date(used).toISOString() } : {}),
+    ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
+    ...(labels[LABELS.owner] ? { owner: (labels[LABELS.owner] as string).split(":").slice(0, 2).join(":") } : {}),
+    ownedByThisProcess: labels[LABELS.owner] === OWNER,
+  };
+}
+
+/** Removes a container (gone already is fine) and its state directory. */
+export async function removeContainer(docker: Docker, id: string, dir: string | undefined): Promise<void> {
+  if (dir) removeSandboxDir(dir);
+  try {
+    await docker.getContainer(id).remove({ force: true });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status !== 404 && status !== 409) throw isConnectionError(error) ? engineUnavailable(docker, error) : error;
+  }
+}
+
+/** Removes sandbox directories of this engine that no container uses and nobody touched lately. */
+export function removeStrayDirs(engineDirPath: string, inUse: ReadonlySet<string>): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(engineDirPath);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = join(engineDirPath, entry);
+    if (!entry.startsWith("stigmer-") || inUse.has(dir)) continue;
+    const touched = lastUse(dir) ?? statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (Date.now() - touched > STARTING_GRACE_MS) removeSandboxDir(dir);
+  }
+}
