@@ -1,15 +1,17 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import local from "@stigmer/backend-local";
-import { createExecutor, ErrorCode, type ExecEvent, resolveConfig, StigmerError } from "@stigmer/core";
+import { createExecutor, ErrorCode, type ExecEvent, resolveConfig, StigmerError, trustFiles } from "@stigmer/core";
 import { runDetectorConformance } from "@stigmer/core/testing";
 import rules from "@stigmer/detector-rules";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capturingLogger, runCli, silentLogger, tempProject } from "./helpers.js";
+import { capturingLogger, runCli, silentLogger, tempProject, writeTrusted } from "./helpers.js";
 
 const project = tempProject();
 afterAll(() => project.cleanup());
 const ALLOWLIST = new URL("./fixtures/allowlist-detector/index.js", import.meta.url).pathname;
+// The fixture lies inside the current directory (the repository): trusted, as its user would.
+trustFiles([ALLOWLIST]);
 
 describe("auto mode end to end through the CLI (real detector, real Docker sandbox)", () => {
   it("pip install goes to the sandbox: the start event names the rule, and it runs in the container", async () => {
@@ -62,7 +64,7 @@ describe("user rules (config file plugins.rules)", () => {
   const dir = tempProject();
   afterAll(() => dir.cleanup());
   beforeAll(() => {
-    writeFileSync(
+    writeTrusted(
       join(dir.dir, "stigmer.config.json"),
       JSON.stringify({
         plugins: {
@@ -112,7 +114,7 @@ describe("user rules (config file plugins.rules)", () => {
 
   it("a malformed user rule is INVALID_CONFIG naming it", async () => {
     const bad = tempProject();
-    writeFileSync(
+    writeTrusted(
       join(bad.dir, "stigmer.config.json"),
       JSON.stringify({ plugins: { rules: { deny: [{ id: "x", match: { commands: [] } }] } } }),
     );

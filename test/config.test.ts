@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SANDBOX_IMAGE, ErrorCode, resolveConfig, StigmerError } from "@stigmer/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { tempProject } from "./helpers.js";
+import { tempProject, writeTrusted } from "./helpers.js";
 
 const projects: Array<() => void> = [];
 afterEach(() => {
@@ -11,7 +11,7 @@ afterEach(() => {
 function project(config?: unknown) {
   const p = tempProject();
   projects.push(p.cleanup);
-  if (config !== undefined) writeFileSync(join(p.dir, "stigmer.config.json"), typeof config === "string" ? config : JSON.stringify(config));
+  if (config !== undefined) writeTrusted(join(p.dir, "stigmer.config.json"), typeof config === "string" ? config : JSON.stringify(config));
   return p.dir;
 }
 

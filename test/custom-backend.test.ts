@@ -1,9 +1,17 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BackendRequest, createExecutor, createLogger, ErrorCode, type ExecEvent, type PluginLoaderOptions } from "@stigmer/core";
+import {
+  type BackendRequest,
+  createExecutor,
+  createLogger,
+  ErrorCode,
+  type ExecEvent,
+  type PluginLoaderOptions,
+  trustFiles,
+} from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { tempProject } from "./helpers.js";
+import { tempProject, writeTrusted } from "./helpers.js";
 
 // A platform team's backend, chosen by package name through configuration only: no `modules`,
 // no import of the package in this file. It is resolved from here (test/ depends on it).
@@ -42,16 +50,16 @@ describe("a platform team's backend, selected by configuration", () => {
     const dir = tempProject();
     try {
       const file = join(dir.dir, "stigmer.config.json");
-      writeFileSync(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN }, plugins: { [SPAWN]: { shell: "/bin/bash" } } }));
+      writeTrusted(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN }, plugins: { [SPAWN]: { shell: "/bin/bash" } } }));
       await using configured = executor({}, dir.dir);
       // `$0` is the shell the backend started: the `shell` option reached the class.
       expect((await configured.run({ command: 'echo "$0"', cwd: dir.dir })).stdout).toBe("/bin/bash\n");
 
-      writeFileSync(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN } }));
+      writeTrusted(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN } }));
       await using defaults = executor({}, dir.dir);
       expect((await defaults.run({ command: 'echo "$0"', cwd: dir.dir })).stdout).toBe("/bin/sh\n");
 
-      writeFileSync(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN }, plugins: { [SPAWN]: { killGraceMs: "soon" } } }));
+      writeTrusted(file, JSON.stringify({ mode: "sandbox", sandbox: { backend: SPAWN }, plugins: { [SPAWN]: { killGraceMs: "soon" } } }));
       await using invalid = executor({}, dir.dir);
       const error = await stigmerErrorOf(invalid.run({ command: "true", cwd: dir.dir }));
       expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
@@ -118,10 +126,39 @@ describe("a misconfigured backend plugin", () => {
 describe("plugins decorated by another copy of tsyringe, and plugins named by path", () => {
   const foreign = new URL("./fixtures/foreign-tsyringe-backend/index.js", import.meta.url).pathname;
 
+  it("a plugin module inside the current directory loads only once trusted, and not again after it changed", async () => {
+    const dir = tempProject();
+    const previous = process.cwd();
+    try {
+      // The attack: a sandboxed command wrote a module into the project, and a config names it.
+      const planted = join(dir.dir, "evil.mjs");
+      writeFileSync(planted, "globalThis.__stigmerPlanted = true; export default {};");
+      process.chdir(dir.dir);
+      await using ex = executor(sandboxedBy("./evil.mjs"), dir.dir);
+      const error = await stigmerErrorOf(ex.run({ command: "true", cwd: dir.dir }));
+      expect(error.code).toBe(ErrorCode.UNTRUSTED_CONFIG);
+      expect(error.message).toContain(`stigmer trust ${planted}`);
+      expect((globalThis as { __stigmerPlanted?: boolean }).__stigmerPlanted).toBeUndefined();
+
+      const copy = join(dir.dir, "spawn-copy.js");
+      writeTrusted(copy, `export { default } from ${JSON.stringify(foreign)};`);
+      writeFileSync(copy, `globalThis.__stigmerPlanted = true; export { default } from ${JSON.stringify(foreign)};`);
+      await using changed = executor(sandboxedBy("./spawn-copy.js"), dir.dir);
+      const again = await stigmerErrorOf(changed.run({ command: "true", cwd: dir.dir }));
+      expect(again.code).toBe(ErrorCode.UNTRUSTED_CONFIG);
+      expect(again.message).toContain("changed since you trusted it");
+      expect((globalThis as { __stigmerPlanted?: boolean }).__stigmerPlanted).toBeUndefined();
+    } finally {
+      process.chdir(previous);
+      dir.cleanup();
+    }
+  });
+
   it("constructs the class from its @inject tokens, passes its options, and disposes it", async () => {
     const dir = tempProject();
+    trustFiles([foreign]); // a module inside the current directory (the repository) loads once trusted
     try {
-      writeFileSync(join(dir.dir, "stigmer.config.json"), JSON.stringify({ plugins: { [foreign]: { greeting: "hi" } } }));
+      writeTrusted(join(dir.dir, "stigmer.config.json"), JSON.stringify({ plugins: { [foreign]: { greeting: "hi" } } }));
       const ex = executor(sandboxedBy(foreign), dir.dir);
       const before = (globalThis as { __foreignDisposed?: number }).__foreignDisposed ?? 0;
       const result = await ex.run({ command: "the-test", cwd: dir.dir });

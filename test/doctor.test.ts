@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
-import { runCli, tempProject } from "./helpers.js";
+import { runCli, tempProject, writeTrusted } from "./helpers.js";
 
 interface Check {
   id: string;
@@ -134,9 +134,8 @@ describe("stigmer doctor", () => {
   });
 
   it("a config file with an unknown key, given by --config: config FAIL naming the file and key", async () => {
-    const { writeFileSync } = await import("node:fs");
     const file = `${project.dir}/bad.config.json`;
-    writeFileSync(file, JSON.stringify({ mode: "local", sandbx: {} }));
+    writeTrusted(file, JSON.stringify({ mode: "local", sandbx: {} }));
     const r = await runCli(["doctor", "--config", file], { cwd: project.dir });
     expect(r.exitCode).toBe(1);
     expect(line(r.stdout, "config")).toMatch(

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { createLogger, type Logger } from "@stigmer/core";
+import { createLogger, type Logger, trustFiles } from "@stigmer/core";
 import { execa } from "execa";
 
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -28,6 +28,15 @@ export async function runCli(
     env: { STIGMER_EXECUTION_MODE: "", STIGMER_SANDBOX_BACKEND: "", MODE: "", ...options.env },
   });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/**
+ * Writes a config file (or plugin module) and trusts its content, as a user would after reviewing
+ * it (`stigmer trust`): Stigmer loads nothing from a project directory that is not trusted.
+ */
+export function writeTrusted(path: string, content: string): void {
+  writeFileSync(path, content);
+  trustFiles([path]);
 }
 
 /** A temporary project directory, removed by the returned cleanup. */

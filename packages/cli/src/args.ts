@@ -63,7 +63,7 @@ export function parseArgs(argv: readonly string[], specs: Record<string, OptionS
   return { options, rest: argv.slice(i) };
 }
 
-/** The configuration flags (`--mode`, `--sandbox-image`, `--timeout`, `--log-level`, `--config`) a command was given. */
+/** The configuration flags (`--mode`, `--sandbox-image`, `--workspace`, `--allowed-root`, `--timeout`, `--log-level`, `--config`) a command was given. */
 export function configFlags(options: ParsedArgs["options"]): ConfigFlags {
   const pick = (name: string) => (typeof options[name] === "string" ? (options[name] as string) : undefined);
   const flags: ConfigFlags = {};
@@ -72,6 +72,10 @@ export function configFlags(options: ParsedArgs["options"]): ConfigFlags {
   const timeout = pick("timeout");
   const logLevel = pick("log-level");
   const config = pick("config");
+  const workspace = pick("workspace");
+  const roots = options["allowed-root"];
+  if (workspace !== undefined) flags.workspace = workspace;
+  if (Array.isArray(roots) && roots.length > 0) flags.allowedRoots = roots;
   if (mode !== undefined) flags.mode = mode;
   if (sandboxImage !== undefined) flags.sandboxImage = sandboxImage;
   if (timeout !== undefined) flags.timeout = timeout;

@@ -10,6 +10,7 @@ Usage:
   stigmer server start|status|stop            the executor as an HTTP service for agents (+ MCP at /mcp)
   stigmer mcp                                 an MCP server over stdio (tools run_command, classify_command)
   stigmer doctor                              check the setup, one line per check with a fix
+  stigmer trust [FILE...]                     trust a project's config file (and plugins) after review
   stigmer help [command]                      show help
   stigmer --version
 
@@ -33,6 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return (await import("./commands/mcp.js")).mcpCommand(rest);
       case "doctor":
         return (await import("./commands/doctor.js")).doctorCommand(rest);
+      case "trust":
+        return (await import("./commands/trust.js")).trustCommand(rest);
       case "help":
       case "--help":
       case "-h":
@@ -43,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (rest[0] === "server") return (await import("./commands/server.js")).serverCommand(["help"]);
         if (rest[0] === "mcp") return (await import("./commands/mcp.js")).mcpCommand(["--help"]);
         if (rest[0] === "doctor") return (await import("./commands/doctor.js")).doctorCommand(["--help"]);
+        if (rest[0] === "trust") return (await import("./commands/trust.js")).trustCommand(["--help"]);
         process.stdout.write(`${HELP}\n`);
         return command === undefined ? 2 : 0;
       }
@@ -53,7 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       default:
         process.stderr.write(
-          `stigmer: INVALID_REQUEST: unknown command "${command}". Commands: run, detect, sandbox, server, mcp, doctor, help.\n`,
+          `stigmer: INVALID_REQUEST: unknown command "${command}". Commands: run, detect, sandbox, server, mcp, doctor, trust, help.\n`,
         );
         return 2;
     }

@@ -45,7 +45,14 @@ export { OutputCapture } from "./output-capture.js";
 export { ownerAlive, PROCESS_OWNER } from "./owner.js";
 export { pipeToSink } from "./pipe-to-sink.js";
 export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
-export { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, type PluginModuleLoader, pluginPackage } from "./plugin-loader.js";
+export {
+  BUNDLED_PLUGINS,
+  loadPlugin,
+  type PluginLoaderOptions,
+  type PluginModuleLoader,
+  pluginPackage,
+  projectPluginFiles,
+} from "./plugin-loader.js";
 export { PID_RECORDING_WRAPPER, REMOTE_RUN_DIR, RUN_ID_VARIABLE, shellJoin, shellQuote, TREE_KILL_SCRIPT } from "./remote-shell.js";
 export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";
 export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";

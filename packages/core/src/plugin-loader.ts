@@ -57,6 +57,32 @@ function requireTrustedIfInProject(url: string): void {
   if (isInside(path, cwd)) requireTrusted(path, readFileSync(path), "Plugin module");
 }
 
+/**
+ * The files that loading these plugin names would take from inside `cwd` (and so need trust):
+ * plugin paths, and packages found only through the current directory. For `stigmer trust`.
+ */
+export async function projectPluginFiles(names: readonly string[], options: PluginLoaderOptions = {}): Promise<string[]> {
+  const cwd = process.cwd();
+  const files: string[] = [];
+  for (const name of new Set(names)) {
+    if (BUNDLED_PLUGINS[name] || options.modules?.[name]) continue;
+    let url: string | undefined;
+    try {
+      if (isPluginPath(name)) url = pluginPathUrl(name);
+      else {
+        const found = await resolvePackage(name, [...(options.resolveFrom ?? []), import.meta.url, cwd]);
+        if (found?.base === cwd) url = found.url;
+      }
+    } catch {
+      continue;
+    }
+    if (!url?.startsWith("file:")) continue;
+    const path = realpathSync(fileURLToPath(url));
+    if (isInside(path, realpathSync(cwd))) files.push(path);
+  }
+  return files;
+}
+
 /** The package a plugin name stands for. */
 export function pluginPackage(name: string): string {
   return BUNDLED_PLUGINS[name] ?? name;
@@ -85,12 +111,12 @@ function toBaseUrl(from: string | URL): string {
   return pathToFileURL(from.endsWith("/") ? from : `${from}/`).href;
 }
 
-async function resolvePackage(pkg: string, bases: ReadonlyArray<string | URL>): Promise<string | undefined> {
+async function resolvePackage(pkg: string, bases: ReadonlyArray<string | URL>): Promise<{ url: string; base: string | URL } | undefined> {
   // Only needed for plugins named by package; kept off the start-up path of everything else.
   const { resolve: resolveModule } = await import("import-meta-resolve");
   for (const base of bases) {
     try {
-      return resolveModule(pkg, toBaseUrl(base));
+      return { url: resolveModule(pkg, toBaseUrl(base)), base };
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw error;
@@ -115,9 +141,13 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
       if (given !== undefined) {
         mod = await given();
       } else {
-        const bases = [...(options.resolveFrom ?? []), import.meta.url, process.cwd()];
-        const url = isPluginPath(name) ? pluginPathUrl(name) : await resolvePackage(pkg, bases);
-        if (url !== undefined) requireTrustedIfInProject(url);
+        const cwd = process.cwd();
+        const bases = [...(options.resolveFrom ?? []), import.meta.url, cwd];
+        const found = isPluginPath(name) ? { url: pluginPathUrl(name), base: cwd } : await resolvePackage(pkg, bases);
+        // What the embedder pointed at (resolveFrom) or what sits beside core is theirs; what is
+        // found through the current directory may have come from a sandbox.
+        if (found?.base === cwd) requireTrustedIfInProject(found.url);
+        const url = found?.url;
         if (url === undefined) {
           throw new PluginLoadError(
             `Plugin package "${pkg}" is not installed: add it to the project that runs stigmer (pnpm add ${pkg}), or change the setting that names "${name}".`,

@@ -20,7 +20,9 @@ interface TrustFile {
   files: Record<string, TrustRecord>;
 }
 
-const trustFile = (env?: Record<string, string | undefined>) => join(stateDir(env), "trust.json");
+// A caller's partial environment (resolveConfig's `env` option) still uses this process's state directory.
+const trustFile = (env?: Record<string, string | undefined>) =>
+  join(stateDir(env?.STIGMER_STATE_DIR || env?.XDG_STATE_HOME ? env : process.env), "trust.json");
 
 function load(env?: Record<string, string | undefined>): TrustFile {
   try {

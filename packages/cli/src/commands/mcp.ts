@@ -4,19 +4,21 @@ import { bundledPlugins } from "../plugins.js";
 import { reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
 
-export const MCP_HELP = `Usage: stigmer mcp [--mode MODE] [--config FILE] [--log-level LEVEL]
+export const MCP_HELP = `Usage: stigmer mcp [--mode MODE] [--allowed-root DIR]... [--config FILE] [--log-level LEVEL]
 
 Serves the Model Context Protocol over stdin/stdout, for MCP clients that start their tools as
 processes. Tools: run_command (command, cwd?, mode?, timeout_ms? → output, exit code, where it ran
 and why; progress while it runs; cancelling kills the process tree) and classify_command (command →
 local or sandbox, and why). Configuration as for stigmer run (STIGMER_EXECUTION_MODE, …); logs go
-to stderr (default level error). The HTTP server serves the same tools at /mcp.
+to stderr (default level error). The HTTP server serves the same tools at /mcp. --allowed-root
+(repeatable) restricts the project directories sandboxed commands may be given.
 
 Client configuration (e.g. Claude Desktop, Cursor):
   { "mcpServers": { "stigmer": { "command": "stigmer", "args": ["mcp"], "env": { "STIGMER_EXECUTION_MODE": "auto" } } } }`;
 
 const SPECS: Record<string, OptionSpec> = {
   mode: { type: "string" },
+  "allowed-root": { type: "list" },
   config: { type: "string" },
   "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },

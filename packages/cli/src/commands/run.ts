@@ -16,6 +16,8 @@ Options:
   --env NAME=value        add a variable to the command's environment (repeatable)
   --timeout <seconds>     kill the whole process tree after this long (exit 124)
   --sandbox-image <image> sandbox image for this command
+  --workspace <strategy>  how the project reaches the sandbox: sync (default: copied in, changes
+                          checked and brought back), mount (the directory itself; runs as you)
   --json                  print the event stream as NDJSON on stdout
   --no-stdin              do not pass stdin to the command (default: passed when it is a pipe or a file)
   --config <file>         config file (default: ./stigmer.config.json if present)
@@ -33,6 +35,7 @@ const SPECS: Record<string, OptionSpec> = {
   env: { type: "list" },
   timeout: { type: "string" },
   "sandbox-image": { type: "string" },
+  workspace: { type: "string" },
   json: { type: "boolean" },
   stdin: { type: "boolean" },
   config: { type: "string" },
@@ -55,6 +58,21 @@ const SIGNAL_NUMBERS: Record<string, number> = {
 function write(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> | undefined {
   if (stream.write(data)) return undefined;
   return new Promise((resolve) => stream.once("drain", resolve));
+}
+
+/** Tells the user what a sync kept out of the project, and why (the command's output stays untouched). */
+function reportWorkspace(result: ExecResult): void {
+  const report = result.workspace;
+  if (!report) return;
+  const lines = [
+    ...report.refused.map((r) => `stigmer: kept out of the project: ${r.path} (${r.reason})`),
+    ...report.conflicts.map((c) => `stigmer: not brought back: ${c.path} (${c.reason})`),
+  ];
+  const shown = lines.slice(0, 20);
+  if (lines.length > shown.length) shown.push(`stigmer: … and ${lines.length - shown.length} more (see the exit event with --json)`);
+  if (report.truncated)
+    shown.push("stigmer: the sandbox changed more than one sync may bring back (sandbox.maxSyncBytes): the rest is left in the sandbox");
+  if (shown.length > 0) process.stderr.write(`${shown.join("\n")}\n`);
 }
 
 function exitStatus(result: ExecResult, interrupt: string | undefined): number {
@@ -124,6 +142,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
           },
         },
       );
+      if (!json) reportWorkspace(result);
       return exitStatus(result, interrupt);
     } finally {
       if (forwardStdin) process.stdin.destroy();

@@ -16,6 +16,9 @@ start options:
   --port <n>                port (default 8377; 0 picks a free one)
   --allow-remote            allow a non-loopback --host (requires STIGMER_SERVER_TOKEN)
   --mode <mode>             default mode for requests that name none (local, sandbox, auto)
+  --allowed-root <dir>      sandboxed and auto-mode requests may only use this directory or one
+                            below it as cwd (repeatable; default: sandbox.allowedRoots, else any
+                            project directory that passes the workspace checks)
   --max-concurrency <n>     commands running at once, HTTP and MCP together (default 8; more: 429)
   --max-body-bytes <n>      largest request body (default 2097152; larger: 413)
   --max-command-bytes <n>   largest command line (default 262144; larger: 413)
@@ -32,6 +35,7 @@ const SPECS: Record<string, OptionSpec> = {
   port: { type: "string" },
   "allow-remote": { type: "boolean" },
   mode: { type: "string" },
+  "allowed-root": { type: "list" },
   "max-concurrency": { type: "string" },
   "max-body-bytes": { type: "string" },
   "max-command-bytes": { type: "string" },
