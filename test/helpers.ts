@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -112,4 +113,95 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A process started by {@link UnprivilegedUser.start}: signal it, await its end. */
+export interface StartedProcess extends Promise<{ exitCode?: number | undefined; stdout: unknown; stderr: unknown }> {
+  pid?: number | undefined;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/** A user without privileges but in the docker group: how the sandbox's attackers meet Stigmer in practice. */
+export interface UnprivilegedUser {
+  uid: number;
+  gid: number;
+  home: string;
+  /** Runs the built CLI as this user (environment: HOME, PATH and `env` only). */
+  cli(args: string[], options?: { cwd?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult>;
+  /** Starts the built CLI as this user and returns the running process (to signal it). */
+  start(args: string[], options?: { cwd?: string; env?: Record<string, string> }): StartedProcess;
+  /** Runs a shell script as this user. */
+  sh(script: string, options?: { cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** A project directory this user owns. */
+  project(): string;
+  cleanup(): void;
+}
+
+const TEST_USER = "stigmer-test";
+
+/**
+ * As root (CI), creates the system user `stigmer-test` in the docker group once and runs as it
+ * through setpriv; as anyone else, runs as that user itself (already unprivileged).
+ */
+export function unprivilegedUser(): UnprivilegedUser {
+  const root = process.getuid?.() === 0;
+  const dockerGid = Number(execFileSync("getent", ["group", "docker"], { encoding: "utf8" }).split(":")[2]);
+  if (root) {
+    try {
+      execFileSync("id", ["-u", TEST_USER], { stdio: "ignore" });
+    } catch {
+      execFileSync("useradd", [
+        "--system",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        "--user-group",
+        "--groups",
+        "docker",
+        TEST_USER,
+      ]);
+    }
+  }
+  const uid = root ? Number(execFileSync("id", ["-u", TEST_USER], { encoding: "utf8" })) : (process.getuid?.() as number);
+  const gid = root ? Number(execFileSync("id", ["-g", TEST_USER], { encoding: "utf8" })) : (process.getgid?.() as number);
+  const dirs: string[] = [];
+  const owned = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    if (root) chownSync(dir, uid, gid);
+    chmodSync(dir, 0o755);
+    dirs.push(dir);
+    return dir;
+  };
+  const home = owned("stigmer-home-");
+  // setpriv and env exec, so the process started is the command itself (a signal reaches it).
+  const spawnAs = (command: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}) => {
+    const env = { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", ...options.env };
+    const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const argv = root
+      ? ["setpriv", "--reuid", String(uid), "--regid", String(gid), "--groups", String(dockerGid), "env", "-i", ...pairs, ...command]
+      : ["env", "-i", ...pairs, ...command];
+    return execa(argv[0] as string, argv.slice(1), {
+      reject: false,
+      stdin: "ignore",
+      stripFinalNewline: false,
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+  };
+  const run = async (command: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}) => {
+    const result = await spawnAs(command, { timeoutMs: 120_000, ...options });
+    return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+  };
+  return {
+    uid,
+    gid,
+    home,
+    cli: (args, options) => run([process.execPath, cliBin, ...args], options),
+    start: (args, options) => spawnAs([process.execPath, cliBin, ...args], options) as unknown as StartedProcess,
+    sh: (script, options) => run(["sh", "-c", script], options),
+    project: () => owned("stigmer-proj-"),
+    cleanup: () => {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

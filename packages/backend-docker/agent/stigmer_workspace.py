@@ -87,10 +87,14 @@ class Inotify:
                 out.append((rel, os.fsdecode(name) if name else None, mask))
 
 
+SPECIAL_TYPES = {stat.S_IFIFO: tarfile.FIFOTYPE, stat.S_IFCHR: tarfile.CHRTYPE, stat.S_IFBLK: tarfile.BLKTYPE}
+
+
 def entry_of(st):
     """What the manifest keeps of an entry: enough to tell it changed."""
     mode = st.st_mode
-    kind = "d" if stat.S_ISDIR(mode) else "f" if stat.S_ISREG(mode) else "l" if stat.S_ISLNK(mode) else None
+    kind = ("d" if stat.S_ISDIR(mode) else "f" if stat.S_ISREG(mode) else "l" if stat.S_ISLNK(mode)
+            else "x" if stat.S_IFMT(mode) in SPECIAL_TYPES else None)
     if kind is None:
         return None
     if kind == "d":
@@ -312,5 +316,9 @@ class Workspace:
                             archive.addfile(info, ExactReader(handle, st.st_size))
                     except OSError:
                         continue
+                elif stat.S_IFMT(st.st_mode) in SPECIAL_TYPES:
+                    # Sent as what it is, so that the host refuses it and says so.
+                    info.type = SPECIAL_TYPES[stat.S_IFMT(st.st_mode)]
+                    archive.addfile(info)
                 seen[rel] = entry_of(st)
         self.commit(upserts, seen, gone)

@@ -48,7 +48,7 @@ export class AgentChannel {
 
   /** Listens on a new socket in `channelDir` (which the sandbox mounts read-only). */
   static async listen(channelDir: string, token: string): Promise<AgentChannel> {
-    const socketPath = join(channelDir, `h-${process.pid}-${randomBytes(3).toString("hex")}.sock`);
+    const socketPath = join(channelDir, `${process.pid}-${randomBytes(2).toString("hex")}.sock`);
     if (Buffer.byteLength(socketPath) > 107) {
       throw new Error(`the socket path ${socketPath} is too long for a Unix socket: set plugins.docker.stateDir to a shorter directory`);
     }

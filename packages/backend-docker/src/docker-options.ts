@@ -28,7 +28,7 @@ export interface DockerBackendOptions {
   killGraceMs?: number;
   /**
    * Host directory for the sandboxes' records and channels (one subdirectory per engine endpoint).
-   * Default `$XDG_RUNTIME_DIR/stigmer/docker`, else `<tmpdir>/stigmer-<uid>/docker`. Keep it short:
+   * Default `<Stigmer's state directory>/docker` (`~/.local/state/stigmer/docker`). Keep it short:
    * Unix socket paths are limited to 107 bytes.
    */
   stateDir?: string;

@@ -73,7 +73,7 @@ export function removeStrayDirs(engineDirPath: string, inUse: ReadonlySet<string
   }
   for (const entry of entries) {
     const dir = join(engineDirPath, entry);
-    if (!entry.startsWith("stigmer-") || inUse.has(dir)) continue;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{6}$/.test(entry) || inUse.has(dir)) continue;
     const touched = lastUse(dir) ?? statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (Date.now() - touched > STARTING_GRACE_MS) removeSandboxDir(dir);
   }

@@ -293,8 +293,9 @@ export class SandboxPool {
       signal: new AbortController().signal,
     });
     const engineDir = await this.engine.dir();
-    const name = `stigmer-${key.slice(0, 8)}-${randomBytes(3).toString("hex")}`;
-    const dir = join(engineDir, name);
+    const suffix = randomBytes(3).toString("hex");
+    const name = `stigmer-${key.slice(0, 8)}-${suffix}`;
+    const dir = join(engineDir, `${key.slice(0, 8)}-${suffix}`);
     const { ttlSeconds, cleanup } = this.config;
     const record: SandboxRecord = {
       token: randomBytes(32).toString("hex"),

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { privateDir, writePrivateFile } from "@stigmer/core";
+import { privateDir, stateDir, writePrivateFile } from "@stigmer/core";
 
 /**
  * The host-side state of this process's sandboxes, one directory per container under a directory
  * per engine endpoint (so pruning one engine never touches another's sandboxes):
  *
- *   <base>/<engine id>/<container name>/
+ *   <base>/<engine id>/<sandbox id>/
  *     record.json     the host's own record (token, TTL, owner); its mtime is the last use. Private.
  *     channel/        mounted read-only at /run/stigmer: the host's sockets, and the lease (exec mode)
  *     trust/          mounted read-only at /etc/stigmer: the host's CA bundle
@@ -16,16 +15,18 @@ import { privateDir, writePrivateFile } from "@stigmer/core";
  * Nothing under <base> is ever writable from a sandbox, so the host can trust what it reads there.
  */
 
-/** `$XDG_RUNTIME_DIR/stigmer/docker`, else `<tmpdir>/stigmer-<uid>/docker`: short, for Unix socket paths. */
+/**
+ * `<Stigmer's state directory>/docker`: inside the directory core keeps out of every workspace, so
+ * no project directory (sandboxed or auto mode) can contain it. Names below it are short, because
+ * a Unix socket path (…/<engine>/<sandbox>/channel/<socket>) is limited to 107 bytes.
+ */
 export function defaultStateBase(): string {
-  const runtime = process.env.XDG_RUNTIME_DIR;
-  if (runtime) return join(runtime, "stigmer", "docker");
-  return join(tmpdir(), `stigmer-${process.getuid?.() ?? "user"}`, "docker");
+  return join(stateDir(), "docker");
 }
 
 /** A short, stable name for an engine endpoint. */
 export function engineId(endpoint: string): string {
-  return createHash("sha256").update(endpoint).digest("hex").slice(0, 12);
+  return createHash("sha256").update(endpoint).digest("hex").slice(0, 8);
 }
 
 /** The directory of one engine's sandboxes, made private (0700, ours, not a link). */
