@@ -42,6 +42,8 @@ HELLO, AUTH, READY, OPEN, PING = 1, 2, 3, 5, 6
 RUN, STDIN, STDIN_EOF, KILL, PUSH, PULL, STATS, DATA, DATA_END = 10, 11, 12, 13, 14, 15, 16, 17, 18
 STARTED, STDOUT, STDERR, EXIT, ERROR, DONE, DELETIONS = 32, 33, 34, 35, 36, 37, 38
 DRAIN_SECONDS = 0.2
+# However much a background process keeps writing to the inherited pipes, the command is over this long after its shell.
+DRAIN_CAP_SECONDS = 2.0
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
 RUN_ID_VARIABLE = "STIGMER_RUN_ID"
 
@@ -325,6 +327,7 @@ def run_command(conn, request, cwd, grace, workspace):
     client_open = True
     streams = {proc.stdout.fileno(): STDOUT, proc.stderr.fileno(): STDERR}
     drain_left = DRAIN_SECONDS
+    exited_at = None
 
     def start_kill():
         nonlocal killer
@@ -334,7 +337,9 @@ def run_command(conn, request, cwd, grace, workspace):
 
     while streams:
         exited = proc.poll() is not None
-        if exited and drain_left <= 0:
+        if exited and exited_at is None:
+            exited_at = time.time()
+        if exited and (drain_left <= 0 or time.time() - exited_at > DRAIN_CAP_SECONDS):
             break
         watch = list(streams) + ([conn] if client_open else [])
         started = time.time()

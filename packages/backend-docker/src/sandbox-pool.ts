@@ -78,6 +78,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class SandboxPool {
   private readonly sandboxes = new Map<string, Promise<Sandbox>>();
   private readonly live = new Set<Sandbox>();
+  /** Removals under way: dispose waits for them (a retired sandbox must not outlive us). */
+  private readonly removing = new Set<Promise<void>>();
   private reaped: Promise<void> | undefined;
   private unhook: (() => void) | undefined;
 
@@ -183,6 +185,7 @@ export class SandboxPool {
     }
     if (this.config.cleanup) await Promise.allSettled(all.map((s) => this.destroy(s, "executor disposed")));
     else for (const sandbox of all) sandbox.channel?.close();
+    await Promise.allSettled([...this.removing]);
     this.unhook?.();
     this.unhook = undefined;
   }
@@ -451,8 +454,16 @@ export class SandboxPool {
     void this.destroy(sandbox, "lost");
   }
 
-  private async destroy(sandbox: Sandbox, why: string): Promise<void> {
-    if (!this.live.delete(sandbox)) return;
+  private destroy(sandbox: Sandbox, why: string): Promise<void> {
+    if (!this.live.has(sandbox)) return Promise.resolve();
+    const removal = this.removeSandbox(sandbox, why);
+    this.removing.add(removal);
+    void removal.finally(() => this.removing.delete(removal));
+    return removal;
+  }
+
+  private async removeSandbox(sandbox: Sandbox, why: string): Promise<void> {
+    this.live.delete(sandbox);
     sandbox.dead = true;
     clearTimeout(sandbox.idleTimer);
     clearInterval(sandbox.beatTimer);
