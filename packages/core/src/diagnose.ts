@@ -314,6 +314,59 @@ function checkDaytona(config: StigmerConfig, outcome: BackendOutcome | undefined
   };
 }
 
+/**
+ * What sandboxes get from the host, as the sandbox backend reports it in `health().details.sandbox`
+ * (`network`, `workspace`, `hostCAs: {enabled, certificates, sources}`, `hostProxy: {enabled,
+ * variables}` with credentials already redacted). Host networking is a warning: no isolation.
+ */
+function checkSandboxEnvironment(config: StigmerConfig, outcome: BackendOutcome | undefined): DiagnosisCheck {
+  const network = config.sandbox.network;
+  const hostNetwork =
+    network === "host"
+      ? "STIGMER_SANDBOX_NETWORK=host: sandboxed commands share the host's network and reach every service listening on it, localhost included"
+      : undefined;
+  const reported = outcome?.health?.details?.sandbox as
+    | {
+        workspace?: string;
+        hostCAs?: { enabled?: boolean; certificates?: number; sources?: string[] };
+        hostProxy?: { enabled?: boolean; variables?: Record<string, string> };
+      }
+    | undefined;
+  const parts: string[] = [`network ${network}`];
+  if (reported?.workspace) parts.push(`workspace ${reported.workspace}`);
+  const cas = reported?.hostCAs;
+  if (cas) {
+    parts.push(
+      cas.enabled
+        ? `the host's ${cas.certificates ?? 0} CA certificates (${(cas.sources ?? []).join(", ") || "none found"})`
+        : "no host CAs (STIGMER_SANDBOX_HOST_CAS=false)",
+    );
+  }
+  const proxy = reported?.hostProxy;
+  if (proxy) {
+    const vars = Object.entries(proxy.variables ?? {}).map(([k, v]) => `${k}=${v}`);
+    parts.push(
+      proxy.enabled
+        ? vars.length > 0
+          ? `proxy ${vars.join(", ")}`
+          : "no proxy set on the host"
+        : "no host proxy (STIGMER_SANDBOX_HOST_PROXY=false)",
+    );
+  }
+  const message = `Sandboxes get: ${parts.join("; ")}`;
+  const details = { network, ...(reported ?? {}) };
+  if (hostNetwork) {
+    return {
+      id: "sandbox-environment",
+      status: "warn",
+      message: `${hostNetwork}. ${message}`,
+      fix: "Unset STIGMER_SANDBOX_NETWORK (bridge) or use none, unless you need the host's network.",
+      details,
+    };
+  }
+  return { id: "sandbox-environment", status: "ok", message, details };
+}
+
 async function checkDetector(config: StigmerConfig, executor: Executor, timeoutMs: number): Promise<DiagnosisCheck> {
   const name = config.detector;
   const label = name === pluginPackage(name) ? `"${name}"` : `"${name}" (${pluginPackage(name)})`;
@@ -342,7 +395,7 @@ async function checkDetector(config: StigmerConfig, executor: Executor, timeoutM
 
 /**
  * Checks the setup, one {@link DiagnosisCheck} each: `node`, `config`, `sandbox-backend`,
- * `sandbox-image`, `daytona`, `detector`. Never throws, and each check is bounded in time (an
+ * `sandbox-image`, `sandbox-environment`, `daytona`, `detector`. Never throws, and each check is bounded in time (an
  * unreachable Docker engine or Daytona API cannot hang it). Used by `stigmer doctor` and the
  * server's `GET /v1/health`.
  */
@@ -361,7 +414,7 @@ export async function diagnose(input: DiagnoseInput): Promise<DiagnosisCheck[]> 
   checks.push(guard("config", () => checkConfig(config, configError)));
   if (!config || configError !== undefined || !executor) {
     const why = !config || configError !== undefined ? "the configuration is invalid" : "no executor was given";
-    for (const id of ["sandbox-backend", "sandbox-image", "daytona", "detector"]) {
+    for (const id of ["sandbox-backend", "sandbox-image", "sandbox-environment", "daytona", "detector"]) {
       checks.push({ id, status: "skip", message: `Not checked: ${why}` });
     }
     return checks;
@@ -379,6 +432,7 @@ export async function diagnose(input: DiagnoseInput): Promise<DiagnosisCheck[]> 
   ]);
   checks.push(backend.check);
   checks.push(guard("sandbox-image", () => checkSandboxImage(config, backend)));
+  checks.push(guard("sandbox-environment", () => checkSandboxEnvironment(config, backend)));
   checks.push(guard("daytona", () => checkDaytona(config, backend)));
   checks.push(detector);
   return checks;

@@ -11,6 +11,8 @@ Checks the setup and prints one line per check, with what to do when one is not 
   config           the configuration (flags, STIGMER_* and DAYTONA_* variables, config file) is valid
   sandbox-backend  the sandbox backend loads and answers (Docker engine, or the Daytona API)
   sandbox-image    the sandbox image is present locally (docker)
+  sandbox-environment  what sandboxes get from the host: network, CAs, proxy settings (warns
+                   about STIGMER_SANDBOX_NETWORK=host)
   daytona          the Daytona key and API (MODE=cloud)
   detector         the auto-mode detector loads and answers
 
