@@ -100,6 +100,13 @@ function exercise(connect: () => Promise<Client>, { perCallCancel = true } = {})
     expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(
       /^INVALID_REQUEST: The working directory \/no\/such\/dir does not exist/,
     );
+    // The host's root never becomes a sandbox's workspace.
+    const root = await client.callTool({
+      name: "run_command",
+      arguments: { command: "cat /workspace/etc/shadow", mode: "sandbox", cwd: "/" },
+    });
+    expect(root.isError).toBe(true);
+    expect((root.content as Array<{ text: string }>)[0]?.text).toMatch(/^INVALID_REQUEST: Refusing to use \/ as a sandbox workspace/);
     for (const name of ["run_command", "classify_command"]) {
       const empty = await client.callTool({ name, arguments: { command: "  " } });
       expect(empty.isError).toBe(true);

@@ -1,3 +1,4 @@
+import { homedir } from "node:os";
 // The HTTP API over real sockets: security (token, Origin, Host, remote bind), limits (413, 429),
 // NDJSON streaming, client disconnect killing the command, graceful shutdown, and the API end to
 // end in local, docker and cloud (Daytona imitation) modes. `stigmer server start|status|stop`
@@ -219,6 +220,10 @@ describe("POST /v1/exec", () => {
     [{ command: "ls", cwd: "/no/such/dir" }, 400, "INVALID_REQUEST"],
     [{ command: "ls", env: { "BAD NAME": "x" } }, 400, "INVALID_REQUEST"],
     [{ command: "ls", surprise: 1 }, 400, "INVALID_REQUEST"],
+    // The host's root, or the home directory, must never become a sandbox's workspace (nor auto mode's project).
+    [{ command: "cat /workspace/etc/shadow", mode: "sandbox", cwd: "/" }, 400, "INVALID_REQUEST"],
+    [{ command: "ls", mode: "auto", cwd: "/" }, 400, "INVALID_REQUEST"],
+    [{ command: "ls", mode: "sandbox", cwd: homedir() }, 400, "INVALID_REQUEST"],
   ])("bad request %j is %i %s as JSON", async (body, status, code) => {
     const server = await serve();
     const r = await call(server, "POST", "/v1/exec", { body });
@@ -272,7 +277,8 @@ describe("POST /v1/exec", () => {
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     let seen = "";
     while (!seen.includes("started")) seen += new TextDecoder().decode((await reader.read()).value);
-    expect(await countProcesses(`sleep ${marker}`)).toBe(2);
+    // "started" may be printed before the backgrounded sh has started its sleeps.
+    await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 2, 10_000, "both sleeps to run");
     controller.abort();
     await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 0, 10_000, "the command's processes to be killed");
     await waitFor(async () => server.running === 0, 5000, "the slot to be freed");
