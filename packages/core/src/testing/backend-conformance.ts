@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Backend } from "../backend.js";
@@ -15,6 +15,7 @@ export const BACKEND_CONFORMANCE_GROUPS = [
   "streaming",
   "env",
   "cwd",
+  "workspace",
   "stdin",
   "large-output",
   "timeout",
@@ -281,6 +282,60 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           assert.equal(readFileSync(join(workdir, `back-${name}`), "utf8"), "from the command\n");
         },
         limit(30_000),
+      );
+    });
+
+    group("workspace", () => {
+      test.it(
+        "sync: changes and deletions come back; what must not (setuid, links out, git config, Stigmer's config) is refused and reported",
+        async () => {
+          if (!backend.capabilities.workspace?.includes("sync")) return;
+          const dir = join(workdir, `sync-${marker}`);
+          mkdirSync(join(dir, "sub"), { recursive: true });
+          writeFileSync(join(dir, "keep.txt"), "host\n");
+          writeFileSync(join(dir, "sub", "gone.txt"), "host\n");
+          const { result } = await run(
+            {
+              command: [
+                "echo changed > keep.txt",
+                "rm sub/gone.txt",
+                "mkdir -p new && echo new > new/made.txt && chmod 4755 new/made.txt",
+                "ln -s /etc/passwd out",
+                "mkdir -p .git && echo '[core]' > .git/config",
+                "echo '{}' > stigmer.config.json",
+              ].join(" && "),
+              cwd: dir,
+            },
+            { workspace: "sync" },
+          );
+          assert.equal(result.exitCode, 0, result.stderr);
+          assert.equal(readFileSync(join(dir, "keep.txt"), "utf8"), "changed\n");
+          assert.equal(existsSync(join(dir, "sub", "gone.txt")), false, "a deletion in the sandbox comes back");
+          assert.equal(readFileSync(join(dir, "new", "made.txt"), "utf8"), "new\n");
+          assert.equal(lstatSync(join(dir, "new", "made.txt")).mode & 0o7000, 0, "never setuid on the host");
+          for (const path of ["out", ".git/config", "stigmer.config.json"]) {
+            assert.equal(existsSync(join(dir, path)), false, `${path} is kept out of the project`);
+            assert.ok(
+              result.workspace?.refused.some((r) => r.path === path),
+              `the exit event reports ${path} as refused: ${JSON.stringify(result.workspace)}`,
+            );
+          }
+        },
+        limit(60_000),
+      );
+
+      test.it(
+        "mount: the command works on the project directory itself",
+        async () => {
+          if (!backend.capabilities.workspace?.includes("mount")) return;
+          const dir = join(workdir, `mount-${marker}`);
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(join(dir, "in.txt"), "host\n");
+          const { result } = await run({ command: "cat in.txt && echo made > out.txt", cwd: dir }, { workspace: "mount" });
+          assert.equal(result.stdout, "host\n", result.stderr);
+          assert.equal(readFileSync(join(dir, "out.txt"), "utf8"), "made\n");
+        },
+        limit(60_000),
       );
     });
 
