@@ -5,7 +5,7 @@
 // (execa, pino, tsyringe) costs ~200 ms at every CLI start. One file per package loads in a
 // fraction of that. Packages stay separate (peer dependencies and other @stigmer packages are
 // external), so there is still exactly one @stigmer/core — and one tsyringe — in a process.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -24,6 +24,8 @@ const PACKAGES = [
 
 await Promise.all(
   PACKAGES.map(async ({ dir, entries, externalDependencies = false }) => {
+    // Chunk names change with their content: start from nothing, or old chunks pile up (and get published).
+    rmSync(join(dir, "dist/bundle"), { recursive: true, force: true });
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     const external = [
       ...Object.keys(pkg.peerDependencies ?? {}),

@@ -206,6 +206,43 @@ describe("nothing written from inside gains privilege outside", () => {
   }, 90_000);
 });
 
+describe("auto mode protects the project's uncommitted work", () => {
+  it.each(["sync", "mount"])(
+    "git reset --hard is sandboxed and its changes held (workspace %s); the sandbox is refilled from the host afterwards",
+    async (strategy) => {
+      const dir = project();
+      await user.sh(
+        "git init -q . && echo v1 > f.txt && git add f.txt && git -c user.email=t@e -c user.name=t commit -qm init && echo 'uncommitted work' > f.txt",
+        {
+          cwd: dir,
+        },
+      );
+      const kept = { ...env, STIGMER_SANDBOX_CLEANUP: "false", STIGMER_SANDBOX_WORKSPACE: strategy };
+      const r = await user.cli(["run", "--mode=auto", "--", "git reset --hard && git clean -fdx"], { cwd: dir, env: kept });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(
+        /change\(s\) to the project were not brought back: auto mode sandboxed it because it would destroy uncommitted work \(git\./,
+      );
+      expect(readFileSync(join(dir, "f.txt"), "utf8")).toBe("uncommitted work\n");
+      // The next command, in a later process adopting the same sandbox, sees the host's project again.
+      const next = await user.cli(["run", "--mode=sandbox", "--", "cat f.txt"], {
+        cwd: dir,
+        env: { ...kept, STIGMER_SANDBOX_WORKSPACE: "sync" },
+      });
+      expect(next.stdout).toBe("uncommitted work\n");
+      // Asked for explicitly, the sandbox's changes come back as usual.
+      const explicit = await user.cli(["run", "--mode=sandbox", "--", "git checkout -- f.txt"], {
+        cwd: dir,
+        env: { ...kept, STIGMER_SANDBOX_WORKSPACE: "sync" },
+      });
+      expect(explicit.exitCode, explicit.stderr).toBe(0);
+      expect(readFileSync(join(dir, "f.txt"), "utf8")).toBe("v1\n");
+      await user.cli(["sandbox", "prune", "--all"], { env: kept });
+    },
+    90_000,
+  );
+});
+
 describe("the agent channel", () => {
   it("is read-only from inside, shows no token, and the agent ignores the sandbox's signals", async () => {
     const dir = project();

@@ -8,6 +8,12 @@ export interface Decision {
   rules: string[];
   /** One human sentence naming the part of the command that triggered the decision. */
   reason: string;
+  /**
+   * True when the command would destroy the project's uncommitted work (`git reset --hard`, wiping
+   * the tree): it is sandboxed to protect that work, so with a `sync` workspace its changes to the
+   * project are held in the sandbox and discarded instead of coming back.
+   */
+  holdChanges?: boolean;
 }
 
 /** What the detector may know besides the command line. */

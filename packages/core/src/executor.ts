@@ -179,7 +179,7 @@ export class Executor implements AsyncDisposable {
       backendName = this.backendName(target);
       const backend = (await this.loadBackend(target, decision)).instance;
       const workspace =
-        target === "sandbox" ? this.workspaceSession(backend, backendName, this.workspaceRoot(valid.cwd, backend)) : undefined;
+        target === "sandbox" ? this.workspaceSession(backend, backendName, this.workspaceRoot(valid.cwd, backend), decision) : undefined;
       if (workspace) valid.cwd = workspace.root;
       const result = await runOnBackend(backend, valid, {
         mode,
@@ -208,9 +208,11 @@ export class Executor implements AsyncDisposable {
   }
 
   /** The workspace session for a sandbox backend that declares strategies; CAPABILITY_UNSUPPORTED for a strategy it lacks. */
-  private workspaceSession(backend: Backend, backendName: string, root: string) {
+  private workspaceSession(backend: Backend, backendName: string, root: string, decision: Decision | undefined) {
     const declared = backend.capabilities.workspace ?? [];
-    const wanted = this.config.sandbox.workspace;
+    const hold = decision?.holdChanges === true;
+    // A command that would destroy the project's work must not write the project directly: held changes need a copy.
+    const wanted = hold && this.config.sandbox.workspace === "mount" && declared.includes("sync") ? "sync" : this.config.sandbox.workspace;
     if (declared.length === 0) {
       if (wanted === undefined) return undefined;
       throw new CapabilityUnsupportedError(
@@ -229,7 +231,7 @@ export class Executor implements AsyncDisposable {
       logger: this.logger,
       maxSyncBytes: this.config.sandbox.maxSyncBytes,
       protectedDirs: stigmerInstallDirs(),
-    }).session(root, strategy);
+    }).session(root, strategy, { hold });
   }
 
   private backendName(target: Target): string {

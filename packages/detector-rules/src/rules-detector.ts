@@ -96,7 +96,9 @@ export class RulesDetector implements Detector {
       const ids = [...new Set(sandbox.map((f) => f.id))];
       const first = sandbox[0] as Finding;
       const more = sandbox.length > 1 ? ` (and ${sandbox.length - 1} more: ${sandbox.slice(1, 4).map(describe).join("; ")})` : "";
-      return { target: "sandbox", rules: ids, reason: `Sandbox: ${describe(first)} [${first.id}, policy ${first.policy}]${more}.` };
+      const reason = `Sandbox: ${describe(first)} [${first.id}, policy ${first.policy}]${more}.`;
+      // Policy 6 (destroys the project's uncommitted work): sandboxing protects the work only if the changes stay there.
+      return { target: "sandbox", rules: ids, reason, ...(sandbox.some((f) => f.policy === 6) ? { holdChanges: true } : {}) };
     }
     const local = findings.filter((f) => f.verdict === "local");
     const ids = local.length > 0 ? [...new Set(local.map((f) => f.id))] : ["local.known-commands"];

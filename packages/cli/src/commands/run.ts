@@ -70,6 +70,11 @@ function reportWorkspace(result: ExecResult): void {
   ];
   const shown = lines.slice(0, 20);
   if (lines.length > shown.length) shown.push(`stigmer: … and ${lines.length - shown.length} more (see the exit event with --json)`);
+  if (report.held) {
+    shown.push(
+      `stigmer: the command's ${report.held} change(s) to the project were not brought back: auto mode sandboxed it because it would destroy uncommitted work (${result.decision?.rules.join(", ")}). Run it with --mode=sandbox or --mode=local if you meant it.`,
+    );
+  }
   if (report.truncated)
     shown.push("stigmer: the sandbox changed more than one sync may bring back (sandbox.maxSyncBytes): the rest is left in the sandbox");
   if (shown.length > 0) process.stderr.write(`${shown.join("\n")}\n`);

@@ -18,6 +18,11 @@ export interface WorkspaceReport {
   conflicts: Array<{ path: string; reason: string }>;
   /** True when `maxBytes` was reached and later changes were left in the sandbox. */
   truncated: boolean;
+  /**
+   * Changes deliberately not brought back (auto mode held them: the command would destroy the
+   * project's uncommitted work); the sandbox's copy is reset from the host before the next command.
+   */
+  held?: number;
 }
 
 export interface ApplyOptions {

@@ -4,7 +4,7 @@ import type { Logger } from "../logger.js";
 import { writePrivateFile } from "../state-dir.js";
 import { applyChanges, emptyReport, type WorkspaceReport } from "./apply.js";
 import { type HostChanges, type HostEntry, HostTree } from "./host-tree.js";
-import { packTar, type TarSourceItem } from "./tar.js";
+import { packTar, readTar, type TarSourceItem } from "./tar.js";
 
 /**
  * How the project reaches a sandbox:
@@ -89,6 +89,8 @@ interface Mirror {
   /** Serialises syncs of one sandbox copy. */
   queue: Promise<unknown>;
   saved: boolean;
+  /** The sandbox's copy differs from the host in ways the manifest does not know (held changes): refill it. */
+  resetNext: boolean;
 }
 
 const MANIFEST_FILE = "workspace-manifest.json";
@@ -115,8 +117,16 @@ export class WorkspaceMirrors {
 
   constructor(private readonly options: WorkspaceMirrorsOptions = {}) {}
 
-  /** The session core hands to a backend for one request; `report` holds what its last syncOut brought back. */
-  session(root: string, strategy: WorkspaceStrategy): WorkspaceSession & { report: WorkspaceReport | undefined } {
+  /**
+   * The session core hands to a backend for one request; `report` holds what its last syncOut
+   * brought back. With `hold`, the command's changes are collected but not applied (see
+   * `Decision.holdChanges`), and the sandbox's copy is refilled from the host at the next syncIn.
+   */
+  session(
+    root: string,
+    strategy: WorkspaceStrategy,
+    options: { hold?: boolean } = {},
+  ): WorkspaceSession & { report: WorkspaceReport | undefined } {
     const session = {
       root,
       strategy,
@@ -124,7 +134,7 @@ export class WorkspaceMirrors {
       syncIn: (files: SandboxFiles) => (strategy === "mount" ? Promise.resolve() : this.syncIn(root, files)),
       syncOut: async (files: SandboxFiles) => {
         if (strategy !== "sync") return undefined;
-        const report = await this.syncOut(root, files);
+        const report = options.hold ? await this.discard(root, files) : await this.syncOut(root, files);
         session.report = report;
         return report;
       },
@@ -147,8 +157,10 @@ export class WorkspaceMirrors {
           const data = JSON.parse(readFileSync(join(files.stateDir, MANIFEST_FILE), "utf8")) as {
             root: string;
             rows: Array<[string, HostEntry]>;
+            resetNext?: boolean;
           };
-          if (data.root === root) {
+          // A sandbox that holds changes the host refused to take is refilled from scratch.
+          if (data.root === root && !data.resetNext) {
             tree.load(data.rows);
             saved = true;
           }
@@ -156,7 +168,7 @@ export class WorkspaceMirrors {
           // no manifest: the sandbox's workspace is reset and filled again
         }
       }
-      mirror = { tree, root, queue: Promise.resolve(), saved };
+      mirror = { tree, root, queue: Promise.resolve(), saved, resetNext: false };
       this.mirrors.set(files.key, mirror);
     }
     return mirror;
@@ -171,8 +183,13 @@ export class WorkspaceMirrors {
   private syncIn(root: string, files: SandboxFiles): Promise<void> {
     const mirror = this.mirror(root, files);
     return this.serialise(mirror, async () => {
-      // An adopted sandbox whose manifest is lost: its content is unknown, so start it over.
-      const reset = !files.fresh && !mirror.saved && mirror.tree.manifest.size === 0;
+      // An adopted sandbox whose manifest is lost, or one that holds changes the host refused to
+      // take: its content is unknown or wrong, so fill it again from the host.
+      const reset = mirror.resetNext || (!files.fresh && !mirror.saved && mirror.tree.manifest.size === 0);
+      if (mirror.resetNext) {
+        for (const path of [...mirror.tree.manifest.keys()]) mirror.tree.record(path, undefined);
+        mirror.resetNext = false;
+      }
       await mirror.tree.settle();
       const changes = mirror.tree.scan();
       if (!reset && changes.upserts.length === 0 && changes.deletions.length === 0) return;
@@ -217,10 +234,26 @@ export class WorkspaceMirrors {
     });
   }
 
+  /** Collects the sandbox's changes and drops them; the sandbox's copy is refilled at the next syncIn. */
+  private discard(root: string, files: SandboxFiles): Promise<WorkspaceReport> {
+    const mirror = this.mirror(root, files);
+    return this.serialise(mirror, async () => {
+      const { archive, deletions } = await files.pull();
+      let held = deletions.length;
+      if (archive) for await (const _ of readTar(archive)) held++;
+      if (held > 0) {
+        mirror.resetNext = true;
+        this.save(mirror, files);
+      }
+      return { ...emptyReport(), held };
+    });
+  }
+
   private save(mirror: Mirror, files: SandboxFiles): void {
     if (!files.stateDir) return;
     try {
-      writePrivateFile(join(files.stateDir, MANIFEST_FILE), JSON.stringify({ root: mirror.root, rows: mirror.tree.save() }));
+      const state = { root: mirror.root, rows: mirror.tree.save(), ...(mirror.resetNext ? { resetNext: true } : {}) };
+      writePrivateFile(join(files.stateDir, MANIFEST_FILE), JSON.stringify(state));
     } catch (error) {
       this.options.logger?.debug({ err: (error as Error).message }, "could not save the workspace manifest");
     }
