@@ -2,15 +2,21 @@
 // driven by the real @daytonaio/sdk:
 //
 //   1. per-command overhead in a warm sandbox: `true` through the daytona backend (session command,
-//      live log stream, exit code) vs a bare SDK `executeSessionCommand(sid, {command: "true"})`
-//      round trip on the same sandbox. Target: ratio ≤ 1.2.
+//      live log stream, exit code, and the `sync` workspace's collection of the command's changes:
+//      one executeCommand running core's pull script) vs a bare SDK
+//      `executeSessionCommand(sid, {command: "true"})` round trip on the same sandbox. Target: ratio ≤ 1.2.
 //   2. start time of `stigmer run --mode=local -- true` with cloud mode configured (MODE=cloud, a
 //      key) vs without: the SDK must not load. Target: ratio ≤ 1.05. For scale, the time one
 //      `import("@daytonaio/sdk")` costs in a fresh node process is printed too.
+//   3. the first command in a fresh sandbox (created, project copied in, command, changes
+//      collected) with a 600-file project (60 directories × 10 files of 1–4 KiB) vs the same
+//      command with an empty project: what the initial copy of the `sync` workspace costs.
+//      Reported, no target (over real Daytona the upload's bandwidth and the round trips dominate).
 //
 // Sides run interleaved, run by run. Targets are reported (PASS/MISS), not asserted.
 // Figures also go to bench/results/daytona.json.
 import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -28,7 +34,26 @@ const RESULTS_FILE = join(BENCH_DIR, "results/daytona.json");
 const CLI = join(ROOT, "packages/cli/dist/bundle/bin.js");
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 40);
 const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 20);
+const FIRST_RUNS = Number(process.env.BENCH_FIRST_RUNS ?? 9);
+
+// The backend keeps the manifests of its sandboxes' copies in Stigmer's state directory: a
+// private one for this run, never the user's.
+const STATE_DIR = mkdtempSync(join(tmpdir(), "stigmer-bench-state-"));
+process.env.STIGMER_STATE_DIR = STATE_DIR;
+process.on("exit", () => rmSync(STATE_DIR, { recursive: true, force: true }));
 const TARGETS = { overheadRatio: 1.2, startRatio: 1.05 };
+
+/**
+ * The imitation's sandboxes share this host's /tmp, where core's sync scripts keep their state
+ * (`/tmp/.stigmer-sync/<hash of the sandbox id>`): removed with the imitation.
+ */
+async function closeImitation(imitation) {
+  const ids = new Set(imitation.requests.flatMap((q) => /^\/toolbox\/([^/]+)\//.exec(q.path)?.[1] ?? []));
+  await imitation.close();
+  for (const id of ids) {
+    rmSync(join("/tmp/.stigmer-sync", createHash("sha256").update(id).digest("hex").slice(0, 16)), { recursive: true, force: true });
+  }
+}
 
 async function timed(fn) {
   const t0 = performance.now();
@@ -86,7 +111,7 @@ async function overhead() {
   } finally {
     await backend.dispose();
     await sdk[Symbol.asyncDispose]();
-    await imitation.close();
+    await closeImitation(imitation);
     rmSync(workdir, { recursive: true, force: true });
   }
 }
@@ -127,6 +152,67 @@ function startTime() {
   return { cloudConfigured: a, plain: b, ratio: a.median / b.median, sdkImport: summarize(sdkImport) };
 }
 
+/** 60 directories × 10 files of 1–4 KiB of text, plus a README: a small real-world project's shape. */
+function projectWith600Files() {
+  const dir = mkdtempSync(join(tmpdir(), "stigmer-bench-600-"));
+  let bytes = 0;
+  for (let d = 0; d < 60; d++) {
+    mkdirSync(join(dir, `pkg${d}`));
+    for (let f = 0; f < 10; f++) {
+      const size = 1024 + (((d * 10 + f) * 2654435761) % (3 * 1024 + 1));
+      const content = randomBytes(size).toString("base64").slice(0, size);
+      writeFileSync(join(dir, `pkg${d}`, `mod${f}.py`), content);
+      bytes += size;
+    }
+  }
+  writeFileSync(join(dir, "README.md"), "# bench project\n");
+  return { dir, files: 601, bytes };
+}
+
+async function firstCommand() {
+  const imitation = await startDaytonaImitation({ transitionMs: 20 });
+  const big = projectWith600Files();
+  const empty = mkdtempSync(join(tmpdir(), "stigmer-bench-empty-"));
+  const command = "ls > /dev/null";
+  const once = async (cwd) => {
+    const config = resolveConfig({
+      env: { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey, DAYTONA_API_URL: imitation.apiUrl, STIGMER_SANDBOX_TTL: "600" },
+      cwd,
+    });
+    const backend = new DaytonaBackend(config, createLogger({ level: "silent" }), {});
+    try {
+      const t0 = performance.now();
+      const r = await executeOn(backend, { command, cwd });
+      const dt = performance.now() - t0;
+      if (r.exitCode !== 0) throw new Error(`${command} failed in the sandbox: ${r.stderr}`);
+      return dt;
+    } finally {
+      // Deletes the sandbox it created (cleanup on): the next run gets a fresh one.
+      await backend.dispose();
+    }
+  };
+  try {
+    const withFiles = [];
+    const without = [];
+    for (let i = 0; i < FIRST_RUNS + 1; i++) {
+      for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) {
+        const dt = await once(side === 0 ? big.dir : empty);
+        if (i >= 1) (side === 0 ? withFiles : without).push(dt);
+      }
+    }
+    const uploads = imitation.requests
+      .filter((q) => q.method === "POST" && q.route.endsWith("/files/bulk-upload"))
+      .map((q) => q.body?.files?.[0]?.bytes ?? 0);
+    const a = summarize(withFiles);
+    const b = summarize(without);
+    return { withFiles: a, empty: b, ratio: a.median / b.median, project: big, uploadBytes: summarize(uploads) };
+  } finally {
+    await closeImitation(imitation);
+    rmSync(big.dir, { recursive: true, force: true });
+    rmSync(empty, { recursive: true, force: true });
+  }
+}
+
 const o = await overhead();
 console.log(
   `\n1. Per-command overhead, warm sandbox: \`true\` via the daytona backend vs a bare SDK executeSessionCommand (${WARM_RUNS} interleaved runs each)`,
@@ -134,7 +220,7 @@ console.log(
 console.log(
   table([
     ["side", "median", "p90", "min"],
-    ["daytona backend (session + live logs + exit code)", fmtMs(o.ours.median), fmtMs(o.ours.p90), fmtMs(o.ours.min)],
+    ["daytona backend (session + live logs + exit code + sync out)", fmtMs(o.ours.median), fmtMs(o.ours.p90), fmtMs(o.ours.min)],
     ["bare SDK executeSessionCommand `true` (a shell builtin)", fmtMs(o.bareSdk.median), fmtMs(o.bareSdk.p90), fmtMs(o.bareSdk.min)],
     ["bare SDK executeSessionCommand `bash -c true`", fmtMs(o.bareSdkBash.median), fmtMs(o.bareSdkBash.p90), fmtMs(o.bareSdkBash.min)],
   ]),
@@ -160,6 +246,26 @@ console.log(
 console.log(`  ratio ${fmtRatio(s.ratio)} (target ≤ ${TARGETS.startRatio}): ${verdict(s.ratio, TARGETS.startRatio)}`);
 console.log(`  for scale: import("@daytonaio/sdk") alone takes ${fmtMs(s.sdkImport.median)} in a fresh process (avoided in local mode)`);
 
+const f = await firstCommand();
+console.log(
+  `\n3. First command (\`ls\`) in a fresh sandbox: create, copy the project in, run, collect changes — ${f.project.files}-file project (${(f.project.bytes / 1024).toFixed(0)} KiB) vs an empty one (${FIRST_RUNS} interleaved runs each)`,
+);
+console.log(
+  table([
+    ["side", "median", "p90", "min"],
+    [
+      `${f.project.files}-file project (60 dirs × 10 files of 1–4 KiB)`,
+      fmtMs(f.withFiles.median),
+      fmtMs(f.withFiles.p90),
+      fmtMs(f.withFiles.min),
+    ],
+    ["empty project", fmtMs(f.empty.median), fmtMs(f.empty.p90), fmtMs(f.empty.min)],
+  ]),
+);
+console.log(
+  `  ratio ${fmtRatio(f.ratio)}; the initial copy adds ${fmtMs(f.withFiles.median - f.empty.median)} (one upload of ${(f.uploadBytes.median / 1024).toFixed(0)} KiB, tar)`,
+);
+
 mkdirSync(dirname(RESULTS_FILE), { recursive: true });
 writeFileSync(
   RESULTS_FILE,
@@ -179,6 +285,13 @@ writeFileSync(
         plain: roundSummary(s.plain),
         ratio: round(s.ratio),
         sdkImport: roundSummary(s.sdkImport),
+      },
+      firstCommand: {
+        project: { files: f.project.files, bytes: f.project.bytes },
+        withFiles: roundSummary(f.withFiles),
+        empty: roundSummary(f.empty),
+        ratio: round(f.ratio),
+        uploadBytes: roundSummary(f.uploadBytes),
       },
     },
     null,

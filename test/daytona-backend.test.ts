@@ -1,7 +1,11 @@
 // The daytona backend through the real @daytonaio/sdk, against the local Daytona imitation
 // (test/daytona-imitation): the core conformance suite, reuse by labels, TTL → auto-stop,
-// persistent workspaces, cleanup, every error path, and secrets kept out of logs.
+// persistent workspaces, cleanup, every error path, and secrets kept out of logs. The `sync`
+// workspace (the project copied in, changes brought back) is tested in daytona-workspace.test.ts.
 
+import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { DaytonaBackend } from "@stigmer/backend-daytona";
 import { type Backend, createLogger, ErrorCode, executeOn, type Logger, resolveConfig, StigmerError } from "@stigmer/core";
 import { runBackendConformance } from "@stigmer/core/testing";
@@ -16,7 +20,11 @@ beforeAll(async () => {
   imitation = await startDaytonaImitation({ transitionMs: 20, minuteMs: MINUTE_MS, killGraceMs: 500 });
 });
 afterAll(async () => {
+  const ids = new Set(imitation?.requests.flatMap((q) => /^\/toolbox\/([^/]+)\//.exec(q.path)?.[1] ?? []));
   await imitation?.close();
+  // The imitation's sandboxes share the host's /tmp, where core's sync scripts keep their state.
+  for (const id of ids)
+    rmSync(join("/tmp/.stigmer-sync", createHash("sha256").update(id).digest("hex").slice(0, 16)), { recursive: true, force: true });
 });
 
 const projects: Array<{ cleanup(): void }> = [];
@@ -72,16 +80,14 @@ const creates = () => requests("POST", /^\/sandbox$/);
 const sandboxesOf = (cwd: string) =>
   imitation.sandboxes().filter((s) => s.labels["dev.stigmer.workspace-dir"] === cwd && s.state !== "destroyed");
 
-// Left out, each covered below instead:
-// - cwd: the sandbox does not see the host project directory (cloud mode copies nothing);
-//   commands run in ~/workspace of the sandbox.
+// Left out, covered below instead:
 // - env: its probe prints a value without a final newline, and Daytona's session log labels
 //   output line by line, ending a last unterminated line with one (the daemon's behaviour).
 runBackendConformance({
   name: "daytona (imitation)",
   create: () => backend({ track: false }),
   test: { describe, it, beforeAll, afterAll },
-  skip: { cwd: true, env: true },
+  skip: { env: true },
   timeoutScale: 3,
 });
 
@@ -189,18 +195,19 @@ describe("daytona backend: sandboxes, reuse and lifetime", () => {
     const cwd = project();
     // Cleanup off: with it on, Daytona deletes a sandbox as soon as it auto-stops (autoDeleteInterval 0).
     const b = backend({ cwd, env: { STIGMER_SANDBOX_TTL: "60", STIGMER_SANDBOX_CLEANUP: "false" } });
-    await executeOn(b, { command: "echo 1 > n", cwd });
+    // n is in the project (it comes back to the host); ~/outside only in the sandbox's home.
+    await executeOn(b, { command: "echo 1 > n; echo kept > ~/outside", cwd });
     const [sandbox] = sandboxesOf(cwd);
     // One scaled minute of idleness: the imitation auto-stops it, as Daytona would.
     await expect.poll(() => imitation.sandbox(sandbox?.id as string)?.state, { timeout: 5000, interval: 50 }).toBe("stopped");
     const before = creates().length;
-    expect((await executeOn(b, { command: "cat n", cwd })).stdout).toBe("1\n");
+    expect((await executeOn(b, { command: "cat n ~/outside", cwd })).stdout).toBe("1\nkept\n");
     expect(creates().length).toBe(before);
 
-    // Deleted from outside: the next command gets a new sandbox.
+    // Deleted from outside: the next command gets a new sandbox, with the project copied in again.
     await backend().sandboxes.remove(sandbox?.id as string);
-    const r = await executeOn(b, { command: "test -e n && echo old || echo fresh", cwd });
-    expect(r).toMatchObject({ exitCode: 0, stdout: "fresh\n" });
+    const r = await executeOn(b, { command: "cat n; test -e ~/outside && echo old || echo fresh", cwd });
+    expect(r).toMatchObject({ exitCode: 0, stdout: "1\nfresh\n" });
     expect(creates().length).toBe(before + 1);
     for (const s of sandboxesOf(cwd)) await backend().sandboxes.remove(s.id);
   });

@@ -1,7 +1,9 @@
 // Drives the real @daytonaio/sdk 0.218.0 against the local Daytona imitation
 // (test/daytona-imitation): if these pass, the imitation speaks the SDK's protocol.
 
-import { existsSync, readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   Daytona,
@@ -224,6 +226,27 @@ describe("process and sessions", () => {
     expect((error as DaytonaError).statusCode).toBe(408);
   });
 
+  it("executeCommand: a client that drops the connection has the command's process group killed, and gets no answer", async () => {
+    const controller = new AbortController();
+    const request = fetch(`${imitation.toolboxProxyUrl}/${shared.id}/process/execute`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${imitation.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ command: "sleep 300 & echo $! > dropped-exec.pid; wait" }),
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    const pidFile = join(imitation.sandbox(shared.id)?.homeDir as string, "dropped-exec.pid");
+    expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "")).toBe(true);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect(alive(pid)).toBe(true);
+    controller.abort();
+    expect(await request).toBeInstanceOf(Error);
+    expect(await waitFor(() => !alive(pid))).toBe(true);
+    const logged = imitation.requests.filter(
+      (r) => r.route === `/${shared.id}/process/execute` && r.body && JSON.stringify(r.body).includes("dropped-exec"),
+    );
+    expect(logged.at(-1)?.status).toBe(0);
+  });
+
   it("runs session commands in one persistent shell (state carries over), sync results demuxed", async () => {
     await shared.process.createSession("state");
     await expect(shared.process.createSession("state")).rejects.toThrow(/session already exists/);
@@ -370,5 +393,23 @@ describe("files", () => {
     const error = await shared.fs.downloadFile("missing.txt").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DaytonaNotFoundError);
     expect((error as DaytonaError).code).toBe("FILE_NOT_FOUND");
+  });
+
+  it("binary content round-trips exactly: upload from a local file, stream the download, delete", async () => {
+    const info = imitation.sandbox(shared.id)!;
+    const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(5 * 1024 * 1024 + 3)]);
+    const local = join(mkdtempSync(join(tmpdir(), "imitation-upload-")), "data.bin");
+    writeFileSync(local, bytes);
+    await shared.fs.uploadFile(local, ".sync-test/data.bin");
+    rmSync(join(local, ".."), { recursive: true, force: true });
+    expect(readFileSync(join(info.homeDir, ".sync-test/data.bin")).equals(bytes)).toBe(true);
+    const stream = await shared.fs.downloadFileStream(".sync-test/data.bin");
+    const parts: Buffer[] = [];
+    for await (const chunk of stream) parts.push(chunk as Buffer);
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+    const sum = await shared.process.executeCommand("sha256sum .sync-test/data.bin | cut -c1-64");
+    expect(sum.result.trim()).toBe(createHash("sha256").update(bytes).digest("hex"));
+    await shared.fs.deleteFile(".sync-test/data.bin");
+    expect(existsSync(join(info.homeDir, ".sync-test/data.bin"))).toBe(false);
   });
 });

@@ -13,7 +13,7 @@ interface Check {
   details?: Record<string, unknown>;
 }
 
-const IDS = ["node", "config", "sandbox-backend", "sandbox-image", "daytona", "detector"];
+const IDS = ["node", "config", "sandbox-backend", "sandbox-image", "sandbox-environment", "daytona", "detector"];
 const project = tempProject();
 let imitation: DaytonaImitation;
 
@@ -50,9 +50,12 @@ describe("stigmer doctor", () => {
     expect(line(r.stdout, "config")).toMatch(/^ok +config +.*mode sandbox, sandbox backend docker/);
     expect(line(r.stdout, "sandbox-backend")).toMatch(/^ok +sandbox-backend +Docker \S+ answers at unix:\/\/\//);
     expect(line(r.stdout, "sandbox-image")).toMatch(/^ok +sandbox-image +Image stigmer-test\/busybox:1 is present locally$/);
+    expect(line(r.stdout, "sandbox-environment")).toMatch(
+      /^ok +sandbox-environment +Sandboxes get: network bridge; workspace sync; the host's \d+ CA certificates \(.+\); (no proxy set on the host|proxy .+)$/,
+    );
     expect(line(r.stdout, "daytona")).toMatch(/^skip +daytona +.*MODE=cloud \+ DAYTONA_API_KEY/);
     expect(line(r.stdout, "detector")).toMatch(/^ok +detector +Detector "rules".* ls → local/);
-    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^stigmer \S+: 5 ok, 0 warnings, 0 failed, 1 skipped — ready\.$/);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^stigmer \S+: 6 ok, 0 warnings, 0 failed, 1 skipped — ready\.$/);
     expect(r.stderr).toBe("");
   });
 
@@ -127,7 +130,8 @@ describe("stigmer doctor", () => {
       /^FAIL +config +STIGMER_EXECUTION_MODE=bogus is not valid: .*local, sandbox, auto.* — fix: Fix STIGMER_EXECUTION_MODE/,
     );
     expect(line(r.stdout, "node")).toMatch(/^ok /);
-    for (const id of ["sandbox-backend", "sandbox-image", "daytona", "detector"]) expect(line(r.stdout, id)).toMatch(/^skip .*invalid/);
+    for (const id of ["sandbox-backend", "sandbox-image", "sandbox-environment", "daytona", "detector"])
+      expect(line(r.stdout, id)).toMatch(/^skip .*invalid/);
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at |StigmerError|InvalidConfigError/);
     const json = await doctorJson({ STIGMER_EXECUTION_MODE: "bogus" });
     expect(json.byId.config).toMatchObject({ status: "fail", details: { code: "INVALID_CONFIG", name: "STIGMER_EXECUTION_MODE" } });
@@ -150,9 +154,8 @@ describe("stigmer doctor", () => {
     });
     expect(r.exitCode).toBe(0);
     expect(line(r.stdout, "config")).toMatch(/^ok +config +.*mode sandbox, sandbox backend daytona \(MODE=cloud\)/);
-    expect(line(r.stdout, "sandbox-backend")).toContain(
-      `ok    sandbox-backend  The Daytona API answers at ${imitation.apiUrl} and accepts the key.`,
-    );
+    expect(line(r.stdout, "sandbox-backend")).toMatch(/^ok +sandbox-backend +The Daytona API answers at .* and accepts the key\.$/);
+    expect(line(r.stdout, "sandbox-backend")).toContain(imitation.apiUrl);
     expect(line(r.stdout, "daytona")).toMatch(/^ok +daytona +DAYTONA_API_KEY is set and the API at .* answers$/);
     expect(line(r.stdout, "sandbox-image")).toMatch(/^skip +sandbox-image +Daytona builds sandboxes/);
     expect(r.stdout + r.stderr).not.toContain(imitation.apiKey);

@@ -19,7 +19,8 @@
 // - pkg/session/input.go: input goes to the command's input FIFO (newline appended) and is echoed
 //   into the log as stdout unless suppressInputEcho.
 // - pkg/toolbox/process/execute.go: /process/execute pipes the command into a fresh shell's
-//   stdin, combines stdout and stderr, kills the process group on timeout and answers 408.
+//   stdin, combines stdout and stderr, kills the process group on timeout and answers 408, and
+//   kills it too when the client drops the connection (then it answers nothing).
 // - pkg/toolbox/fs/upload_files.go, download_files.go: bulk upload/download multipart formats.
 
 import { spawn } from "node:child_process";
@@ -166,7 +167,8 @@ export class SandboxDaemon {
 
   // ---------------------------------------------------------------- /process/execute
 
-  async executeCommand(body) {
+  /** POST /process/execute; `disconnected` aborts when the client drops the connection (no answer then). */
+  async executeCommand(body, disconnected) {
     const command = typeof body?.command === "string" ? body.command : "";
     if (command.trim() === "") throw daemonError(400, "command cannot be empty or whitespace-only");
     const cwd = body.cwd ? this.resolvePath(body.cwd) : this.o.homeDir;
@@ -198,13 +200,24 @@ export class SandboxDaemon {
             } catch {}
           }, body.timeout * 1000)
         : null;
+    let dropped = false;
+    const onDisconnect = () => {
+      dropped = true;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    };
+    if (disconnected?.aborted) onDisconnect();
+    else disconnected?.addEventListener("abort", onDisconnect, { once: true });
     entry.done = new Promise((resolve) => {
       child.on("error", () => resolve(-1));
       child.on("close", (code) => resolve(code ?? -1));
     });
     const exitCode = await entry.done;
     if (timer) clearTimeout(timer);
+    disconnected?.removeEventListener("abort", onDisconnect);
     this.execs.delete(entry);
+    if (dropped) return undefined;
     if (timedOut) throw daemonError(408, "command execution timeout");
     return { exitCode, result: Buffer.concat(chunks).toString("utf8") };
   }

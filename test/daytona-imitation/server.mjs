@@ -662,7 +662,16 @@ export async function startDaytonaImitation(options = {}) {
     const [a, b, c, d, e, f] = parts;
 
     if (a === "process") {
-      if (b === "execute" && parts.length === 2 && method === "POST") return sendJson(res, 200, await daemon.executeCommand(body));
+      if (b === "execute" && parts.length === 2 && method === "POST") {
+        // The daemon kills the command's process group when the client drops the connection.
+        const gone = new AbortController();
+        res.on("close", () => {
+          if (!res.writableEnded) gone.abort();
+        });
+        const result = await daemon.executeCommand(body, gone.signal);
+        if (result) sendJson(res, 200, result);
+        return;
+      }
       if (b === "session") {
         if (parts.length === 2 && method === "POST") {
           await daemon.createSession(body);

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import {
   type Backend,
   type BackendCapabilities,
@@ -5,7 +6,11 @@ import {
   type BackendHealth,
   type BackendRequest,
   BackendUnavailableError,
+  CancelledError,
+  CapabilityUnsupportedError,
   ConfigToken,
+  checkWorkspaceRoot,
+  ErrorCode,
   ExecutionFailedError,
   inject,
   injectable,
@@ -13,27 +18,50 @@ import {
   LoggerToken,
   type OutputSink,
   PluginOptionsToken,
+  type SandboxFiles,
   type SandboxManager,
   type StigmerConfig,
+  StigmerError,
   shutdownController,
+  stateDir,
+  type WorkspaceSession,
+  workspaceMirrorsOf,
 } from "@stigmer/core";
-import { toStigmerError } from "./errors.js";
+import { statusOf, toStigmerError } from "./errors.js";
 import { defaultWorkspaceKey, type ResolvedDaytonaOptions, resolveDaytonaOptions } from "./options.js";
-import { DaytonaSandboxPool, type SandboxSpec } from "./sandbox-pool.js";
+import { daytonaSandboxFiles, dropSyncState, syncStateDir } from "./sandbox-files.js";
+import { DaytonaSandboxPool, type LiveSandbox, type SandboxSpec } from "./sandbox-pool.js";
 import { createDaytonaClient, type Daytona } from "./sdk.js";
 import { runInSession, SandboxGoneError } from "./session-runner.js";
+
+const MiB = 1024 * 1024;
 
 /**
  * Cloud mode: commands run in Daytona sandboxes through `@daytonaio/sdk`. One sandbox per
  * workspace (project directory, or `plugins.daytona.workspaceKey`), found by labels and reused
  * across executors, restarted when Daytona auto-stopped it; commands run in
- * `plugins.daytona.workspacePath` (default `~/workspace`) inside it. The host project directory is
- * not copied: the sandbox's own filesystem persists between commands.
+ * `plugins.daytona.workspacePath` (default `~/workspace`) inside it.
+ *
+ * The project reaches the sandbox with the `sync` workspace strategy: before each command, what
+ * changed on the host since the sandbox's copy was last brought up to date is copied into
+ * `workspacePath` (the whole project the first time); after it (also after a timeout or a
+ * cancellation), what the command changed there comes back through core's host-side checks (no
+ * git configuration or hooks, no Stigmer config, no links out of the project, no special files or
+ * setuid bits; the host's version wins a conflict). The manifest of each sandbox's copy is kept
+ * in Stigmer's state directory, so a later process that reuses a kept sandbox copies only what
+ * changed in between. Files outside `workspacePath` (the sandbox user's home, installed packages)
+ * stay in the sandbox and persist with it.
  */
 @injectable()
 export class DaytonaBackend implements Backend {
   readonly name = "daytona";
-  readonly capabilities: BackendCapabilities = { stdin: true, env: true, cancel: true, separateStreams: true };
+  readonly capabilities: BackendCapabilities = {
+    stdin: true,
+    env: true,
+    cancel: true,
+    separateStreams: true,
+    workspace: ["sync"],
+  };
   readonly sandboxes: SandboxManager;
   readonly options: ResolvedDaytonaOptions;
   private client: Promise<Daytona> | undefined;
@@ -48,7 +76,13 @@ export class DaytonaBackend implements Backend {
     @inject(PluginOptionsToken) options: Record<string, unknown>,
   ) {
     this.options = resolveDaytonaOptions(config, options);
-    this.pool = new DaytonaSandboxPool(() => this.daytona(), this.options, logger);
+    this.pool = new DaytonaSandboxPool(() => this.daytona(), this.options, logger, {
+      released: (id) => this.forgetCopy(id),
+      deleted: (id) => {
+        this.forgetCopy(id);
+        dropSyncState(id);
+      },
+    });
     const pool = this.pool;
     this.sandboxes = {
       list: () => this.guard(() => pool.list()),
@@ -67,6 +101,16 @@ export class DaytonaBackend implements Backend {
       });
     }
     return this.client;
+  }
+
+  /** Core no longer needs to track this sandbox's copy (the sandbox is gone, or this process lets go of it). */
+  private forgetCopy(sandboxId: string): void {
+    workspaceMirrorsOf(this).forget(sandboxId);
+  }
+
+  /** Stigmer's state of Daytona sandboxes (the manifests of their copies): a project must never contain it. */
+  protectedPaths(): readonly string[] {
+    return [join(stateDir(), "daytona")];
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -105,18 +149,60 @@ export class DaytonaBackend implements Backend {
     return task;
   }
 
+  /** The request's workspace session, or one made here for a caller that bypasses core (a checked root, `sync`). */
+  private workspaceOf(request: BackendRequest): WorkspaceSession {
+    if (!request.workspace) {
+      const root = checkWorkspaceRoot(request.cwd, { protectedPaths: this.protectedPaths() });
+      return workspaceMirrorsOf(this).session(root, "sync");
+    }
+    if (request.workspace.strategy !== "sync") {
+      throw new CapabilityUnsupportedError(
+        `The daytona backend supports only the "sync" workspace strategy, not "${request.workspace.strategy}": set STIGMER_SANDBOX_WORKSPACE=sync or unset it.`,
+        { details: { backend: this.name, missing: [`workspace:${request.workspace.strategy}`] } },
+      );
+    }
+    return request.workspace;
+  }
+
+  /** The sandbox's copy of the project as core sees it, for one request (progress goes to its output). */
+  private filesOf(live: LiveSandbox, root: string, output: OutputSink): SandboxFiles {
+    // Projects that share a workspace key share the sandbox's one copy: another project's files
+    // are there, so the workspace is no longer empty for this one.
+    if (live.root !== undefined && live.root !== root) live.fresh = false;
+    live.root = root;
+    const dir = syncStateDir(live.sandbox.id);
+    return daytonaSandboxFiles(live, this.pool, {
+      workspacePath: this.options.workspacePath,
+      ...(dir ? { stateDir: dir } : {}),
+      onUpload: (bytes) =>
+        output.progress({
+          phase: "sync",
+          message: `Copying ${(bytes / MiB).toFixed(1)} MiB of the project into the Daytona sandbox…`,
+          item: live.sandbox.id,
+          current: bytes,
+        }),
+    });
+  }
+
   private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+    const workspace = this.workspaceOf(request);
     const spec: SandboxSpec = {
       source: request.image ? { image: request.image } : this.options.source,
-      workspaceKey: this.options.workspaceKey ?? defaultWorkspaceKey(request.cwd),
-      workspaceDir: request.cwd,
+      workspaceKey: this.options.workspaceKey ?? defaultWorkspaceKey(workspace.root),
+      workspaceDir: workspace.root,
     };
     // A sandbox found gone or stopped before the command started is replaced once; a command
     // that had started is never run twice.
     for (let attempt = 1; ; attempt++) {
       const live = await this.pool.acquire(spec, output, request.signal);
       try {
-        return await runInSession(live, this.pool, request, output, this.options);
+        const files = this.filesOf(live, workspace.root, output);
+        await this.syncIn(workspace, live, files);
+        if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
+        const exit = await runInSession(live, this.pool, request, output, this.options);
+        // Also after a timeout or a cancellation: what the command wrote before it was stopped comes back.
+        await this.syncOut(workspace, live, files, exit);
+        return exit;
       } catch (error) {
         if (error instanceof SandboxGoneError) {
           this.pool.invalidate(live);
@@ -135,12 +221,63 @@ export class DaytonaBackend implements Backend {
     }
   }
 
+  /** Brings the host's changes into the sandbox; a sandbox that vanished meanwhile is replaced (SandboxGoneError). */
+  private async syncIn(workspace: WorkspaceSession, live: LiveSandbox, files: SandboxFiles): Promise<void> {
+    try {
+      await workspace.syncIn(files);
+    } catch (error) {
+      const state = await this.stateOf(live);
+      if (state !== "started") throw new SandboxGoneError(`the Daytona sandbox ${live.sandbox.id} is ${state}`);
+      // Core's in-memory view of the copy may now be ahead of it (a first copy that failed is not
+      // retried by a watching mirror): start over from the manifest saved after the last good sync,
+      // or, without one, from an emptied workspace.
+      live.fresh = false;
+      this.forgetCopy(live.sandbox.id);
+      if (StigmerError.isInstance(error) && error.code !== ErrorCode.EXECUTION_FAILED) throw error;
+      throw new ExecutionFailedError(
+        `Could not copy the project into the Daytona sandbox ${live.sandbox.id}: ${(error as Error).message}. The command was not run.`,
+        { cause: error, details: { sandbox: live.sandbox.id } },
+      );
+    }
+  }
+
+  /**
+   * Brings the command's changes back. When that fails, the sandbox's copy and the host's
+   * manifest may disagree: the copy is rebuilt from the host at the next command.
+   */
+  private async syncOut(workspace: WorkspaceSession, live: LiveSandbox, files: SandboxFiles, exit: BackendExit): Promise<void> {
+    try {
+      await workspace.syncOut(files);
+    } catch (error) {
+      live.fresh = false;
+      this.forgetCopy(live.sandbox.id);
+      dropSyncState(live.sandbox.id);
+      throw new ExecutionFailedError(
+        `The command ended (exit ${exit.exitCode ?? exit.signal}), but its changes could not be brought back from the Daytona sandbox ${live.sandbox.id}: ${(error as Error).message}. The sandbox's copy of the project is refreshed from the host at the next command; run the command again.`,
+        { cause: error, details: { exitCode: exit.exitCode, sandbox: live.sandbox.id } },
+      );
+    }
+  }
+
+  /**
+   * The sandbox's state as Daytona reports it now: `gone` when it no longer exists; `started` when
+   * Daytona does not say (the original error is then reported as it is).
+   */
+  private stateOf(live: LiveSandbox): Promise<string> {
+    const { sandbox } = live;
+    return sandbox.refreshData().then(
+      () => String(sandbox.state),
+      (error: unknown) => (statusOf(error) === 404 ? "gone" : "started"),
+    );
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.shutdown.abort();
     await Promise.allSettled([...this.running]);
     await this.pool.dispose();
+    workspaceMirrorsOf(this).close();
     const client = await this.client?.catch(() => undefined);
     await client?.[Symbol.asyncDispose]().catch(() => {});
     this.logger.debug({}, "daytona backend disposed");

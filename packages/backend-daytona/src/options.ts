@@ -5,14 +5,17 @@ import { InvalidConfigError, type StigmerConfig } from "@stigmer/core";
 /** Options of the daytona plugin (config file `plugins.daytona`). */
 export interface DaytonaBackendOptions {
   /**
-   * Directory in the sandbox where commands run, created when missing. `~/` means the sandbox
+   * Directory in the sandbox that holds the copy of the project (kept in sync with the host before
+   * and after each command) and where commands run, created when missing. `~/` means the sandbox
    * user's home. Default `~/workspace`.
    */
   workspacePath?: string;
   /**
    * Names the persistent workspace: executors with the same key (and the same image or snapshot)
    * share one sandbox, and a later executor restarts it when it has auto-stopped. Default: derived
-   * from this host's name and the project directory, so each project gets its own sandbox.
+   * from this host's name and the project directory, so each project gets its own sandbox. Project
+   * directories that share a key share the sandbox's one copy: switching from one to another
+   * copies the whole project again.
    */
   workspaceKey?: string;
   /** Seconds to wait for a sandbox to be created or started. Default 180. */

@@ -29,6 +29,13 @@ export interface LiveSandbox {
   readonly key: string;
   /** Created by this backend (only those are deleted on dispose). */
   readonly created: boolean;
+  /**
+   * The sandbox's workspace is known to be empty (created by this process and not synced yet, or
+   * synced only by this process): no manifest to recover. Cleared when its copy must be rebuilt.
+   */
+  fresh: boolean;
+  /** The host project whose copy the sandbox's workspace holds (set at the first sync). */
+  root?: string;
   /** Sessions free for the next command (one command per session at a time), with their use counts. */
   readonly idleSessions: Array<{ id: string; uses: number }>;
   active: number;
@@ -40,6 +47,14 @@ const STARTED = "started";
 const ON_THE_WAY = new Set(["creating", "starting", "restoring", "pending_build", "building_snapshot", "pulling_snapshot", "resizing"]);
 const RESTARTABLE = new Set(["stopped", "archived", "stopping", "archiving"]);
 const BROKEN = new Set(["error", "build_failed", "destroyed", "destroying", "unknown"]);
+
+/** What the pool tells its owner about sandboxes leaving its hands. */
+export interface PoolHooks {
+  /** This process stops using the sandbox (gone, broken, or retired); it may still exist. */
+  released?(sandboxId: string): void;
+  /** The sandbox was deleted (by this process): nothing kept for it is needed any more. */
+  deleted?(sandboxId: string): void;
+}
 
 function sourceText(source: SandboxSpec["source"]): string {
   return "snapshot" in source ? `snapshot ${source.snapshot}` : `image ${source.image}`;
@@ -65,6 +80,7 @@ export class DaytonaSandboxPool {
     private readonly client: () => Promise<Daytona>,
     private readonly options: ResolvedDaytonaOptions,
     private readonly logger: Logger,
+    private readonly hooks: PoolHooks = {},
   ) {
     this.policy = { retries: options.retries, baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs };
   }
@@ -117,6 +133,7 @@ export class DaytonaSandboxPool {
 
   /** The sandbox is gone or broken: the next command finds or creates another. */
   invalidate(live: LiveSandbox): void {
+    if (!live.dead) this.hooks.released?.(live.sandbox.id);
     live.dead = true;
     clearInterval(live.activityTimer);
     for (const [key, pending] of this.live) {
@@ -128,9 +145,10 @@ export class DaytonaSandboxPool {
     this.invalidate(live);
     const { sandbox } = live;
     if (live.created && this.options.cleanup) {
-      await sandbox
-        .delete()
-        .catch((error: unknown) => this.logger.warn({ sandbox: sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"));
+      await sandbox.delete().then(
+        () => this.hooks.deleted?.(sandbox.id),
+        (error: unknown) => this.logger.warn({ sandbox: sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"),
+      );
       this.logger.debug({ sandbox: sandbox.id, why }, "daytona sandbox deleted");
     } else {
       await sandbox.stop().catch(() => {});
@@ -157,7 +175,7 @@ export class DaytonaSandboxPool {
         await this.bringUp(sandbox, output);
         await this.matchAutoStop(sandbox);
         this.logger.debug({ sandbox: sandbox.id, state: sandbox.state }, "reusing daytona sandbox");
-        return { sandbox, key, created: false, idleSessions: [], active: 0, dead: false };
+        return { sandbox, key, created: false, fresh: false, idleSessions: [], active: 0, dead: false };
       } catch (error) {
         this.logger.debug({ sandbox: sandbox.id, err: String(error) }, "daytona sandbox not reusable");
       }
@@ -219,12 +237,13 @@ export class DaytonaSandboxPool {
         idempotent: false,
       });
       this.logger.debug({ sandbox: sandbox.id, source: labels[LABELS.source] }, "daytona sandbox created");
-      return { sandbox, key, created: true, idleSessions: [], active: 0, dead: false };
+      return { sandbox, key, created: true, fresh: true, idleSessions: [], active: 0, dead: false };
     } catch (error) {
       // The create call may have failed after Daytona made the sandbox (it errored, never started,
       // or the answer was lost): find it by its creation label, then use it or delete it.
       const leftover = await this.findCreation(daytona, creation);
-      if (leftover?.state === STARTED) return { sandbox: leftover, key, created: true, idleSessions: [], active: 0, dead: false };
+      if (leftover?.state === STARTED)
+        return { sandbox: leftover, key, created: true, fresh: true, idleSessions: [], active: 0, dead: false };
       if (leftover) {
         // The SDK's wait names the failed state ("failed to start with status: error, error
         // reason: …"); the record has Daytona's reason.
@@ -299,6 +318,7 @@ export class DaytonaSandboxPool {
       throw new NotFoundError(`Daytona sandbox "${idOrName}" was not made by Stigmer; delete it in the Daytona dashboard if you mean to.`);
     }
     await this.call(`deleting sandbox ${sandbox.id}`, () => sandbox.delete(), true);
+    this.hooks.deleted?.(sandbox.id);
   }
 
   /**
@@ -318,9 +338,11 @@ export class DaytonaSandboxPool {
       if (!remove) continue;
       try {
         await this.call(`deleting sandbox ${s.id}`, () => s.delete(), true);
+        this.hooks.deleted?.(s.id);
         removed.push(this.info(s));
       } catch (error) {
         if (statusOf((error as StigmerError).cause) !== 404) throw error;
+        this.hooks.deleted?.(s.id);
       }
     }
     return removed;
@@ -335,12 +357,12 @@ export class DaytonaSandboxPool {
         clearInterval(live.activityTimer);
         if (live.dead) return;
         live.dead = true;
+        this.hooks.released?.(live.sandbox.id);
         if (live.created && this.options.cleanup) {
-          await live.sandbox
-            .delete()
-            .catch((error: unknown) =>
-              this.logger.warn({ sandbox: live.sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"),
-            );
+          await live.sandbox.delete().then(
+            () => this.hooks.deleted?.(live.sandbox.id),
+            (error: unknown) => this.logger.warn({ sandbox: live.sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"),
+          );
         } else {
           await Promise.allSettled(live.idleSessions.splice(0).map((s) => live.sandbox.process.deleteSession(s.id)));
         }

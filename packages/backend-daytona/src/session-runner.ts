@@ -47,7 +47,7 @@ async function collectStdin(stdin: StdinSource): Promise<Uint8Array> {
 }
 
 /** A directory in the sandbox as a shell word: `~/x` follows the sandbox user's $HOME. */
-function remoteDir(path: string): string {
+export function remoteDir(path: string): string {
   return path.startsWith("~/") ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
 }
 

@@ -67,8 +67,10 @@ export class HostTree {
   private readonly dirty = new Map<string, number>();
   private generation = 0;
   private watching: boolean;
-  /** True once a full walk has set up the watchers: scans may then be partial. */
+  /** True once a full walk set up the watchers and its changes were committed: scans may then be partial. */
   private primed = false;
+  /** The generation of a full walk whose commit primes the tree (a push that failed leaves it unprimed). */
+  private primingGeneration: number | undefined;
 
   constructor(
     readonly root: string,
@@ -102,7 +104,7 @@ export class HostTree {
         // Only the top-most missing path: a deleted tree is one deletion.
         if (!seen.has(path) && (parent === "" || seen.has(parent))) gone.add(path);
       }
-      if (this.watching) this.primed = true;
+      if (this.watching) this.primingGeneration = generation;
     } else {
       const dirs = [...this.dirty.keys()].sort((a, b) => a.length - b.length);
       for (const dir of dirs) {
@@ -209,6 +211,10 @@ export class HostTree {
     for (const path of changes.deletions) this.record(path, undefined);
     for (const [path, entry] of changes.upserts) this.record(path, unreadable.has(path) ? { ...entry, unreadable: true } : entry);
     for (const [dir, generation] of this.dirty) if (generation <= changes.generation) this.dirty.delete(dir);
+    if (this.primingGeneration !== undefined && changes.generation >= this.primingGeneration) {
+      this.primed = this.watching;
+      this.primingGeneration = undefined;
+    }
   }
 
   /** Sets (or, with undefined, removes with everything under it) what the sandbox has at `path`. */

@@ -22,14 +22,20 @@ export interface RemoteSandboxOps {
 // What changed since the last sync, by change time (it also catches files written with old
 // modification times, as tar, npm and pip do). GNU find compares with nanoseconds (`-cnewer`);
 // BusyBox has only whole seconds (`stat -c %Z`), so it takes one second of overlap: a file the
-// host had already reported back is recognised on the host and left alone.
-// The mark file holds the sync's time in seconds; its modification time is the same moment.
+// host had already reported back is recognised on the host and left alone. The mark file holds the
+// sync's time in seconds; its modification time is the same moment. Which tools the sandbox has is
+// probed once and remembered in "$sd/tools" (every process start costs on a remote sandbox).
 const CHANGED = `nl='
 '
-if find "$sd" -maxdepth 0 -cnewer "$sd" >/dev/null 2>&1; then gnu=1; else gnu=; fi
+if [ -f "$sd/tools" ]; then read -r gnufind gnutar < "$sd/tools"; else
+  gnufind=0; gnutar=0
+  find "$sd" -maxdepth 0 -cnewer "$sd" >/dev/null 2>&1 && gnufind=1
+  tar --version 2>/dev/null | grep -q GNU && gnutar=1
+  echo "$gnufind $gnutar" > "$sd/tools"
+fi
 changed() {
   if [ ! -f "$sd/mark" ]; then find . -mindepth 1 ! -name "*$nl*" -print
-  elif [ -n "$gnu" ]; then find . -mindepth 1 ! -name "*$nl*" -cnewer "$sd/mark" -print
+  elif [ "$gnufind" = 1 ]; then find . -mindepth 1 ! -name "*$nl*" -cnewer "$sd/mark" -print
   else s=$(cat "$sd/mark"); find . -mindepth 1 ! -name "*$nl*" -exec stat -c '%Z %n' {} + | awk -v s="$s" '$1 >= s - 1 { sub(/^[0-9]+ /, ""); print }'
   fi
 }`;
@@ -42,7 +48,8 @@ changed() {
  */
 export const PUSH_SCRIPT = `set -e
 ws=$1; sd=$2
-mkdir -p "$ws" "$sd"
+[ -d "$sd" ] || mkdir -p "$sd"
+[ -d "$ws" ] || mkdir -p "$ws"
 ${CHANGED}
 cd "$ws"
 if [ "$3" = 1 ]; then find . -mindepth 1 -maxdepth 1 -exec rm -rf {} +; rm -f "$sd/mark" "$sd/list"; fi
@@ -62,17 +69,21 @@ find . -mindepth 1 -print > "$sd/list"`;
  */
 export const PULL_SCRIPT = `set -e
 ws=$1; sd=$2
-mkdir -p "$sd"
+[ -d "$sd" ] || mkdir -p "$sd"
 ${CHANGED}
 cd "$ws"
 date +%s > "$sd/mark.next"
-find . -mindepth 1 ! -name "*$nl*" -print > "$sd/list.new"
-if [ -f "$sd/list" ]; then awk 'NR == FNR { now[$0] = 1; next } !($0 in now)' "$sd/list.new" "$sd/list" > "$sd/deleted"; else : > "$sd/deleted"; fi
-changed > "$sd/changed"
-wc -l < "$sd/deleted" | tr -d ' '
-cat "$sd/deleted"
+if [ "$gnufind" = 1 ] && [ -f "$sd/mark" ]; then
+  find . -mindepth 1 ! -name "*$nl*" -print \\( -cnewer "$sd/mark" -fprint "$sd/changed" \\) > "$sd/list.new"
+else
+  find . -mindepth 1 ! -name "*$nl*" -print > "$sd/list.new"
+  changed > "$sd/changed"
+fi
+if [ -f "$sd/list" ]; then
+  awk 'NR == FNR { now[$0] = 1; next } !($0 in now) { gone[n++] = $0 } END { print n + 0; for (i = 0; i < n; i++) print gone[i] }' "$sd/list.new" "$sd/list"
+else echo 0; fi
 if [ ! -s "$sd/changed" ]; then :
-elif tar --version 2>/dev/null | grep -q GNU; then tar -c -f - --no-recursion --hard-dereference -T "$sd/changed"
+elif [ "$gnutar" = 1 ]; then tar -c -f - --no-recursion --hard-dereference -T "$sd/changed"
 else
   set --
   while IFS= read -r p; do set -- "$@" "$p"; done < "$sd/changed"
@@ -106,8 +117,13 @@ async function splitLines(source: AsyncIterable<Uint8Array>): Promise<{ lines: s
     lines,
     rest: {
       async *[Symbol.asyncIterator]() {
-        if (leftover.length > 0) yield leftover;
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+        try {
+          if (leftover.length > 0) yield leftover;
+          for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+        } finally {
+          // The reader may stop at the archive's end marker: let the backend close its stream.
+          await iterator.return?.();
+        }
       },
     },
   };
@@ -132,9 +148,16 @@ async function finished(run: RemoteRun, what: string): Promise<void> {
  */
 export function remoteSandboxFiles(
   ops: RemoteSandboxOps,
-  options: { key: string; fresh: boolean; workspacePath: string; stateDir?: string },
+  options: {
+    key: string;
+    fresh: boolean;
+    workspacePath: string;
+    stateDir?: string;
+    /** Where in the sandbox the scripts keep their state (a change-time mark, the last path list). Default under /tmp. */
+    syncDir?: string;
+  },
 ): SandboxFiles {
-  const syncDir = `/tmp/.stigmer-sync/${createHash("sha256").update(options.key).digest("hex").slice(0, 16)}`;
+  const syncDir = options.syncDir ?? `/tmp/.stigmer-sync/${createHash("sha256").update(options.key).digest("hex").slice(0, 16)}`;
   return {
     key: options.key,
     fresh: options.fresh,

@@ -115,7 +115,12 @@ function openRegular(path: string): { fd: number; size: number } | undefined {
 export class WorkspaceMirrors {
   private readonly mirrors = new Map<string, Mirror>();
 
-  constructor(private readonly options: WorkspaceMirrorsOptions = {}) {}
+  constructor(private options: WorkspaceMirrorsOptions = {}) {}
+
+  /** Sets the options (the executor gives them; a backend may have touched the registry first). */
+  configure(options: WorkspaceMirrorsOptions): void {
+    this.options = { ...this.options, ...options };
+  }
 
   /**
    * The session core hands to a backend for one request; `report` holds what its last syncOut
@@ -305,12 +310,14 @@ export async function* packHostChanges(root: string, changes: HostChanges, unrea
 
 const registry = new WeakMap<object, WorkspaceMirrors>();
 
-/** The mirrors of one backend instance (made on first use; the first caller's options apply). */
-export function workspaceMirrorsOf(backend: object, options: WorkspaceMirrorsOptions = {}): WorkspaceMirrors {
+/** The mirrors of one backend instance, made on first use; options given by any caller apply from then on. */
+export function workspaceMirrorsOf(backend: object, options?: WorkspaceMirrorsOptions): WorkspaceMirrors {
   let mirrors = registry.get(backend);
   if (!mirrors) {
     mirrors = new WorkspaceMirrors(options);
     registry.set(backend, mirrors);
+  } else if (options) {
+    mirrors.configure(options);
   }
   return mirrors;
 }
