@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import local from "@stigmer/backend-local";
 import { createExecutor, ErrorCode, type ExecEvent, resolveConfig, StigmerError, trustFiles } from "@stigmer/core";

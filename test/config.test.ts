@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SANDBOX_IMAGE, ErrorCode, resolveConfig, StigmerError } from "@stigmer/core";
 import { afterEach, describe, expect, it } from "vitest";

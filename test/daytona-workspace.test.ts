@@ -52,7 +52,7 @@ afterEach(async () => {
   for (const p of projects.splice(0)) p.cleanup();
 });
 
-function sandboxIdsSeen(): string[] {
+function _sandboxIdsSeen(): string[] {
   const ids = new Set<string>();
   for (const q of imitation.requests) {
     const match = /^\/toolbox\/([^/]+)\//.exec(q.path);
