@@ -12,7 +12,7 @@ export const STARTING_GRACE_MS = 60_000;
 /** True when the container's state directory is in this engine's directory (this user's, on this machine). */
 export function isOurs(c: Docker.ContainerInfo, engineDirPath: string): boolean {
   const dir = c.Labels[LABELS.stateDir];
-  return dir?.startsWith(`${engineDirPath}/`);
+  return dir?.startsWith(`${engineDirPath}/`) === true;
 }
 
 /**
