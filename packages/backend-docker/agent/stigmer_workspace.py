@@ -285,6 +285,12 @@ class Workspace:
                     self._record(rel, entry)
                     if entry[0] == "d":
                         self.watch_dir(rel)
+            # The push itself marked its directories dirty: when nothing else changed there, the
+            # next command has nothing to report (a command running meanwhile keeps them dirty).
+            upserts, _seen, gone = self.changes()
+            if not upserts and not gone:
+                self.dirty.clear()
+                self.rescan_all = self.inotify is None or len(self.inotify.wds) >= MAX_WATCHES
 
     # ---------------------------------------------------------------- sandbox -> host
 

@@ -3,6 +3,9 @@ import type { AgentChannel } from "./agent-channel.js";
 import type { SandboxStats } from "./agent-runner.js";
 import { Frame } from "./frames.js";
 
+/** Bytes of the project sent in one frame. */
+const FRAME_BYTES = 256 * 1024;
+
 function agentError(payload: Buffer, what: string): Error {
   let message = payload.toString("utf8");
   try {
@@ -28,7 +31,19 @@ export function agentFiles(
       const conn = await channel.openStream();
       try {
         await conn.sendJson(Frame.PUSH, { deletions, paths, reset, user: options.user });
-        for await (const chunk of archive) await conn.send(Frame.DATA, chunk);
+        // The tar comes in small pieces (a header, a file, its padding): send them in big frames.
+        let batch: Uint8Array[] = [];
+        let batched = 0;
+        for await (const chunk of archive) {
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched >= FRAME_BYTES) {
+            await conn.send(Frame.DATA, Buffer.concat(batch));
+            batch = [];
+            batched = 0;
+          }
+        }
+        if (batched > 0) await conn.send(Frame.DATA, Buffer.concat(batch));
         await conn.send(Frame.DATA_END);
         const reply = await conn.next();
         if (reply?.type === Frame.ERROR) throw agentError(reply.payload, "Copying the project");

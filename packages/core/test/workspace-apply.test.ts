@@ -191,7 +191,10 @@ describe("applyChanges: what a sandbox sends back", () => {
     chmodSync(join(root, "same"), 0o644 & ~process.umask());
     baseline();
     const before = lstatSync(join(root, "same"));
-    const report = await apply([file("same", "same bytes", 0o644)]);
+    // An echo carries the host file's own modification time (pushes preserve it).
+    const echo = file("same", "same bytes", 0o644);
+    echo.entry.mtimeMs = before.mtimeMs;
+    const report = await apply([echo]);
     expect(report.applied).toBe(0);
     expect(lstatSync(join(root, "same")).ino).toBe(before.ino);
   });

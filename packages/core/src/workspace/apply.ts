@@ -1,6 +1,20 @@
 import { randomBytes } from "node:crypto";
-import { constants, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
-import { chmod, mkdir, open, readFile, rename, rmdir, symlink, unlink, utimes } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  type Stats,
+  writeSync,
+} from "node:fs";
+import { chmod, mkdir, open, readFile, rename, rmdir, symlink, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { entryOf, type HostEntry, type HostTree, sameEntry } from "./host-tree.js";
 import { type ChangeKind, cleanRelativePath, protectedReason, symlinkStaysInside } from "./protected-paths.js";
@@ -97,12 +111,15 @@ export async function applyChanges(
   const judge = (path: string, kind: ChangeKind, type?: "file" | "directory" | "symlink") =>
     protectedReason(path, kind, type) ?? options.protect?.(path, kind, type);
 
+  // Parents already seen to be real directories in this apply (hundreds of files share a few).
+  const realDirs = new Set<string>();
   /** Why `path`'s parents cannot be used (a link or a file where a directory should be), or undefined. */
   const parentProblem = (path: string): string | undefined => {
     const parts = path.split("/");
     let current = root;
     for (const part of parts.slice(0, -1)) {
       current = join(current, part);
+      if (realDirs.has(current)) continue;
       let stats: Stats;
       try {
         stats = lstatSync(current);
@@ -112,6 +129,7 @@ export async function applyChanges(
       if (stats.isSymbolicLink())
         return `a parent (${current.slice(root.length + 1)}) is a link on the host: nothing is written through links`;
       if (!stats.isDirectory()) return `a parent (${current.slice(root.length + 1)}) is not a directory on the host`;
+      realDirs.add(current);
     }
     return undefined;
   };
@@ -122,10 +140,11 @@ export async function applyChanges(
     for (const part of parts) {
       rel = rel ? `${rel}/${part}` : part;
       const abs = join(root, rel);
-      if (lstatEntry(abs)) continue;
+      if (realDirs.has(abs) || lstatEntry(abs)) continue;
       await mkdir(abs, { mode: 0o777 & mask });
       const made = lstatEntry(abs);
       if (made) tree.record(rel, made);
+      realDirs.add(abs);
     }
   };
 
@@ -255,10 +274,29 @@ export async function applyChanges(
   return report;
 }
 
+/** The bytes of a host file, read without following a link or blocking on a FIFO; undefined when it is not a regular file. */
+function readRegular(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Files up to this size are collected and written with synchronous calls (no thread-pool round trip per step). */
+const SMALL_FILE = 1024 * 1024;
+
 /**
  * Writes a file next to its destination (created exclusively, never through a link), gives it the
  * masked mode and the sandbox's mtime, then renames it into place. Returns false, leaving the host
- * untouched, when the content equals the host's file.
+ * untouched, when it could be the host's own file sent back (same size, mode and second of
+ * modification) and its content is indeed the same.
  */
 async function writeFileEntry(
   abs: string,
@@ -268,28 +306,52 @@ async function writeFileEntry(
   current: HostEntry | undefined,
 ): Promise<boolean> {
   const temp = join(dirname(abs), `.stigmer-${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const mode = entry.mode & mask;
+  const mtime = new Date(entry.mtimeMs);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const maybeEcho =
+    current?.type === "file" &&
+    current.size === entry.size &&
+    current.mode === mode &&
+    Math.floor(current.mtimeMs / 1000) === Math.floor(entry.mtimeMs / 1000);
+  if (entry.size <= SMALL_FILE) {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of content) parts.push(chunk);
+    const data = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    if (maybeEcho) {
+      const theirs = readRegular(abs);
+      if (theirs && Buffer.compare(Buffer.from(data.buffer, data.byteOffset, data.byteLength), theirs) === 0) return false;
+    }
+    const fd = openSync(temp, flags, 0o600);
+    try {
+      writeSync(fd, data);
+      fchmodSync(fd, mode);
+      futimesSync(fd, mtime, mtime);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, abs);
+    return true;
+  }
+  const handle = await open(temp, flags, 0o600);
   let written = 0;
   try {
     for await (const chunk of content) {
       await handle.write(chunk);
       written += chunk.length;
     }
+    await handle.chmod(mode);
+    await handle.utimes(mtime, mtime);
   } finally {
     await handle.close();
   }
-  const mode = entry.mode & mask;
-  // The same bytes as the host's file (a sandbox that reports what it was given): leave the host alone.
-  if (current?.type === "file" && current.size === written && current.mode === mode && written <= 8 * 1024 * 1024) {
+  if (maybeEcho && written === current?.size) {
     const [mine, theirs] = await Promise.all([readFile(temp), readFile(abs).catch(() => undefined)]);
     if (theirs && Buffer.compare(mine, theirs) === 0) {
       await unlink(temp);
       return false;
     }
   }
-  await chmod(temp, mode);
-  const mtime = new Date(entry.mtimeMs);
-  await utimes(temp, mtime, mtime);
   await rename(temp, abs);
   return true;
 }

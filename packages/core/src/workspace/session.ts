@@ -1,4 +1,4 @@
-import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../logger.js";
 import { writePrivateFile } from "../state-dir.js";
@@ -94,6 +94,20 @@ interface Mirror {
 }
 
 const MANIFEST_FILE = "workspace-manifest.json";
+/** Files up to this size are read with one call rather than streamed. */
+const SMALL_FILE = 1024 * 1024;
+
+/** Up to `size` bytes from an open file (fewer if it shrank meanwhile: the tar pads them). */
+function readAll(fd: number, size: number): Uint8Array {
+  const buffer = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const read = readSync(fd, buffer, offset, size - offset, offset);
+    if (read === 0) break;
+    offset += read;
+  }
+  return buffer.subarray(0, offset);
+}
 
 /** Opens a host file for reading without following a link or blocking on a FIFO; undefined when it cannot be read. */
 function openRegular(path: string): { fd: number; size: number } | undefined {
@@ -228,13 +242,13 @@ export class WorkspaceMirrors {
             }
           : {}),
       });
+      if (report.applied > 0) this.save(mirror, files);
       if (report.refused.length > 0 || report.conflicts.length > 0) {
         this.options.logger?.warn(
           { root, refused: report.refused.slice(0, 20), conflicts: report.conflicts.slice(0, 20) },
           "some sandbox changes were kept out of the project",
         );
       }
-      this.save(mirror, files);
       return report;
     });
   }
@@ -290,13 +304,20 @@ export async function* packHostChanges(root: string, changes: HostChanges, unrea
           unreadable.add(path);
           continue;
         }
-        // Read through the descriptor that was checked: the path may have been swapped since.
-        let content: NodeJS.ReadableStream | undefined;
-        if (file.size > 0) content = createReadStream("", { fd: file.fd, start: 0, end: file.size - 1, autoClose: true });
-        else closeSync(file.fd);
+        // Read through the descriptor that was checked: the path may have been swapped since. Small
+        // files (most of a project) are read at once: a stream per file costs ten times more.
+        let content: Uint8Array | NodeJS.ReadableStream | undefined;
+        if (file.size > SMALL_FILE) content = createReadStream("", { fd: file.fd, start: 0, end: file.size - 1, autoClose: true });
+        else {
+          try {
+            content = readAll(file.fd, file.size);
+          } finally {
+            closeSync(file.fd);
+          }
+        }
         yield {
           entry: { path, type: "file", mode: entry.mode, size: file.size, mtimeMs: entry.mtimeMs },
-          ...(content ? { content: content as AsyncIterable<Uint8Array> } : {}),
+          ...(content ? { content: content as Uint8Array | AsyncIterable<Uint8Array> } : {}),
         };
       } else if (entry.type === "directory") {
         yield { entry: { path, type: "directory", mode: entry.mode, size: 0, mtimeMs: entry.mtimeMs } };
