@@ -30,7 +30,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
+import { sandboxExecutor } from "./lib/executor.mjs";
 import { header, meta } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 import { PROJECT_MAKERS, verifyFiles, WRITE_FILES, WRITE_SIZE, writeCommand } from "./lib/workspace-projects.mjs";
@@ -81,22 +81,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 // ------------------------------------------------------------------------------ helpers
 
 function executorFor(strategy) {
-  const config = resolveConfig({
-    env: {
-      STIGMER_EXECUTION_MODE: "sandbox",
-      STIGMER_SANDBOX_IMAGE: IMAGE,
-      STIGMER_SANDBOX_TTL: "900",
-      STIGMER_SANDBOX_CLEANUP: "true",
-      STIGMER_SANDBOX_WORKSPACE: strategy,
-    },
-    cwd: tmpdir(),
-    flags: { logLevel: "silent" },
-  });
-  const executor = createExecutor({
-    config,
-    logger: createLogger({ level: "silent" }),
-    modules: { local: () => import("@stigmer/backend-local"), docker: () => import("@stigmer/backend-docker") },
-  });
+  const executor = sandboxExecutor({ image: IMAGE, strategy });
   executors.add(executor);
   return executor;
 }

@@ -24,16 +24,8 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  applyChanges,
-  createExecutor,
-  createLogger,
-  HostTree,
-  packHostChanges,
-  packTar,
-  resolveConfig,
-  WorkspaceMirrors,
-} from "@stigmer/core";
+import { applyChanges, createExecutor, createLogger, HostTree, packHostChanges, packTar, WorkspaceMirrors } from "@stigmer/core";
+import { sandboxExecutor } from "./executor.mjs";
 import { fmtMs, summarize, table } from "./stats.mjs";
 import { expectedFile, PROJECT_MAKERS, verifyFiles, writeCommand } from "./workspace-projects.mjs";
 
@@ -161,22 +153,7 @@ async function cpuProfile(fn) {
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "stigmer-prof-ws-")));
 const project = PROJECT_MAKERS[PROJECT](root);
-const config = resolveConfig({
-  env: {
-    STIGMER_EXECUTION_MODE: "sandbox",
-    STIGMER_SANDBOX_IMAGE: IMAGE,
-    STIGMER_SANDBOX_TTL: "900",
-    STIGMER_SANDBOX_CLEANUP: "true",
-    STIGMER_SANDBOX_WORKSPACE: "sync",
-  },
-  cwd: tmpdir(),
-  flags: { logLevel: "silent" },
-});
-const executor = createExecutor({
-  config,
-  logger: createLogger({ level: "silent" }),
-  modules: { local: () => import("@stigmer/backend-local"), docker: () => import("@stigmer/backend-docker") },
-});
+const executor = sandboxExecutor({ image: IMAGE });
 process.once("SIGINT", async () => {
   await executor.dispose();
   rmSync(root, { recursive: true, force: true });
