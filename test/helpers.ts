@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createLogger, type Logger, trustFiles } from "@stigmer/core";
@@ -161,7 +161,14 @@ export function unprivilegedUser(): UnprivilegedUser {
         TEST_USER,
       ]);
     }
+    // The user must reach the built CLI: a checkout in a private directory (a CI clone in
+    // `mktemp -d`, mode 0700) gets the traverse bit for others on its ancestors, nothing more.
+    for (let dir = repoRoot.replace(/\/$/, ""); dir !== "/" && dir !== ""; dir = dirname(dir)) {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    }
   }
+
   const uid = root ? Number(execFileSync("id", ["-u", TEST_USER], { encoding: "utf8" })) : (process.getuid?.() as number);
   const gid = root ? Number(execFileSync("id", ["-g", TEST_USER], { encoding: "utf8" })) : (process.getgid?.() as number);
   const dirs: string[] = [];
