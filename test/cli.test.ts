@@ -177,6 +177,19 @@ describe("stigmer detect", () => {
     expect(out[2]).toHaveProperty("mode");
     expect(out[3]).toMatchObject({ error: { code: "INVALID_REQUEST" } });
   });
+
+  it("--jsonl ends lines as readline does (\\n, \\r\\n or a lone \\r; the last needs none), skips blank ones, keeps order across reads", async () => {
+    // ~75 KB: more than one read from the pipe, so lines (and "\r\n") are split between chunks somewhere.
+    const commands = Array.from({ length: 3000 }, (_, i) => ["pip install x", "ls", "pwd"][i % 3] as string);
+    const ends = ["\n", "\r\n", "\r", "\n \n", "\r\n\r\n"];
+    const input = commands
+      .map((command, i) => JSON.stringify({ command }) + (i === commands.length - 1 ? "" : ends[i % ends.length]))
+      .join("");
+    const r = await runCli(["detect", "--jsonl"], { input });
+    expect(r.exitCode).toBe(0);
+    const modes = r.stdout.split("\n").map((l) => JSON.parse(l).mode);
+    expect(modes).toEqual(commands.map((c) => (c.startsWith("pip") ? "sandbox" : "local")));
+  });
 });
 
 describe("lazy loading", () => {

@@ -130,6 +130,17 @@ describe("Executor: modes", () => {
     await failing.dispose();
   });
 
+  it("decider() decides as detect() does, without a promise for a synchronous detector, and fails closed as it does", async () => {
+    const decide = await ex.decider();
+    const decision = decide("echo hi", { cwd: project.dir });
+    expect(decision).not.toBeInstanceOf(Promise);
+    expect(decision).toEqual(await ex.detect("echo hi", { cwd: project.dir }));
+    expect(() => decide("  ")).toThrow(/empty/);
+    const failing = executor({ STIGMER_DETECTOR: "throws" });
+    expect((await failing.decider())("echo hi")).toMatchObject({ target: "sandbox", rules: ["detector-error"] });
+    await failing.dispose();
+  });
+
   it("the configured mode applies when the request names none", async () => {
     const auto = executor({ STIGMER_EXECUTION_MODE: "auto" });
     expect((await auto.run({ command: "ls", cwd: project.dir })).mode).toBe("auto");

@@ -119,23 +119,62 @@ export class Executor implements AsyncDisposable {
   /** Asks the configured detector where `command` would run in auto mode. Never runs anything. */
   async detect(command: string, context: Partial<DetectionContext> = {}): Promise<Decision> {
     checkCommand(command);
+    return this.decide((await this.loadDetector()).instance, command, context);
+  }
+
+  /**
+   * Loads the configured detector and returns a function that decides exactly as {@link detect}
+   * does (the same checks, the same fail-closed decision), but answers synchronously when the
+   * detector does. For callers that classify many commands in a row (`stigmer detect --jsonl`),
+   * where a promise per command costs more than the decision. Rejects as `detect` does when the
+   * detector cannot be loaded.
+   */
+  async decider(): Promise<(command: string, context?: Partial<DetectionContext>) => Decision | Promise<Decision>> {
     const detector = (await this.loadDetector()).instance;
+    return (command, context = {}) => {
+      checkCommand(command);
+      return this.decide(detector, command, context);
+    };
+  }
+
+  /** Runs the detector; a promise only when it returned one. A detector that throws or answers nonsense fails closed. */
+  private decide(detector: Detector, command: string, context: Partial<DetectionContext>): Decision | Promise<Decision> {
     const ctx: DetectionContext = { cwd: context.cwd ?? process.cwd(), ...(context.env ? { env: context.env } : {}) };
+    let answer: Decision | PromiseLike<Decision>;
     try {
-      const decision = await detector.detect(command, ctx);
+      answer = detector.detect(command, ctx);
+    } catch (error) {
+      return this.detectorFailed(detector, error);
+    }
+    // As `await` would: anything with a then() is waited for.
+    if (typeof (answer as PromiseLike<Decision> | undefined)?.then === "function") {
+      return Promise.resolve(answer).then(
+        (decision) => this.checkDecision(detector, decision),
+        (error: unknown) => this.detectorFailed(detector, error),
+      );
+    }
+    return this.checkDecision(detector, answer as Decision);
+  }
+
+  private checkDecision(detector: Detector, decision: Decision): Decision {
+    try {
       if (!decision || (decision.target !== "local" && decision.target !== "sandbox")) {
         throw new Error(`returned ${JSON.stringify(decision)}`);
       }
       return decision;
     } catch (error) {
-      // The contract says a detector never throws; if one does, fail closed.
-      this.logger.warn({ err: error, detector: detector.name }, "detector failed; sending the command to the sandbox");
-      return {
-        target: "sandbox",
-        rules: ["detector-error"],
-        reason: `The detector "${detector.name}" failed (${(error as Error)?.message ?? String(error)}), so the command goes to the sandbox.`,
-      };
+      return this.detectorFailed(detector, error);
     }
+  }
+
+  /** The contract says a detector never throws; if one does, fail closed. */
+  private detectorFailed(detector: Detector, error: unknown): Decision {
+    this.logger.warn({ err: error, detector: detector.name }, "detector failed; sending the command to the sandbox");
+    return {
+      target: "sandbox",
+      rules: ["detector-error"],
+      reason: `The detector "${detector.name}" failed (${(error as Error)?.message ?? String(error)}), so the command goes to the sandbox.`,
+    };
   }
 
   /** The backend that runs commands for `target`, loading its plugin on first use. */

@@ -1,5 +1,4 @@
-import { createInterface } from "node:readline";
-import { createExecutor, decisionJson, resolveConfig, StigmerError } from "@stigmer/core";
+import { createExecutor, type Decision, decisionJson, type Executor, resolveConfig, StigmerError } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
@@ -45,26 +44,7 @@ export async function detectCommand(argv: readonly string[]): Promise<number> {
     const cwd = (options.cwd as string | undefined) ?? process.cwd();
     try {
       if (options.jsonl) {
-        const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-        let out = "";
-        for await (const line of lines) {
-          if (line.trim() === "") continue;
-          let record: string;
-          try {
-            const input = JSON.parse(line) as { command?: unknown };
-            if (typeof input?.command !== "string") throw new Error('expected {"command": "..."}');
-            record = JSON.stringify(decisionJson(await executor.detect(input.command, { cwd })));
-          } catch (error) {
-            const code = StigmerError.isInstance(error) ? error.code : "INVALID_REQUEST";
-            record = JSON.stringify({ error: { code, message: (error as Error).message } });
-          }
-          out += `${record}\n`;
-          if (out.length > 65536) {
-            if (!process.stdout.write(out)) await new Promise((r) => process.stdout.once("drain", r));
-            out = "";
-          }
-        }
-        process.stdout.write(out);
+        await detectLines(executor, cwd);
         return 0;
       }
       if (rest.length === 0) {
@@ -81,4 +61,69 @@ export async function detectCommand(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return reportError(error, json);
   }
+}
+
+/** Line ends as readline (with `crlfDelay: Infinity`) splits on: `\r\n`, `\n` or a lone `\r`. */
+const LINE_END = /\r\n|\n|\r/;
+
+/**
+ * `--jsonl`: one result line per non-blank input line, in order; a line that cannot be decided
+ * gets `{"error": {"code", "message"}}` in its place. Stdin is read in chunks, and a chunk's lines
+ * are decided without a promise each when the detector answers synchronously (the bundled one
+ * does); results go out in blocks of about 64 KiB.
+ */
+async function detectLines(executor: Executor, cwd: string): Promise<void> {
+  const context = { cwd };
+  // Until the detector has loaded, executor.detect() (a load that fails is reported on that line and
+  // tried again on the next); from then on its decider, which is synchronous for a synchronous detector.
+  let decide: ((command: string, context: { cwd: string }) => Decision | Promise<Decision>) | undefined;
+  const toRecord = (decision: Decision) => JSON.stringify(decisionJson(decision));
+  const toError = (error: unknown) => {
+    const code = StigmerError.isInstance(error) ? error.code : "INVALID_REQUEST";
+    return JSON.stringify({ error: { code, message: (error as Error).message } });
+  };
+  const firstDecision = async (command: string) => {
+    const decision = await executor.detect(command, context);
+    decide = await executor.decider();
+    return decision;
+  };
+  /** The result line for one input line: a promise only while the detector loads, or when it answers with one. */
+  const answer = (line: string): string | Promise<string> => {
+    try {
+      const input = JSON.parse(line) as { command?: unknown };
+      if (typeof input?.command !== "string") throw new Error('expected {"command": "..."}');
+      const decision = decide ? decide(input.command, context) : firstDecision(input.command);
+      return decision instanceof Promise ? decision.then(toRecord).catch(toError) : toRecord(decision);
+    } catch (error) {
+      return toError(error);
+    }
+  };
+
+  let out = "";
+  let partial = ""; // the start of a line whose end has not been read yet
+  process.stdin.setEncoding("utf8");
+  for await (const chunk of process.stdin as AsyncIterable<string>) {
+    // As readline does: only a chunk with a line end completes a line (no rescanning a long one).
+    if (chunk.indexOf("\n") === -1 && chunk.indexOf("\r") === -1) {
+      partial += chunk;
+      continue;
+    }
+    // A "\r\n" split between two chunks reads as a line end, then an empty line: blank lines are skipped.
+    const lines = (partial + chunk).split(LINE_END);
+    partial = lines.pop() as string;
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      const record = answer(line);
+      out += `${typeof record === "string" ? record : await record}\n`;
+      if (out.length > 65536) {
+        if (!process.stdout.write(out)) await new Promise((resolve) => process.stdout.once("drain", resolve));
+        out = "";
+      }
+    }
+  }
+  if (partial.trim() !== "") {
+    const record = answer(partial);
+    out += `${typeof record === "string" ? record : await record}\n`;
+  }
+  process.stdout.write(out);
 }
