@@ -1,6 +1,7 @@
 /**
- * The shape of a detection rule. Rules are data (src/rules/*.ts): contributors add or change them
- * without touching the engine, and every rule's examples run as tests (test/rule-examples.test.ts).
+ * A user's own rule (config file `plugins.rules.deny` / `allow`): matched against every command
+ * the engine finds on the line, after wrappers are unwrapped. Built-in knowledge lives in
+ * src/tools (see docs/detection-rules.md); these are for local policy without changing the package.
  */
 export interface Rule {
   /** Stable id, shown in decisions (`pkg.pip`, `git.push`). Never reuse an id for another meaning. */
@@ -10,7 +11,7 @@ export interface Rule {
   /** Where a match sends the command. */
   verdict: "sandbox" | "local";
   /**
-   * The policy clause (shared/spec/auto-mode-policy.md) a sandbox rule implements:
+   * The policy clause (docs/auto-mode-policy.md) a deny rule implements:
    * 1 packages/toolchains, 2 state outside the project, 3 privilege, 4 download and execute,
    * 5 destruction outside the project, 6 destruction of uncommitted work, 7 data off the machine,
    * 8 cannot be analysed.

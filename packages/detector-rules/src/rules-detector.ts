@@ -7,10 +7,13 @@ import {
   injectable,
   PluginOptionsToken,
 } from "@stigmer/core";
-import { Analyzer, type Finding } from "./analyzer.js";
+import { Analyzer } from "./engine/analyzer.js";
+import { Budget, BudgetExceeded, type BudgetLimits, DEFAULT_BUDGET } from "./engine/budget.js";
+import type { Finding } from "./findings.js";
 import { RuleIndex } from "./matcher.js";
 import type { Rule } from "./rule.js";
-import { BUILTIN_RULES } from "./rules/index.js";
+import { ToolIndex } from "./tools/index.js";
+import type { Tool } from "./tools/spec.js";
 
 /** Options of the `rules` plugin (config file `plugins.rules`): the user's own rules, same shape as built-in ones. */
 export interface RulesDetectorOptions {
@@ -52,24 +55,37 @@ function describe(f: Finding): string {
 /**
  * The default detector: parses the command as bash (unbash), follows every command it can run —
  * pipelines, lists, subshells, substitutions, nested `bash -c` strings, wrappers, `find -exec`,
- * `xargs` — and applies data rules (src/rules) plus structural checks (paths, downloads, inline
- * code). Anything it cannot analyse goes to the sandbox.
+ * `xargs`, option values that run programs — and judges each against what it knows about the
+ * program (src/tools): deny by default, at the level of subcommands and arguments. Anything it
+ * cannot analyse, within its budget, goes to the sandbox.
  */
 @injectable()
 export class RulesDetector implements Detector {
   readonly name = "rules";
-  private readonly rules: RuleIndex;
+  private readonly tools: ToolIndex;
   private readonly user: { deny: RuleIndex; allow: RuleIndex };
+  private readonly budget: BudgetLimits;
 
-  constructor(@inject(PluginOptionsToken) options: RulesDetectorOptions = {}, rules: readonly Rule[] = BUILTIN_RULES) {
-    this.rules = new RuleIndex(rules);
+  constructor(
+    @inject(PluginOptionsToken) options: RulesDetectorOptions = {},
+    tools?: readonly Tool[],
+    budget: BudgetLimits = DEFAULT_BUDGET,
+  ) {
+    this.tools = tools ? new ToolIndex(tools) : defaultIndex();
     this.user = { deny: new RuleIndex(userRules(options?.deny, "deny")), allow: new RuleIndex(userRules(options?.allow, "allow")) };
+    this.budget = budget;
   }
 
   detect(command: string, context: DetectionContext): Decision {
     try {
       return this.decide(command, context);
     } catch (error) {
+      if (error instanceof BudgetExceeded)
+        return {
+          target: "sandbox",
+          rules: ["detector.budget"],
+          reason: `Sandbox: the command is too large, deep or slow to analyse within the detector's budget (${error.what}) [detector.budget, policy 8].`,
+        };
       return {
         target: "sandbox",
         rules: ["detector.internal-error"],
@@ -78,9 +94,10 @@ export class RulesDetector implements Detector {
     }
   }
 
-  /** Every finding, local and sandbox, for explaining and testing. */
+  /** Every finding, local and sandbox, for explaining and testing. Throws BudgetExceeded past the budget. */
   findings(command: string, context: DetectionContext): Finding[] {
-    const analyzer = new Analyzer(normalizeProject(context.cwd), this.rules, this.user);
+    if (command.length > this.budget.maxChars) throw new BudgetExceeded(`longer than ${this.budget.maxChars} characters`);
+    const analyzer = new Analyzer(normalizeProject(context.cwd), this.tools, this.user, new Budget(this.budget), context.env);
     analyzer.run(command);
     return analyzer.findings;
   }
@@ -108,6 +125,13 @@ export class RulesDetector implements Detector {
         : "Local: only standard utilities and developer tools that read, or write inside the project; nothing installs, escalates, changes state outside the project or cannot be analysed.";
     return { target: "local", rules: ids, reason };
   }
+}
+
+let sharedIndex: ToolIndex | undefined;
+/** The built-in tools, indexed once per process. */
+function defaultIndex(): ToolIndex {
+  sharedIndex ??= new ToolIndex();
+  return sharedIndex;
 }
 
 function normalizeProject(cwd: string): string {

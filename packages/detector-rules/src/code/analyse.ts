@@ -1,0 +1,178 @@
+import type { SandboxFindingId } from "../findings.js";
+import type { CodeLanguage } from "../tools/spec.js";
+import { LANGUAGES, type LanguageRules } from "./languages.js";
+import { type Scan, scan, type Token } from "./tokens.js";
+
+/** One thing inline code does that the sandbox should contain. */
+export interface CodeFinding {
+  id: SandboxFindingId;
+  what: string;
+}
+
+interface NameMatcher {
+  exact: Set<string>;
+  members: Set<string>;
+  calls: Set<string>;
+  prefixes: string[];
+}
+
+function compile(entries: readonly string[]): NameMatcher {
+  const m: NameMatcher = { exact: new Set(), members: new Set(), calls: new Set(), prefixes: [] };
+  for (const e of entries) {
+    if (e.endsWith("*")) m.prefixes.push(e.slice(0, -1));
+    else if (e.endsWith("(")) m.calls.add(e.slice(0, -1));
+    else if (e.startsWith(".")) m.members.add(e.slice(1));
+    else m.exact.add(e);
+  }
+  return m;
+}
+
+function lastSegment(name: string): string {
+  const i = Math.max(name.lastIndexOf("."), name.lastIndexOf(":"), name.lastIndexOf(">"));
+  return i < 0 ? name : name.slice(i + 1);
+}
+
+function matches(m: NameMatcher, token: Token): boolean {
+  const name = token.name;
+  if (m.exact.has(name)) return true;
+  if (m.exact.size > 0) {
+    // A chain below a listed module (`subprocess.run`), or the listed chain at its end (`self.os.system`).
+    for (let i = name.indexOf("."); i > 0; i = name.indexOf(".", i + 1)) if (m.exact.has(name.slice(0, i))) return true;
+    for (let i = name.indexOf("::"); i > 0; i = name.indexOf("::", i + 2)) if (m.exact.has(name.slice(0, i))) return true;
+  }
+  const last = lastSegment(name);
+  if (name !== last && m.members.has(last)) return true;
+  if (token.next === "(" && m.calls.has(last)) return true;
+  for (const p of m.prefixes) if (name.startsWith(p)) return true;
+  return false;
+}
+
+interface Compiled {
+  runs: NameMatcher;
+  dynamic: NameMatcher;
+  files: NameMatcher;
+  network: NameMatcher;
+  packages: NameMatcher;
+  native: NameMatcher;
+  opens: Set<string>;
+  rules: LanguageRules;
+}
+
+const compiled = new Map<CodeLanguage, Compiled>();
+function rulesFor(lang: CodeLanguage): Compiled | undefined {
+  const cached = compiled.get(lang);
+  if (cached) return cached;
+  const rules = LANGUAGES[lang];
+  if (!rules) return undefined;
+  const c: Compiled = {
+    runs: compile(rules.runs),
+    dynamic: compile(rules.dynamic),
+    files: compile(rules.files),
+    network: compile(rules.network),
+    packages: compile(rules.packages),
+    native: compile(rules.native),
+    opens: new Set(rules.opens),
+    rules,
+  };
+  compiled.set(lang, c);
+  return c;
+}
+
+const WRITE_MODE = /^[rwxabt+U]*[wax+][rwxabt+U]*$/;
+const PERL_WRITE = /^\s*(\+?>|>>|\|)/;
+const DYNAMIC_PATH_SOURCES = new Set([
+  "expanduser",
+  "expandvars",
+  "environ",
+  "getenv",
+  "argv",
+  "ARGV",
+  "input",
+  "homedir",
+  "__file__",
+  "glob",
+  "walk",
+  "listdir",
+  "scandir",
+  "readdir",
+  "readdirSync",
+  "stdin",
+  "ENV",
+  "$_",
+  "$ARGV",
+  "$ENV",
+  "$_SERVER",
+  "$_GET",
+  "$_POST",
+  "Sys.getenv",
+  "path.expand",
+  "homedir",
+  "tmpdir",
+]);
+
+/** Whether a string literal could aim a write or delete outside the project. */
+function riskyPathLiteral(s: string): boolean {
+  if (s.startsWith("/") && !/^\/(tmp|var\/tmp)\/[^*?]/.test(s) && s !== "/dev/null") return true;
+  if (s.startsWith("~") || s.includes("$HOME") || s.includes("%USERPROFILE%")) return true;
+  return s === ".." || s.startsWith("../") || s.includes("/../") || s.endsWith("/..");
+}
+
+/**
+ * What visible inline code does that the sandbox should contain. Empty when it only computes,
+ * prints, or writes and deletes named relative paths inside the project. A language without
+ * rules is not analysed at all: its code goes to the sandbox unless it is empty.
+ */
+export function analyseCode(code: string, lang: CodeLanguage): CodeFinding[] {
+  const rules = rulesFor(lang);
+  if (!rules)
+    return code.trim() === ""
+      ? []
+      : [{ id: "code.unanalysed", what: `is ${lang === "unknown" ? "code in a language" : lang} the detector does not analyse` }];
+  const s: Scan = scan(code);
+  const found = new Map<SandboxFindingId, string>();
+  const add = (id: SandboxFindingId, what: string) => {
+    if (!found.has(id)) found.set(id, what);
+  };
+  let files = false;
+  let dynamicPaths = false;
+  let opens = false;
+  for (const t of s.names) {
+    if (matches(rules.runs, t)) add("code.runs-programs", `runs other programs (${t.name})`);
+    if (matches(rules.dynamic, t)) {
+      // Perl's `eval { … }` is exception handling, not code from a string.
+      if (!(lang === "perl" && t.name === "eval" && t.next === "{"))
+        add("code.dynamic", `evaluates code the detector cannot see (${t.name})`);
+    }
+    if (matches(rules.network, t)) add("code.network", `opens network connections (${t.name})`);
+    if (matches(rules.packages, t)) add("code.packages", `manages packages (${t.name})`);
+    if (matches(rules.native, t)) add("code.runs-programs", `loads native code (${t.name})`);
+    if (matches(rules.files, t)) files = true;
+    if (rules.opens.has(t.name) || rules.opens.has(lastSegment(t.name))) opens = true;
+    if (
+      !t.inString &&
+      (DYNAMIC_PATH_SOURCES.has(t.name) ||
+        DYNAMIC_PATH_SOURCES.has(lastSegment(t.name)) ||
+        /^(process\.env|os\.environ|os\.getenv|Path\.home|os\.homedir|Dir\.home|ENV)(\.|$)/.test(t.name))
+    )
+      dynamicPaths = true;
+    if (lang === "php" && t.name.startsWith("$") && t.next === "(") add("code.dynamic", `calls a function held in a variable (${t.name})`);
+  }
+  if (rules.rules.backticksRun && s.backticks) add("code.runs-programs", "runs shell commands in backticks");
+  if ((lang === "ruby" || lang === "perl") && /%x[({[<|!/]|\bqx\s*[({[<|!/'"]/.test(code.length > 65536 ? code.slice(0, 65536) : code))
+    add("code.runs-programs", "runs shell commands (%x, qx)");
+  if (lang === "perl" && opens && s.strings.some((str) => /^\s*\||\|\s*$/.test(str) || str === "-|" || str === "|-"))
+    add("code.runs-programs", "opens a pipe to a command");
+  if (lang === "ruby" && s.strings.some((str) => str.startsWith("|"))) add("code.runs-programs", "opens a pipe to a command");
+  if (lang === "tcl" && s.strings.some((str) => str.startsWith("|"))) add("code.runs-programs", "opens a pipe to a command");
+  if (lang === "php" && s.strings.some((str) => /^(https?|ftp|php):\/\//.test(str))) add("code.network", "reads a URL");
+  if (opens) {
+    const writeMode = lang === "perl" ? s.strings.some((str) => PERL_WRITE.test(str)) : s.strings.some((str) => WRITE_MODE.test(str));
+    if (writeMode) files = true;
+  }
+  if (files) {
+    const literals = s.strings.filter((str) => str.trim() !== "");
+    if (literals.length === 0 || dynamicPaths || literals.some(riskyPathLiteral))
+      add("code.changes-files", "writes, moves or deletes files it names outside the project or computes");
+  }
+  return [...found].map(([id, what]) => ({ id, what }));
+}

@@ -1,0 +1,1677 @@
+import type {
+  AndOr,
+  Assignment,
+  Command,
+  CommandNode,
+  ParsedScript,
+  Pipeline,
+  PipelineNode,
+  Redirection,
+  Statement,
+  SyntaxNode,
+  Word,
+} from "unbash";
+import { forEachChild, parse } from "unbash";
+import { analyseCode } from "../code/analyse.js";
+import { FINDINGS, type Finding, type FindingId } from "../findings.js";
+import { HANDLERS } from "../handlers/index.js";
+import type { RuleIndex } from "../matcher.js";
+import { matches as matchesRule } from "../matcher.js";
+import { ENVIRONMENT } from "../tools/environment.js";
+import type { ToolIndex } from "../tools/index.js";
+import type { Tool } from "../tools/spec.js";
+import { type Budget, BudgetExceeded } from "./budget.js";
+import type { ScriptLanguage, ToolContext } from "./context.js";
+import { judgeGitConfig } from "./git-config.js";
+import type { Invocation, Producers, Stdin } from "./invocation.js";
+import { type Parsed, parseArgs } from "./parse-args.js";
+import {
+  classifyArg,
+  classOf,
+  isSystemBinDir,
+  isUserToolDir,
+  isWholeDirectory,
+  PATH_RANK,
+  type PathClass,
+  type Resolved,
+  resolve,
+} from "./paths.js";
+import { basename } from "./paths-util.js";
+import { type FileOrigin, FileSystemEffects, type FunctionDefinition, Scope } from "./scope.js";
+import { type Arg, evaluate, fields, splitCommandText, syntheticArg } from "./words.js";
+
+const MAX_FINDINGS = 64;
+/** Programs whose output on a pipe is network data. */
+export const DOWNLOADERS = new Set([
+  "curl",
+  "wget",
+  "fetch",
+  "http",
+  "https",
+  "xh",
+  "aria2c",
+  "lwp-download",
+  "lwp-request",
+  "GET",
+  "POST",
+  "nc",
+  "ncat",
+  "netcat",
+  "socat",
+  "ssh",
+  "scp",
+  "sftp",
+  "telnet",
+  "gsutil",
+  "aws",
+  "gcloud",
+  "az",
+  "gh",
+  "glab",
+  "httpie",
+  "iwr",
+  "invoke-webrequest",
+  "rclone",
+  "s3cmd",
+  "mc",
+  "ftp",
+  "tftp",
+  "links",
+  "lynx",
+  "w3m",
+  "elinks",
+  "axel",
+  "dig",
+]);
+/** Programs whose output is decoded or decompressed input: hidden text. */
+const DECODERS = new Set([
+  "base64",
+  "base32",
+  "basenc",
+  "xxd",
+  "openssl",
+  "gunzip",
+  "zcat",
+  "gzip",
+  "bzcat",
+  "bunzip2",
+  "xzcat",
+  "unxz",
+  "zstdcat",
+  "uudecode",
+  "rev",
+  "tr",
+  "od",
+  "printf",
+  "echo",
+]);
+const LOOPS_DEPTH = 6;
+
+function snippet(src: string, node: { pos: number; end: number }): string {
+  return src.slice(node.pos, Math.min(node.end, node.pos + 200));
+}
+
+function tidy(text: string): string {
+  let flat = "";
+  let space = false;
+  for (let i = 0; i < text.length && flat.length < 90; i++) {
+    const c = text[i] as string;
+    if (c === " " || c === "\n" || c === "\t" || c === "\r") space = flat.length > 0;
+    else {
+      if (space) flat += " ";
+      space = false;
+      flat += c;
+    }
+  }
+  return flat.length > 80 ? `${flat.slice(0, 77)}…` : flat;
+}
+
+interface Snapshot {
+  dir: string | undefined;
+  alt: (string | undefined)[];
+  vars: Map<string, string | undefined | null>;
+}
+
+/** Walks a command line and collects findings. One instance per decision. */
+export class Analyzer {
+  readonly findings: Finding[] = [];
+  private readonly keys = new Set<string>();
+  private readonly seenScripts = new WeakSet<object>();
+  private readonly judgedFiles = new Set<string>();
+  private readonly judging = new Set<string>();
+  private readonly definitions: FunctionDefinition[] = [];
+
+  constructor(
+    readonly project: string,
+    private readonly tools: ToolIndex,
+    private readonly user: { deny: RuleIndex; allow: RuleIndex },
+    private readonly budget: Budget,
+    private readonly requestEnv: Readonly<Record<string, string>> = {},
+  ) {}
+
+  run(command: string): void {
+    const scope = new Scope(new FileSystemEffects(), this.project);
+    for (const [name, value] of Object.entries(this.requestEnv)) {
+      scope.vars.set(name, value);
+      scope.pending.push({ name, value: syntheticArg(value), at: `request environment: ${name}` });
+    }
+    if (command.includes("expand_aliases")) scope.aliases = true;
+    this.text(command, scope, command);
+    for (let i = 0; i < this.definitions.length; i++) {
+      const d = this.definitions[i] as FunctionDefinition;
+      if (d.called) continue;
+      d.called = true;
+      this.node(d.body, d.scope, d.src, { kind: "terminal" });
+    }
+  }
+
+  // ------------------------------------------------------------------ findings
+
+  private add(id: Finding["id"], verdict: "sandbox" | "local", what: string, at: string, policy?: number): void {
+    if (this.findings.length >= MAX_FINDINGS) return;
+    const shown = tidy(at);
+    const key = verdict === "local" ? id : `${id}\u0000${shown}`;
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    this.findings.push({ id, verdict, what, at: shown, ...(policy ? { policy } : {}) });
+  }
+
+  find(id: FindingId, at: string, what?: string): void {
+    const spec = FINDINGS[id];
+    this.add(id, spec.verdict, what ?? spec.description, at, "policy" in spec ? spec.policy : undefined);
+  }
+
+  // ------------------------------------------------------------------ scripts
+
+  /** Shell text that becomes code: a command line, a `bash -c` string, a heredoc fed to a shell. */
+  text(code: string, scope: Scope, at: string): void {
+    this.budget.depth(scope.depth);
+    this.budget.step(1 + (code.length >> 6));
+    let ast: ParsedScript;
+    try {
+      ast = parse(code);
+    } catch {
+      return this.find("parse.error", at, "cannot be parsed");
+    }
+    this.script(ast, scope, ast.source ?? code);
+  }
+
+  private script(ast: ParsedScript, scope: Scope, src: string): void {
+    this.seenScripts.add(ast);
+    for (const error of ast.errors ?? []) {
+      this.find(
+        "parse.error",
+        snippet(src, { pos: error.pos, end: Math.min(src.length, error.pos + 40) }) || src.slice(0, 80),
+        `does not parse (${error.message})`,
+      );
+    }
+    for (const statement of ast.commands) this.statement(statement, scope, src, { kind: "terminal" });
+    // Every substitution is analysed, even in places the walk does not evaluate words.
+    this.sweep(ast, scope, src);
+  }
+
+  private sweep(node: SyntaxNode, scope: Scope, src: string): void {
+    forEachChild(node, (child) => {
+      this.budget.step();
+      if (
+        (child.type === "CommandExpansion" || child.type === "ProcessSubstitution" || child.type === "ArithmeticCommandExpansion") &&
+        child.script
+      ) {
+        if (!this.seenScripts.has(child.script)) this.script(child.script, scope.clone(), child.script.source ?? src);
+        return;
+      }
+      if (child.type === "Script") return;
+      if (child.type === "ArithmeticExpansion" && (!child.expression || hasSpacedWord(child.expression))) {
+        if (!this.seenScripts.has(child)) {
+          this.seenScripts.add(child);
+          // Not arithmetic: judged as the command substitution a reader might take it for (fail closed).
+          this.text(`( ${child.text.slice(3, -2)} )`, scope.clone(1), child.text);
+        }
+      }
+      this.sweep(child, scope, src);
+    });
+  }
+
+  /** Evaluates a word and analyses the substitutions in it, in order. */
+  private word(w: Word, scope: Scope, src: string): Arg {
+    const arg = evaluate(w, scope);
+    for (const s of arg.substitutions) {
+      if (this.seenScripts.has(s)) continue;
+      this.script(s, scope.clone(), s.source ?? src);
+    }
+    return arg;
+  }
+
+  private words(w: Word, scope: Scope, src: string): Arg[] {
+    // "${a[@]}" / ${a[*]} of an array the line assigned: its elements.
+    const whole = /^"?\$\{([A-Za-z_][A-Za-z0-9_]*)\[[@*]\]\}"?$/.exec(w.text);
+    const elements = whole ? scope.arrays.get(whole[1] as string) : undefined;
+    if (elements) return elements.map((e) => syntheticArg(e, { text: w.text, pos: w.pos, end: w.end }));
+    const arg = this.word(w, scope, src);
+    if (scope.vars.has("IFS") && !arg.literal) return [{ ...arg, value: undefined, splits: true }];
+    return fields(w, scope, arg) ?? [arg];
+  }
+
+  private statement(statement: Statement, scope: Scope, src: string, stdin: Stdin): void {
+    this.node(statement.command, scope, src, stdin);
+  }
+
+  private list(statements: readonly Statement[], scope: Scope, src: string, stdin: Stdin): void {
+    for (const s of statements) this.statement(s, scope, src, stdin);
+  }
+
+  private node(node: PipelineNode | AndOr | SyntaxNode, scope: Scope, src: string, stdin: Stdin): void {
+    this.budget.step();
+    switch (node.type) {
+      case "Command":
+        return this.command(node, scope, src, stdin);
+      case "Pipeline":
+        return this.pipeline(node, scope, src, stdin);
+      case "AndOr":
+        return this.andOr(node, scope, src, stdin);
+      case "Subshell":
+        return this.list(node.body.commands, scope.clone(), src, stdin);
+      case "BraceGroup":
+        return this.list(node.body.commands, scope, src, stdin);
+      case "CompoundList":
+        return this.list(node.commands, scope, src, stdin);
+      case "If": {
+        this.list(node.clause.commands, scope, src, stdin);
+        const ends: Snapshot[] = [];
+        const branch = (body: readonly Statement[]) => {
+          const inner = scope.clone();
+          this.list(body, inner, src, stdin);
+          ends.push(snapshot(inner));
+        };
+        branch(node.then.commands);
+        for (const elif of node.elif) {
+          this.list(elif.clause.commands, scope, src, stdin);
+          branch(elif.then.commands);
+        }
+        if (node.else) branch(node.else.commands);
+        else ends.push(snapshot(scope));
+        return merge(scope, ends);
+      }
+      case "While":
+        if (node.kind === "while" && alwaysTrue(node.clause.commands) && hasBackground(node.body))
+          this.find("sys.fork-bomb", snippet(src, node), "starts background processes in an endless loop");
+        this.list(node.clause.commands, scope, src, stdin);
+        return this.loop(scope, (inner) => this.list(node.body.commands, inner, src, stdin));
+      case "For":
+      case "Select": {
+        const items = (node.wordlist ?? [])
+          .flatMap((w) => this.words(w, scope, src))
+          .flatMap((i) =>
+            i.brace && i.value !== undefined
+              ? (expandBraces(i.value) ?? [i.value]).map((v) => ({ ...i, brace: false, value: v, prefix: v }))
+              : [i],
+          );
+        const name = node.name.value;
+        const values =
+          node.wordlist === undefined || items.some((i) => i.value === undefined || i.glob || i.brace)
+            ? undefined
+            : items.map((i) => i.value as string);
+        const known = values && values.length <= 8 ? [...new Set(values)] : undefined;
+        // `for f in tests/*.py`: the values are paths below the glob's literal directory.
+        const globPrefix =
+          !known &&
+          items.length > 0 &&
+          items.every((i) => i.glob && i.value !== undefined && i.variables.length === 0 && i.substitutions.length === 0)
+            ? commonGlobPrefix(items.map((i) => i.value as string))
+            : undefined;
+        return this.loop(scope, (inner) => {
+          if (!known) {
+            inner.vars.set(name, undefined);
+            if (globPrefix !== undefined) inner.globs.set(name, globPrefix);
+            return this.list(node.body.commands, inner, src, stdin);
+          }
+          const ends: Snapshot[] = [];
+          for (const value of known.length ? known : [""]) {
+            const each = inner.clone();
+            each.vars.set(name, value);
+            this.list(node.body.commands, each, src, stdin);
+            ends.push(snapshot(each));
+          }
+          merge(inner, ends);
+        });
+      }
+      case "ArithmeticFor":
+        if (!node.test && hasBackground(node.body))
+          this.find("sys.fork-bomb", snippet(src, node), "starts background processes in an endless loop");
+        return this.loop(scope, (inner) => this.list(node.body.commands, inner, src, stdin));
+      case "Case": {
+        this.word(node.word, scope, src);
+        const ends: Snapshot[] = [snapshot(scope)];
+        for (const item of node.items) {
+          for (const p of item.pattern) this.word(p, scope, src);
+          const inner = scope.clone();
+          this.list(item.body.commands, inner, src, stdin);
+          ends.push(snapshot(inner));
+        }
+        return merge(scope, ends);
+      }
+      case "Function": {
+        const name = node.name.value;
+        if (spawnsItself(node.body as SyntaxNode, name))
+          this.find("sys.fork-bomb", snippet(src, node), `defines ${name}, which starts copies of itself in the background or in pipes`);
+        // The body is judged where it is called, with the call's arguments; a function never called is judged at the end, as defined.
+        const definition: FunctionDefinition = { body: node.body as CommandNode, src, scope: scope.clone(1), called: false };
+        scope.functions.set(name, definition);
+        this.definitions.push(definition);
+        return;
+      }
+      case "Coproc":
+        return this.node(node.body as CommandNode, scope.clone(), src, stdin);
+      case "Redirected": {
+        let inner = stdin;
+        for (const r of node.redirects) inner = this.redirect(r, scope, src, inner) ?? inner;
+        return this.node(node.command, scope, src, inner);
+      }
+      case "TestCommand":
+        forEachChild(node, (child) => {
+          if (child.type === "Word") this.word(child, scope, src);
+        });
+        return;
+      case "ArithmeticCommand":
+        // Bash reads `((a b))` that is not arithmetic as two nested subshells: judge it that way.
+        if (!node.expression || hasSpacedWord(node.expression)) this.text(`( ${node.body} )`, scope.clone(1), snippet(src, node));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A loop body runs zero or more times: judged from the entry state, then again if it changes state. */
+  private loop(scope: Scope, body: (inner: Scope) => void): void {
+    const entry = snapshot(scope);
+    const first = scope.clone();
+    body(first);
+    const after = snapshot(first);
+    merge(scope, [entry, after]);
+    if (!sameState(entry, after) && scope.depth < LOOPS_DEPTH) {
+      const second = scope.clone();
+      body(second);
+      merge(scope, [snapshot(scope), snapshot(second)]);
+    }
+  }
+
+  private pipeline(node: Pipeline, scope: Scope, src: string, stdin: Stdin): void {
+    node.commands.forEach((stage, index) => {
+      const input: Stdin = index === 0 ? stdin : { kind: "pipe", producers: this.producers(node.commands.slice(0, index), scope) };
+      // Every stage runs in a subshell; what it does to the file system persists.
+      this.node(stage, node.commands.length > 1 ? scope.clone() : scope, src, input);
+    });
+  }
+
+  private andOr(node: AndOr, scope: Scope, src: string, stdin: Stdin): void {
+    const ends: Snapshot[] = [];
+    node.commands.forEach((part, i) => {
+      const before = { dir: scope.dir, alt: scope.alt };
+      this.node(part, scope, src, stdin);
+      const op = node.operators[i];
+      const next = node.commands[i + 1];
+      const changesDir = isDirChange(part);
+      if (op === "||" && next && isExit(next)) {
+        // `cd x || exit`: past this point the cd worked; the other path ends the shell.
+        if (changesDir) scope.alt = [];
+        ends.push(snapshot(scope));
+        return;
+      }
+      if (i > 0 && node.operators[i - 1] === "||" && isExit(part)) return;
+      ends.push(snapshot(scope));
+      if (changesDir && op === "&&") scope.alt = [];
+      else if (changesDir && op === "||") {
+        scope.dir = before.dir;
+        scope.alt = before.alt;
+      }
+    });
+    merge(scope, ends);
+  }
+
+  /** What the stages before a pipe produce. */
+  private producers(stages: readonly CommandNode[], scope: Scope): Producers {
+    const out: Producers = { download: false, decodes: false, programs: [], text: undefined, paths: this.listedPaths(stages[0], scope) };
+    const visit = (n: SyntaxNode) => {
+      this.budget.step();
+      if (n.type === "Command" && n.name) {
+        const name = basename(n.name.value);
+        out.programs.push(name);
+        if (DOWNLOADERS.has(name)) out.download = true;
+        if (DECODERS.has(name) && n.suffix.some((s) => s.type === "Word" && /^-[a-zA-Z]*[dDr]|^--decode|^enc$|^-base64$/.test(s.value)))
+          out.decodes = true;
+        if (
+          DOWNLOADERS.has(name) === false &&
+          /^python[0-9.]*$|^node$|^perl$|^ruby$/.test(name) &&
+          n.suffix.some((s) => s.type === "Word" && /urllib|requests|http|fetch|LWP|open-uri|Net::HTTP/.test(s.value))
+        )
+          out.download = true;
+      }
+      forEachChild(n, visit);
+    };
+    for (const s of stages) visit(s);
+    const last = stages[stages.length - 1];
+    if (stages.length === 1 && last?.type === "Command" && last.name && (last.name.value === "echo" || last.name.value === "printf")) {
+      const words = last.suffix.filter((s): s is Word => s.type === "Word");
+      if (words.every((w) => evaluate(w, undefined).literal || !w.parts)) {
+        const values = words.map((w) => w.value);
+        if (last.name.value === "echo" && !values.some((v) => /^-[a-zA-Z]*e/.test(v) || v.includes("\\")))
+          out.text = values.filter((v) => !/^-[neE]+$/.test(v)).join(" ");
+        if (last.name.value === "printf" && values.length >= 2 && /^%s(\\n|\s)$/.test(values[0] as string))
+          out.text = values.slice(1).join("\n");
+      }
+    }
+    return out;
+  }
+
+  /** Where the paths a pipeline's first stage lists point (`find src -name x | xargs rm`). */
+  private listedPaths(stage: CommandNode | undefined, scope: Scope): PathClass {
+    if (stage?.type !== "Command" || !stage.name) return "unknown";
+    const name = basename(stage.name.value);
+    const words = stage.suffix.filter((s): s is Word => s.type === "Word").map((w) => evaluate(w, scope));
+    const roots = (list: Arg[]) => {
+      const paths = list.length === 0 ? [syntheticArg(".")] : list;
+      let worst: PathClass = "null";
+      for (const p of paths) {
+        const cls = classifyArg(p, scope, this.project);
+        if (PATH_RANK[cls] > PATH_RANK[worst]) worst = cls;
+      }
+      return worst === "null" ? "inside" : worst;
+    };
+    if (name === "find") {
+      const split = words.findIndex((w) => w.value === undefined || w.value.startsWith("-") || w.value === "(" || w.value === "!");
+      return roots(words.slice(0, split < 0 ? words.length : split));
+    }
+    if (name === "fd" || name === "fdfind" || name === "ls" || name === "rg" || name === "grep") {
+      if (name === "grep" || name === "rg") {
+        const positional = words.filter((w) => w.value !== undefined && !w.value.startsWith("-"));
+        return roots(positional.slice(1));
+      }
+      return roots(
+        words.filter((w) => w.value === undefined || !w.value.startsWith("-")).slice(name === "fd" || name === "fdfind" ? 1 : 0),
+      );
+    }
+    if (name === "git" && words.some((w) => w.value === "ls-files" || w.value === "diff" || w.value === "status")) return "inside";
+    if ((name === "echo" || name === "printf") && words.length > 0 && words.every((w) => w.value !== undefined)) {
+      const items =
+        name === "printf" && /^%s(\\n|\s)$/.test(words[0]?.value ?? "")
+          ? words.slice(1)
+          : name === "echo"
+            ? words.filter((w) => !/^-[neE]+$/.test(w.value ?? ""))
+            : [];
+      if (items.length === 0) return "unknown";
+      const paths = items.flatMap((w) =>
+        (w.value as string)
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((p) => syntheticArg(p)),
+      );
+      return roots(paths);
+    }
+    return "unknown";
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  private redirect(r: Redirection, scope: Scope, src: string, stdin: Stdin): Stdin | undefined {
+    const at = snippet(src, r);
+    if (r.type === "HereDoc") {
+      if (!r.closing) this.find("parse.unterminated-heredoc", at);
+      const parts = r.body.parts ?? [];
+      const literal = r.delimiter?.quoted === true || !parts.some((p) => p.type !== "Literal");
+      if (!literal) {
+        // Substitutions in an unquoted heredoc run.
+        const word: Word = { type: "Word", text: r.body.text, value: r.body.text, pos: r.body.pos, end: r.body.end, parts };
+        this.word(word, scope, src);
+      }
+      return { kind: "text", text: r.body.text, literal };
+    }
+    if (r.type === "HereString") {
+      if (!r.target) return stdin;
+      const w = this.word(r.target, scope, src);
+      return { kind: "text", text: w.value ?? w.text, literal: w.value !== undefined && w.substitutions.length === 0 };
+    }
+    if (!r.target) return undefined;
+    const target = this.word(r.target, scope, src);
+    if (target.value !== undefined && /^\/dev\/(tcp|udp)\//.test(target.value)) {
+      const host = target.value.split("/")[3] ?? "";
+      if (!/^(localhost|127(\.\d+){3}|::1)$/.test(host)) this.find("net.remote-session", at, "opens a network connection through /dev/tcp");
+      else this.find("local.read", at);
+      return undefined;
+    }
+    if (target.value === undefined && target.prefix.startsWith("/dev/")) {
+      this.find("net.remote-session", at, "opens a device or connection the detector cannot resolve");
+      return undefined;
+    }
+    const fd = r.descriptor?.type === "FileDescriptor" ? r.descriptor.value : undefined;
+    if (r.operator === "<") {
+      if (target.processSubstitutions.length > 0)
+        return fd === undefined || fd === 0 ? { kind: "generated", scripts: target.processSubstitutions } : undefined;
+      return fd === undefined || fd === 0 ? { kind: "file", arg: target } : undefined;
+    }
+    if (r.operator === "<&") return target.value === "-" || fd !== undefined ? undefined : { kind: "descriptor" };
+    if (r.operator === ">&" && target.value !== undefined && /^\d+-?$|^-$/.test(target.value)) return undefined;
+    if (target.processSubstitutions.length > 0) return undefined; // `> >(cmd)`: the command was analysed
+    this.writePath(target, "write", false, scope, at);
+    return undefined;
+  }
+
+  private command(cmd: Command, scope: Scope, src: string, inherited: Stdin): void {
+    const at = snippet(src, cmd);
+    let stdin = inherited;
+    const args: Arg[] = [];
+    const env = new Map<string, Arg>();
+    const outputs: Arg[] = [];
+    for (const item of cmd.prefix) {
+      if (item.type === "Assignment") {
+        const value = this.assignment(item, scope, src);
+        env.set(item.name, value);
+      } else {
+        stdin = this.redirect(item, scope, src, stdin) ?? stdin;
+        if (item.type === "Redirect" && item.target && /^(>|>>|>\||&>|&>>)$/.test(item.operator))
+          outputs.push(evaluate(item.target, scope));
+      }
+    }
+    if (cmd.name) for (const a of this.words(cmd.name, scope, src)) args.push(a);
+    for (const item of cmd.suffix) {
+      if (item.type === "Word") args.push(...this.words(item, scope, src));
+      else if (item.type === "Assignment") {
+        const value = this.assignment(item, scope, src);
+        const known = item.value.type === "ArrayValue" ? undefined : value.value;
+        args.push({
+          ...value,
+          text: item.text,
+          value: known === undefined ? undefined : `${item.name}${item.append ? "+" : ""}=${known}`,
+          prefix: `${item.name}=`,
+          literal: value.literal,
+        });
+      } else {
+        stdin = this.redirect(item, scope, src, stdin) ?? stdin;
+        if (
+          item.type === "Redirect" &&
+          item.target &&
+          /^(>|>>|>\||&>|&>>)$/.test(item.operator) &&
+          (item.descriptor === undefined || (item.descriptor.type === "FileDescriptor" && item.descriptor.value === 1))
+        )
+          outputs.push(evaluate(item.target, scope));
+      }
+    }
+    if (!cmd.name) {
+      // Assignments alone set shell variables; what they make programs do is judged when a program runs.
+      for (const [name, value] of env) {
+        scope.vars.set(name, value.value);
+        scope.pending.push({ name, value, at });
+      }
+      for (const out of outputs) this.recordOutput(out, undefined, [], stdin, scope, false);
+      return;
+    }
+    for (const [name, value] of env) this.envVariable(name, value, scope, at, env);
+    const [name, ...rest] = args;
+    if (!name) return;
+    const inv: Invocation = { name, program: name.value ?? "", args: rest, env, stdin, at };
+    this.invoke(inv, scope);
+    for (const out of outputs)
+      this.recordOutput(
+        out,
+        inv.program,
+        rest,
+        stdin,
+        scope,
+        cmd.suffix.some((s) => s.type === "Redirect" && s.operator === ">>"),
+      );
+  }
+
+  private assignment(item: Assignment, scope: Scope, src: string): Arg {
+    if (item.value.type === "ArrayValue") {
+      const elements = item.value.elements.flatMap((e) => this.words(e, scope, src)).map((a) => (a.glob || a.brace ? undefined : a.value));
+      if (!item.append && !item.index) scope.arrays.set(item.name, elements);
+      else scope.arrays.delete(item.name);
+      return syntheticArg(undefined, { text: item.text, pos: item.pos, end: item.end });
+    }
+    scope.arrays.delete(item.name);
+    const value = this.word(item.value, scope, src);
+    if (item.append || item.index) return { ...value, value: undefined };
+    // Tilde after `=` and `:` is expanded in assignments.
+    if (value.value !== undefined && (value.tilde || /(^|:)~(\/|:|$)/.test(item.value.text)))
+      return { ...value, value: value.value.startsWith("~") ? value.value : `~/${value.value}`, tilde: true };
+    return value;
+  }
+
+  /** Records the origin of a file a command's output was redirected to. */
+  private recordOutput(target: Arg, program: string | undefined, args: Arg[], stdin: Stdin, scope: Scope, append: boolean): void {
+    const abs = resolve(target.value ?? "", scope.dir, scope);
+    if (target.value === undefined || abs === undefined || abs.startsWith("~")) return;
+    let origin: FileOrigin = { kind: "unknown" };
+    const values = args.map((a) => a.value);
+    if (program === undefined) origin = { kind: "text", text: "" };
+    else if (program === "echo" && values.every((v) => v !== undefined) && !values.some((v) => /^-[a-zA-Z]*e/.test(v as string))) {
+      const words = (values as string[]).filter((v, i) => !(i === 0 && /^-[nE]+$/.test(v)));
+      origin = { kind: "text", text: words.join(" ") };
+    } else if (program === "printf" && values.every((v) => v !== undefined)) {
+      const [format, ...more] = values as string[];
+      origin = { kind: "text", text: [format?.replace(/\\n/g, "\n").replace(/%s/g, " "), ...more].join("\n") };
+    } else if ((program === "cat" || program === "tee") && args.length === 0 && stdin.kind === "text") {
+      origin = stdin.literal ? { kind: "text", text: stdin.text } : { kind: "unknown" };
+    } else if (program === "cat" && args.length === 0 && stdin.kind === "pipe") {
+      origin = stdin.producers.download
+        ? { kind: "download" }
+        : stdin.producers.text !== undefined
+          ? { kind: "text", text: stdin.producers.text }
+          : { kind: "unknown" };
+    } else if (program === "cat" && args.length > 0) {
+      const from = args.map((a) => (a.value !== undefined ? scope.effects.origin(resolve(a.value, scope.dir, scope) ?? "") : undefined));
+      const outside = args.some((a) => classifyArg(a, scope, this.project) === "outside");
+      origin = from.some((o) => o?.kind === "download") ? { kind: "download" } : outside ? { kind: "outside" } : { kind: "unknown" };
+      if (from.every((o) => o?.kind === "text")) origin = { kind: "text", text: from.map((o) => (o as { text: string }).text).join("\n") };
+    } else if (DOWNLOADERS.has(program)) origin = { kind: "download" };
+    else if (stdin.kind === "pipe" && stdin.producers.download) origin = { kind: "download" };
+    this.record(scope.effects, abs, origin, append);
+  }
+
+  record(effects: FileSystemEffects, abs: string, origin: FileOrigin, append = false): void {
+    const files = effects.files;
+    const previous = files.get(abs);
+    if (append && origin.kind === "text") {
+      const text = previous?.kind === "text" ? `${previous.text}\n${origin.text}` : origin.text;
+      files.set(abs, { kind: "text", text, append: previous?.kind !== "text" || previous.append === true });
+      return;
+    }
+    files.set(abs, previous?.kind === "download" && append ? previous : origin);
+    this.judgedFiles.delete(abs);
+  }
+
+  // ------------------------------------------------------------------ invocations
+
+  invoke(inv: Invocation, scope: Scope): void {
+    this.budget.step();
+    const { name, at } = inv;
+    if (name.value === undefined || !name.literal) {
+      if (name.substitutions.some((s) => usesDownloader(s)))
+        return this.find("download.execute", at, "runs the output of a download as a command");
+      if (name.value !== undefined && (name.glob || name.brace))
+        return this.find("exec.dynamic-name", at, `runs a command named by a pattern (\`${name.text}\`)`);
+      return this.find("exec.dynamic-name", at, `runs a command whose name is not a literal (\`${tidy(name.text)}\`)`);
+    }
+    const raw = name.value;
+    if (raw === "" || name.unusual || /\s/.test(raw))
+      return this.find("exec.obfuscated", at, "spells a command name with unusual characters");
+    let tool: Tool | undefined;
+    let program = raw;
+    if (raw.includes("/")) {
+      program = basename(raw);
+      tool = this.tools.getByPath(program);
+      const where = this.programLocation(name, scope);
+      if (where === "outside" || (where === "user" && !tool))
+        return this.find("exec.outside-program", at, `runs \`${tidy(raw)}\`, a program from outside the project`);
+      if (!tool) return this.projectProgram(inv, scope);
+      inv.via = where;
+    } else {
+      const fn = scope.functions.get(raw);
+      if (fn) return this.callFunction(raw, fn, inv, scope);
+      tool = this.tools.get(raw);
+    }
+    inv.program = program;
+    if (scope.pending.length > 0 && !BUILTINS.has(program)) {
+      // A program runs: the variables set for it are judged now.
+      const pending = scope.pending;
+      scope.pending = [];
+      for (const p of pending) this.envVariable(p.name, p.value, scope, p.at);
+    }
+    if (name.quoted && (tool ? this.tools.risky(tool) : true))
+      return this.find("exec.obfuscated", at, `disguises the command name "${program}" with quotes or backslashes`);
+    const argv = inv.args.map((a) => a.value ?? a.text);
+    for (const rule of this.user.deny.for(program)) {
+      if (matchesRule(rule, argv)) this.add(`user.deny.${rule.rule.id}`, "sandbox", rule.rule.description, at, rule.rule.policy ?? 8);
+    }
+    const allowed = this.user.allow.for(program).find((rule) => matchesRule(rule, argv));
+    if (allowed) return this.add(`user.allow.${allowed.rule.id}`, "local", allowed.rule.description, at);
+    if (!tool)
+      return this.find(
+        "exec.unknown",
+        at,
+        `runs "${program}", which is neither a standard utility, a known developer tool nor a project path`,
+      );
+    this.runTool(tool, inv, scope);
+  }
+
+  private programLocation(name: Arg, scope: Scope): "project" | "system" | "user" | "outside" {
+    const raw = name.value as string;
+    const dirPart = raw.slice(0, raw.lastIndexOf("/")) || "/";
+    const dir = resolve(dirPart, scope.dir, scope);
+    const cls = classOf(resolve(raw, scope.dir, scope), this.project);
+    if (cls === "inside" || cls === "tmp") return "project";
+    if (dir !== undefined && isSystemBinDir(dir)) return "system";
+    if (dir !== undefined && isUserToolDir(dir)) return "user";
+    return "outside";
+  }
+
+  private callFunction(name: string, fn: FunctionDefinition, inv: Invocation, scope: Scope): void {
+    this.find("local.shell-function", inv.at, `calls the function ${name}, defined on the line`);
+    fn.called = true;
+    if (this.judging.has(name)) return;
+    this.judging.add(name);
+    try {
+      // Judged in the state where it is called, with the call's arguments as $1, $2 …
+      const inner = scope.clone(1);
+      inv.args.slice(0, 9).forEach((a, i) => {
+        inner.vars.set(String(i + 1), a.splits ? undefined : a.value);
+      });
+      inner.vars.set("#", String(inv.args.length));
+      inner.vars.set("@", undefined);
+      inner.vars.set("*", undefined);
+      this.node(fn.body, inner, fn.src, inv.stdin);
+    } finally {
+      this.judging.delete(name);
+    }
+  }
+
+  /** A program named by a path inside the project (or a named /tmp path): project code, judged by where it came from. */
+  private projectProgram(inv: Invocation, scope: Scope): void {
+    this.runPath(inv.name, "shell", scope, inv.at, true);
+  }
+
+  /** Runs the generic checks and the tool's handlers. */
+  runTool(tool: Tool, inv: Invocation, scope: Scope): void {
+    const parsed = parseArgs(tool, inv.args);
+    const at = inv.at;
+    for (const p of parsed.problems) this.find(p.id, at, p.what);
+    if (
+      parsed.problems.some(
+        (p) =>
+          p.id === "exec.unknown-verb" ||
+          p.id === "exec.obfuscated" ||
+          (p.id === "exec.dynamic-word" && p.what.startsWith("takes its subcommand")),
+      )
+    )
+      return;
+    if (
+      parsed.has("--help") &&
+      parsed.commandAt === undefined &&
+      !CODE_HANDLERS.has(tool.handler ?? "") &&
+      !parsed.levels.some((l) => l.command !== undefined || CODE_HANDLERS.has(l.handler ?? ""))
+    ) {
+      // `TOOL … --help` prints help and exits.
+      return this.find("local.read", at, "prints help");
+    }
+    const dirOption = parsed.options.find((o) => o.effect === "cwd" && o.value);
+    const dir: Resolved = dirOption?.value
+      ? dirOption.value.value !== undefined
+        ? resolve(dirOption.value.value, scope.dir, scope)
+        : undefined
+      : scope.dir;
+    const ctx = this.context(tool, inv, parsed, scope, dirOption ? dir : scope.dir);
+    this.outcome(parsed.outcome, inv, parsed);
+    for (const o of parsed.options) {
+      const effect = o.effect;
+      if (effect === undefined || effect === "value" || effect === "read" || effect === "cwd") continue;
+      if (typeof effect === "object") {
+        if ("flag" in effect && effect.flag !== "none" && FINDINGS[effect.flag].verdict === "sandbox")
+          this.find(effect.flag, at, `${FINDINGS[effect.flag].description} (\`${o.name}\`)`);
+        continue;
+      }
+      const value = o.value;
+      if (!value) continue;
+      switch (effect) {
+        case "write":
+        case "delete":
+          ctx.path(value, effect, { dir: ctx.dir });
+          break;
+        case "shell":
+          ctx.shell(value);
+          break;
+        case "command":
+          ctx.commandText(value);
+          break;
+        case "program":
+          this.programValue(value, scope, at);
+          break;
+        case "script":
+          ctx.runFile(value, "shell");
+          break;
+        case "config:git": {
+          const v = value.value;
+          if (v === undefined) this.find("exec.dynamic-word", at, `sets git configuration from \`${value.text}\`, which is not a literal`);
+          else {
+            const eq = v.indexOf("=");
+            ctx.gitConfig(eq < 0 ? v : v.slice(0, eq), eq < 0 ? undefined : syntheticArg(v.slice(eq + 1), value));
+          }
+          break;
+        }
+        default:
+          if (effect.startsWith("code:")) ctx.code(value, effect.slice(5) as ScriptLanguage);
+          else this.find(effect as FindingId, at, `${FINDINGS[effect as FindingId].description} (\`${o.name}\`)`);
+      }
+    }
+    const positionalKind = parsed.level.positionals ?? (parsed.levels.length === 1 ? tool.positionals : undefined);
+    if (positionalKind === "write" || positionalKind === "delete") {
+      for (const p of parsed.positionals) ctx.path(p, positionalKind, { dir: ctx.dir });
+      if (inv.appended) this.judgeClass(inv.appended, positionalKind, false, false, at);
+    } else if (positionalKind === "last-written") {
+      const last = parsed.positionals[parsed.positionals.length - 1];
+      if (last) ctx.path(last, "write", { dir: ctx.dir });
+    }
+    if (dirOption && !READ_OUTCOMES.has(parsed.outcome)) {
+      const cls = dir === undefined ? "unknown" : classOf(dir, this.project);
+      if (cls === "outside" || cls === "unknown")
+        this.find(
+          tool.names.includes("git") ? "git.outside-repository" : "fs.write-outside",
+          at,
+          `works in ${dir ?? "a directory the detector cannot resolve"} (\`${dirOption.name}\`), outside the project`,
+        );
+    }
+    if (parsed.commandAt !== undefined) {
+      const words = inv.args.slice(parsed.commandAt);
+      ctx.command(words);
+    }
+    const handlers = new Set([tool.handler, ...parsed.levels.map((l) => l.handler)].filter((h) => h !== undefined));
+    for (const h of handlers) HANDLERS[h](ctx);
+    if (parsed.outcome === "local.project-code") ctx.projectCode();
+  }
+
+  private outcome(id: FindingId, inv: Invocation, parsed: Parsed): void {
+    if (id === "exec.unknown-verb" && parsed.problems.some((p) => p.id === "exec.unknown-verb")) return; // reported with its words
+    const spec = FINDINGS[id];
+    const what = spec.verdict === "sandbox" ? `${spec.description} (${[inv.program, ...parsed.verbs].join(" ")})` : spec.description;
+    this.find(id, inv.at, what);
+  }
+
+  private context(tool: Tool, inv: Invocation, parsed: Parsed, scope: Scope, dir: Resolved): ToolContext {
+    const at = inv.at;
+    return {
+      tool,
+      inv,
+      parsed,
+      scope,
+      project: this.project,
+      dir,
+      find: (id, what) => this.find(id, at, what),
+      isTool: (name) => this.tools.get(name) !== undefined,
+      path: (arg, kind, options) => this.writePath(arg, kind, options?.recursive ?? false, scope, at, options?.dir),
+      judge: (cls, kind, options) => this.judgeClass(cls, kind, options?.recursive ?? false, options?.pattern ?? false, at),
+      appendedPaths: (kind, options) => {
+        if (inv.appended) this.judgeClass(inv.appended, kind, options?.recursive ?? false, true, at);
+      },
+      classify: (arg, d) => classifyArg(arg, scope, this.project, d),
+      resolve: (arg, d) =>
+        arg.value === undefined
+          ? undefined
+          : resolve(arg.tilde && !arg.value.startsWith("~") ? `~${arg.value}` : arg.value, d ?? scope.dir, scope),
+      isProjectRoot: (arg) => this.isProjectRoot(arg, scope),
+      shell: (code, params) => this.shellCode(code, scope, at, params),
+      code: (code, language) => this.inlineCode(code, language, scope, at),
+      command: (words, options) => {
+        const [name, ...rest] = words;
+        if (!name) return;
+        const env = options?.env ?? inv.env;
+        let where = scope;
+        if (options?.dir) {
+          // It runs in another directory (`env -C DIR`, `cmake -E chdir DIR`); files it writes are still the line's.
+          where = scope.clone();
+          const d = options.dir;
+          where.changeDir(
+            d.value === undefined ? undefined : resolve(d.tilde && !d.value.startsWith("~") ? `~${d.value}` : d.value, scope.dir, scope),
+            true,
+          );
+        }
+        this.invoke(
+          {
+            name,
+            program: name.value ?? "",
+            args: rest,
+            env,
+            stdin: options?.stdin ?? inv.stdin,
+            at,
+            ...(options?.appended ? { appended: options.appended } : {}),
+          },
+          where,
+        );
+      },
+      commandText: (text) => this.commandText(text, scope, at),
+      runFile: (file, language) => this.runPath(file, language, scope, at, false),
+      stdinCode: (language) => this.stdinCode(inv.stdin, language, scope, at),
+      projectCode: () => this.projectCodeRuns(scope, at),
+      wrote: (file, origin) => {
+        const abs = file.value === undefined ? undefined : resolve(file.value, dir ?? scope.dir, scope);
+        if (abs !== undefined && !abs.startsWith("~")) this.record(scope.effects, abs, origin);
+      },
+      gitConfig: (key, value) => judgeGitConfig(key, value, this.judgeContext(scope, at)),
+      env: (name, value, deferred) => {
+        if (deferred) scope.pending.push({ name, value, at });
+        else this.envVariable(name, value, scope, at);
+      },
+    };
+  }
+
+  /** What git-config and environment judgements need from the engine. */
+  judgeContext(scope: Scope, at: string) {
+    return {
+      find: (id: FindingId, what?: string) => this.find(id, at, what),
+      shell: (code: Arg) => this.shellCode(code, scope, at),
+      commandText: (text: Arg) => this.commandText(text, scope, at),
+      program: (value: Arg) => this.executableValue(value, scope, at),
+      classify: (arg: Arg) => classifyArg(arg, scope, this.project),
+      runFile: (file: Arg) => this.runPath(file, "shell", scope, at, false),
+    };
+  }
+
+  // ------------------------------------------------------------------ code and programs
+
+  shellCode(code: Arg, scope: Scope, at: string, params?: Arg[]): void {
+    if (code.value === undefined || code.substitutions.length > 0) {
+      if (code.substitutions.some(usesDownloader)) return this.find("download.execute", at, "runs code it downloads");
+      return this.find("exec.dynamic-code", at, `runs shell code built at run time (\`${tidy(code.text)}\`)`);
+    }
+    const inner = scope.clone(1);
+    if (params) {
+      // `sh -c 'CODE' $0 $1 …`: the positional parameters are known when they are literals.
+      params.slice(0, 10).forEach((p, i) => {
+        inner.vars.set(String(i), p.splits ? undefined : p.value);
+      });
+      inner.vars.set("#", String(Math.max(0, params.length - 1)));
+      inner.vars.set("@", undefined);
+      inner.vars.set("*", undefined);
+    }
+    this.text(code.value, inner, at);
+  }
+
+  private inlineCode(code: Arg, language: ScriptLanguage, scope: Scope, at: string): void {
+    if (language === "shell") return this.shellCode(code, scope, at);
+    if (code.value === undefined || code.substitutions.length > 0) {
+      if (code.substitutions.some(usesDownloader)) return this.find("download.execute", at, "runs code it downloads");
+      return this.find("exec.dynamic-code", at, `runs ${language} code built at run time`);
+    }
+    this.budget.step(1 + (code.value.length >> 6));
+    for (const f of analyseCode(code.value, language)) this.find(f.id, at, `inline ${language} code that ${f.what}`);
+  }
+
+  /** A command line given as one string (more arguments are appended at run time). */
+  private commandText(text: Arg, scope: Scope, at: string): void {
+    if (text.value === undefined) return this.shellCode(text, scope, at);
+    const words = splitCommandText(text.value);
+    if (!words) return this.shellCode(text, scope, at);
+    const [name, ...rest] = words;
+    if (!name) return;
+    this.invoke(
+      {
+        name: syntheticArg(name, text),
+        program: name,
+        args: rest.map((w) => syntheticArg(w, text)),
+        env: new Map(),
+        stdin: { kind: "descriptor" },
+        at,
+        appended: "unknown",
+      },
+      scope,
+    );
+  }
+
+  /** A program run on a tool's data (`sort --compress-program=PROG`): no arguments, input from the tool. */
+  programValue(value: Arg, scope: Scope, at: string): void {
+    if (value.value === undefined)
+      return this.find("exec.dynamic-code", at, `runs a program named by \`${tidy(value.text)}\`, which is not a literal`);
+    const words = splitCommandText(value.value);
+    if (!words || words.length === 0) return this.shellCode(value, scope, at);
+    const [name, ...rest] = words;
+    this.invoke(
+      {
+        name: syntheticArg(name as string, value),
+        program: name as string,
+        args: rest.map((w) => syntheticArg(w, value)),
+        env: new Map(),
+        stdin: { kind: "pipe", producers: { download: false, decodes: false, programs: [], text: undefined, paths: "unknown" } },
+        at,
+      },
+      scope,
+    );
+  }
+
+  /**
+   * A program a tool runs with arguments of its own (`SHELL`, `GIT_EXTERNAL_DIFF`, `gpg.program`):
+   * judged by where it is; a value with arguments or shell syntax is a command line.
+   */
+  executableValue(value: Arg, scope: Scope, at: string): void {
+    const v = value.value;
+    if (v === undefined) return this.find("exec.surface", at, `runs a program named by \`${tidy(value.text)}\`, which is not a literal`);
+    const words = splitCommandText(v);
+    if (words?.length !== 1) return this.commandText(value, scope, at);
+    const name = words[0] as string;
+    if (!name.includes("/")) {
+      if (!this.tools.get(name))
+        this.find("exec.unknown", at, `runs "${name}", which is neither a standard utility, a known developer tool nor a project path`);
+      return;
+    }
+    const where = this.programLocation(syntheticArg(name, value), scope);
+    if (where === "system" || where === "user") return;
+    if (where === "outside") return this.find("exec.outside-program", at, `runs \`${tidy(name)}\`, a program from outside the project`);
+    this.runPath(syntheticArg(name, value), "shell", scope, at, true);
+  }
+
+  /** Running a file: project code, judged by where it came from when the line wrote it. */
+  runPath(file: Arg, language: ScriptLanguage, scope: Scope, at: string, asProgram: boolean): void {
+    if (file.processSubstitutions.length > 0) {
+      if (file.processSubstitutions.some(usesDownloader)) return this.find("download.execute", at, "runs code it downloads");
+      return this.find("exec.generated-code", at, "runs code generated on the fly (a process substitution)");
+    }
+    const value = file.value;
+    if (value === undefined && file.globbed) {
+      const cls = classifyArg(file, scope, this.project);
+      if (cls !== "inside") return this.find("exec.outside-program", at, "runs files listed outside the project");
+      this.find("local.project-code", at);
+      return this.projectCodeRuns(scope, at);
+    }
+    if (value === undefined) {
+      if (file.substitutions.some(usesDownloader)) return this.find("download.execute", at, "runs code it downloads");
+      return this.find("exec.dynamic-code", at, `runs a script whose path is not a literal (\`${tidy(file.text)}\`)`);
+    }
+    if (value === "-" || value === "/dev/stdin" || value === "/dev/fd/0" || value === "/proc/self/fd/0")
+      return this.find("exec.piped-code", at, "runs code read from standard input");
+    if (/^\/dev\/fd\/\d+$|^\/proc\/self\/fd\/\d+$/.test(value))
+      return this.find("exec.generated-code", at, "runs code from a file descriptor");
+    if (/^(https?|ftp):\/\//.test(value)) return this.find("download.execute", at, "runs a script from a URL");
+    const abs = resolve(file.tilde && !value.startsWith("~") ? `~${value}` : value, scope.dir, scope);
+    const cls = classifyArg(file, scope, this.project);
+    if (abs !== undefined && !abs.startsWith("~")) {
+      const origin = scope.effects.origin(abs);
+      if (origin) return this.judgeOrigin(abs, origin, language, scope, at, true);
+    }
+    if (cls === "unknown") return this.find("exec.dynamic-code", at, "runs a script whose path the detector cannot resolve");
+    if (cls !== "inside") {
+      if (!asProgram && (cls === "null" || cls === "device")) return this.find("exec.generated-code", at, "runs code from a device");
+      return this.find(
+        "exec.outside-program",
+        at,
+        `runs \`${tidy(value)}\`, a ${asProgram ? "program" : "script"} from outside the project`,
+      );
+    }
+    this.find("local.project-code", at);
+    this.projectCodeRuns(scope, at);
+  }
+
+  /** Judges a file the line wrote, by where its content came from. */
+  private judgeOrigin(abs: string, origin: FileOrigin, language: ScriptLanguage, scope: Scope, at: string, direct: boolean): void {
+    switch (origin.kind) {
+      case "download":
+        return this.find(
+          "download.run",
+          at,
+          `runs ${direct ? "" : "project code after "}a file downloaded on the same line (${basename(abs)})`,
+        );
+      case "outside":
+        return this.find("exec.outside-program", at, `runs ${basename(abs)}, copied from outside the project on the same line`);
+      case "unknown":
+        return this.find("exec.generated-code", at, `runs ${basename(abs)}, written on the same line with content the detector cannot see`);
+      case "text": {
+        if (this.judgedFiles.has(abs)) return;
+        this.judgedFiles.add(abs);
+        const lang = languageOfFile(abs, origin.text, language);
+        if (lang === undefined) return;
+        if (lang === "npm-scripts") return this.packageJson(origin.text, scope, at);
+        if (lang === "make") return this.makefile(origin.text, scope, at);
+        if (lang === "npmrc") return this.npmrc(origin.text, scope, at);
+        if (lang === "gitconfig") return this.gitConfigFile(origin.text, scope, at);
+        if (lang === "shell") return this.text(origin.text, scope.clone(1), at);
+        return this.inlineCode(syntheticArg(origin.text), lang, scope, at);
+      }
+    }
+  }
+
+  /** A tool runs project code: every file the line wrote into the project is judged as code it may run. */
+  private projectCodeRuns(scope: Scope, at: string): void {
+    const effects = scope.effects;
+    if (effects.files.size > 0) {
+      for (const [abs, origin] of effects.files) {
+        if (classOf(abs, this.project) !== "inside" && classOf(abs, this.project) !== "tmp") continue;
+        // Only what a build or test tool may load: code files, and downloaded trees.
+        const extension = /\.[A-Za-z0-9]+$/.test(basename(abs));
+        if (isCodeFile(abs) || effects.executables.has(abs) || (origin.kind === "download" && !extension))
+          this.judgeOrigin(abs, origin, "shell", scope, at, false);
+      }
+    }
+    // Running code in a directory that was downloaded on the line.
+    for (const dir of scope.dirs()) {
+      if (dir === undefined) continue;
+      const origin = effects.origin(dir);
+      if (origin?.kind === "download") this.find("download.run", at, "runs code in a directory downloaded on the same line");
+    }
+  }
+
+  private packageJson(text: string, scope: Scope, at: string): void {
+    let scripts: Record<string, unknown> | undefined;
+    try {
+      const parsed = JSON.parse(text) as { scripts?: Record<string, unknown>; tasks?: Record<string, unknown> };
+      scripts = { ...(parsed.scripts ?? {}), ...(parsed.tasks ?? {}) };
+    } catch {
+      return this.find("exec.generated-code", at, "writes a package.json the detector cannot read, then runs project code");
+    }
+    for (const value of Object.values(scripts ?? {})) {
+      for (const item of Array.isArray(value) ? value : [value]) if (typeof item === "string") this.text(item, scope.clone(1), at);
+    }
+  }
+
+  private makefile(text: string, scope: Scope, at: string): void {
+    const recipes: string[] = [];
+    for (const line of text.split("\n")) {
+      if (line.startsWith("\t")) recipes.push(line.slice(1).replace(/^[@+-]+/, ""));
+      const shellCall = line.indexOf("$(shell ");
+      if (shellCall >= 0) recipes.push(line.slice(shellCall + 8, line.lastIndexOf(")")));
+    }
+    for (const r of recipes) this.text(r.replace(/\$\$/g, "$").replace(/\$\([A-Za-z_]+\)/g, "x"), scope.clone(1), at);
+  }
+
+  private npmrc(text: string, scope: Scope, at: string): void {
+    for (const line of text.split("\n")) {
+      const m = /^\s*([\w.-]+)\s*=\s*(.*)$/.exec(line);
+      if (m) this.envVariable(`npm_config_${(m[1] as string).replace(/-/g, "_")}`, syntheticArg(m[2] as string), scope, at);
+    }
+  }
+
+  private gitConfigFile(text: string, scope: Scope, at: string): void {
+    let section = "";
+    for (const line of text.split("\n")) {
+      const header = /^\s*\[\s*([^\]\s"]+)(?:\s+"([^"]*)")?\s*\]/.exec(line);
+      if (header) {
+        section = header[2] !== undefined ? `${header[1]}.${header[2]}` : (header[1] as string);
+        continue;
+      }
+      const kv = /^\s*([\w.-]+)\s*(?:=\s*(.*))?$/.exec(line);
+      if (kv && section)
+        judgeGitConfig(
+          `${section}.${kv[1]}`,
+          kv[2] !== undefined ? syntheticArg(kv[2].trim().replace(/^"|"$/g, "")) : undefined,
+          this.judgeContext(scope, at),
+        );
+    }
+  }
+
+  /** An interpreter reading its program from standard input. */
+  stdinCode(stdin: Stdin, language: ScriptLanguage, scope: Scope, at: string): void {
+    switch (stdin.kind) {
+      case "terminal":
+        // No program given: it is read from standard input, which the caller supplies.
+        return this.find("exec.piped-code", at, "starts an interpreter that reads its program from standard input");
+      case "text":
+        if (!stdin.literal) return this.find("exec.dynamic-code", at, "feeds an interpreter code built at run time");
+        if (language === "shell") return this.text(stdin.text, scope.clone(1), at);
+        return this.inlineCode(syntheticArg(stdin.text), language, scope, at);
+      case "pipe":
+        if (stdin.producers.download) return this.find("download.execute", at, "pipes downloaded code into an interpreter");
+        return this.find(
+          "exec.piped-code",
+          at,
+          `pipes code into an interpreter (from ${stdin.producers.programs.slice(0, 3).join(", ") || "a pipe"})`,
+        );
+      case "file":
+        return this.runPath(stdin.arg, language, scope, at, false);
+      case "generated":
+        if (stdin.scripts.some(usesDownloader)) return this.find("download.execute", at, "feeds an interpreter code it downloads");
+        return this.find("exec.generated-code", at, "feeds an interpreter code generated on the fly");
+      case "descriptor":
+        return this.find("exec.piped-code", at, "feeds an interpreter code from a file descriptor");
+    }
+  }
+
+  // ------------------------------------------------------------------ environment
+
+  /** An environment variable set for what runs next: judged by what it makes programs do. */
+  envVariable(name: string, value: Arg, scope: Scope, at: string, siblings?: ReadonlyMap<string, Arg>): void {
+    const key = /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)
+      ? "GIT_CONFIG_KEY_n"
+      : /^npm_config_/i.test(name)
+        ? `npm_config_${name.slice(11).toLowerCase().replace(/-/g, "_")}`
+        : name;
+    const effect = ENVIRONMENT[key];
+    if (!effect) return;
+    const ctx = this.judgeContext(scope, at);
+    const v = value.value;
+    switch (effect) {
+      case "shell":
+        if (v === "") return;
+        return this.shellCode(value, scope, at);
+      case "command":
+        if (v === "") return;
+        return this.commandText(value, scope, at);
+      case "executable":
+        if (v === "") return;
+        return this.executableValue(value, scope, at);
+      case "script":
+        if (v === "") return;
+        return ctx.runFile(value);
+      case "native":
+      case "search-path":
+        return this.searchPath(name, value, scope, at, effect === "native");
+      case "path":
+        return this.pathVariable(value, scope, at);
+      case "git-config": {
+        if (name === "GIT_CONFIG_COUNT" || /^GIT_CONFIG_VALUE_\d+$/.test(name)) return;
+        const pair = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
+        if (pair) {
+          const valueName = `GIT_CONFIG_VALUE_${pair[1]}`;
+          const sibling =
+            siblings?.get(valueName) ?? (scope.vars.has(valueName) ? syntheticArg(scope.vars.get(valueName) ?? undefined) : undefined);
+          if (v === undefined) return this.find("exec.surface", at, `sets git configuration through the environment (${name})`);
+          return judgeGitConfig(v, sibling, ctx);
+        }
+        if (name === "GIT_CONFIG_PARAMETERS") {
+          if (v === undefined)
+            return this.find("exec.surface", at, "sets git configuration through the environment (GIT_CONFIG_PARAMETERS)");
+          for (const m of v.matchAll(/'([^']*)'(?:='([^']*)')?/g)) {
+            const kv = m[1] as string;
+            const eq = kv.indexOf("=");
+            if (m[2] !== undefined) judgeGitConfig(kv, syntheticArg(m[2]), ctx);
+            else judgeGitConfig(eq < 0 ? kv : kv.slice(0, eq), eq < 0 ? undefined : syntheticArg(kv.slice(eq + 1)), ctx);
+          }
+          return;
+        }
+        if (v === "/dev/null") return;
+        const abs = v === undefined ? undefined : resolve(v, scope.dir, scope);
+        const origin = abs !== undefined && !abs.startsWith("~") ? scope.effects.origin(abs) : undefined;
+        if (origin?.kind === "text") return this.gitConfigFile(origin.text, scope, at);
+        return this.find("exec.surface", at, `makes git read its configuration from ${v ?? "a file it computes"} (${name})`);
+      }
+      case "git-dir": {
+        const cls = ctx.classify(value);
+        if (cls !== "inside" && cls !== "tmp")
+          this.find("git.outside-repository", at, `points git at a repository outside the project (${name})`);
+        return;
+      }
+      case "node-options": {
+        if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
+        const nodeWords = v.split(/\s+/).filter(Boolean);
+        for (let k = 0; k < nodeWords.length; k++) {
+          const word = nodeWords[k] as string;
+          const load = /^(-r|--require|--import|--loader|--experimental-loader)(?:=(.*))?$/.exec(word);
+          if (load) {
+            const target = load[2] ?? nodeWords[++k] ?? "";
+            if (/^[@\w][\w./@-]*$/.test(target) && !target.includes("..") && !target.startsWith("/")) {
+              if (target.startsWith(".") || target.includes("/")) this.runPath(syntheticArg(target), "js", scope, at, false);
+              continue;
+            }
+            if (target.startsWith("./") || target.startsWith("../") || target.startsWith("/") || target.startsWith("~")) {
+              this.runPath(syntheticArg(target), "js", scope, at, false);
+              continue;
+            }
+            return this.find("exec.surface", at, `makes node load ${target} through ${name}`);
+          }
+          if (
+            /^--(max-old-space-size|max-semi-space-size|stack-size|enable-source-maps|no-warnings|no-deprecation|trace-warnings|trace-deprecation|trace-uncaught|unhandled-rejections|openssl-legacy-provider|experimental-[\w-]+|no-experimental-[\w-]+|inspect(-brk|-port)?|heapsnapshot-[\w-]+|max-http-header-size|dns-result-order|title|conditions|disable-warning|use-openssl-ca|use-system-ca|expose-gc|preserve-symlinks[\w-]*|abort-on-uncaught-exception|report-[\w-]+|es-module-specifier-resolution)(=\S*)?$|^\d+$/.test(
+              word,
+            )
+          )
+            continue;
+          return this.find("exec.surface", at, `makes node load or run something through ${name} (\`${word}\`)`);
+        }
+        return;
+      }
+      case "interpreter-options":
+        if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
+        for (const word of v.split(/\s+/).filter(Boolean)) {
+          if (/^-(M-?|m|r)[A-Za-z_][\w:]*(=[\w,]+)?$|^-[wWTtdU]$|^-X[a-z]+$/.test(word)) continue;
+          return this.find("exec.surface", at, `makes an interpreter load something through ${name} (\`${word}\`)`);
+        }
+        return;
+      case "jvm-options":
+        if (
+          v === undefined ||
+          /-(javaagent|agentpath|agentlib)|OnOutOfMemoryError|OnError|-Xbootclasspath|-XX:\+?StartFlightRecording.*filename/i.test(v)
+        )
+          this.find("exec.native", at, `makes the JVM load code through ${name}`);
+        return;
+      case "cdpath":
+        return;
+      default:
+        this.find(effect, at, `${FINDINGS[effect].description} (${name})`);
+    }
+  }
+
+  /** LD_PRELOAD, PYTHONPATH, NODE_PATH …: every entry must be in the project or a system directory. */
+  private searchPath(name: string, value: Arg, scope: Scope, at: string, native: boolean): void {
+    const v = value.value;
+    if (v === "") return;
+    if (v === undefined) {
+      // `$PYTHONPATH:src`: the variable's own value plus named entries.
+      if (value.variables.length > 0 && value.variables.every((x) => x === name) && value.substitutions.length === 0) return;
+      return this.find(native ? "exec.native" : "exec.surface", at, `sets ${name} to something the detector cannot see`);
+    }
+    if (native) return this.find("exec.native", at, `loads native code into every program it starts (${name})`);
+    for (const entry of v.split(/:/)) {
+      if (entry === "" || entry === `$${name}`) continue;
+      const cls = classOf(resolve(entry, scope.dir, scope), this.project);
+      if (cls === "inside") continue;
+      const abs = resolve(entry, scope.dir, scope);
+      if (!native && abs !== undefined && /^\/(usr|lib|lib64|opt\/homebrew)(\/|$)/.test(abs)) continue;
+      return this.find(native ? "exec.native" : "exec.surface", at, `makes programs load code from ${entry} (${name})`);
+    }
+  }
+
+  /** PATH: a directory outside the project and the system makes a bare name run something else. */
+  private pathVariable(value: Arg, scope: Scope, at: string): void {
+    const text = value.value ?? value.text;
+    for (const raw of text.replace(/^["']|["']$/g, "").split(":")) {
+      const entry = raw.replace(/^\$\{?HOME\}?/, "~");
+      if (entry === "" || /^\$\{?PATH\}?$/.test(entry)) continue;
+      if (value.value === undefined && /\$/.test(entry.replace(/^~/, "")))
+        return this.find("exec.surface", at, `puts \`${entry}\` on PATH, which the detector cannot resolve`);
+      const abs = resolve(entry, scope.dir, scope);
+      if (abs === undefined) return this.find("exec.surface", at, `puts \`${entry}\` on PATH, which the detector cannot resolve`);
+      const cls = classOf(abs, this.project);
+      if (
+        cls === "inside" ||
+        isSystemBinDir(abs) ||
+        isUserToolDir(abs) ||
+        /^\/(usr\/local|opt)\/[\w.-]+\/bin$|^\/usr\/lib\/[\w.-]+\/bin$/.test(abs)
+      )
+        continue;
+      return this.find("exec.surface", at, `puts ${entry} on PATH, so bare command names may run programs from there`);
+    }
+  }
+
+  // ------------------------------------------------------------------ paths
+
+  writePath(arg: Arg, kind: "write" | "delete", recursive: boolean, scope: Scope, at: string, dir?: Resolved): void {
+    if (arg.brace && arg.value !== undefined) {
+      const alternatives = expandBraces(arg.value);
+      if (alternatives) {
+        for (const a of alternatives) this.writePath({ ...arg, brace: false, value: a, prefix: a }, kind, recursive, scope, at, dir);
+        return;
+      }
+    }
+    if (kind === "delete" && this.isProjectRoot(arg, scope, dir)) return this.find("fs.wipe-project", at, "deletes the whole working tree");
+    if (kind === "delete" && arg.globbed && arg.substitutions.length > 0)
+      return this.find("fs.wipe-project", at, "deletes every path a command lists");
+    if (kind === "delete" && recursive && arg.value !== undefined && /^(\.\/)?\.git\/?$/.test(arg.value))
+      return this.find("fs.wipe-project", at, "deletes the project's history (.git)");
+    const cls = classifyArg(arg, scope, this.project, dir);
+    this.judgeClass(cls, kind, recursive, arg.glob || arg.value === undefined, at);
+  }
+
+  judgeClass(cls: PathClass, kind: "write" | "delete", recursive: boolean, pattern: boolean, at: string): void {
+    switch (cls) {
+      case "inside":
+      case "tmp":
+      case "null":
+        return this.find("local.project-write", at);
+      case "tmp-all":
+        if (kind === "delete") return this.find("fs.wipe-tmp", at);
+        return this.find("local.project-write", at);
+      case "device":
+        return this.find("fs.device", at);
+      case "outside":
+        if (kind === "delete" && (recursive || pattern)) return this.find("fs.destroy-outside", at);
+        return this.find("fs.write-outside", at, `${kind === "delete" ? "deletes or moves" : "writes"} a file outside the project`);
+      case "unknown":
+        if (kind === "delete") return this.find("fs.destroy-unknown", at);
+        return this.find("fs.write-outside", at, "writes a path the detector cannot resolve");
+    }
+  }
+
+  isProjectRoot(arg: Arg, scope: Scope, dir?: Resolved): boolean {
+    const value = arg.value;
+    if (value === undefined) return false;
+    const whole = isWholeDirectory(value);
+    const dirs = dir !== undefined ? [dir] : scope.dirs();
+    return dirs.some((d) => {
+      if (d === undefined) return whole;
+      if (whole) return d === this.project;
+      return resolve(value.replace(/\/(\*|\.)?$/, ""), d, scope) === this.project;
+    });
+  }
+}
+
+const READ_OUTCOMES = new Set<FindingId>(["local.read", "local.pkg-read"]);
+/** Handlers of tools that run code whose own arguments may include `--help`. */
+const CODE_HANDLERS = new Set([
+  "shell",
+  "python",
+  "interpreter",
+  "env",
+  "xargs",
+  "watch",
+  "shell-positionals",
+  "shell-joined",
+  "entr",
+  "nodemon",
+  "parallel",
+  "command-builtin",
+  "busybox",
+  "uv-run",
+  "npm-scripts",
+  "launcher",
+  "corepack",
+  "chdir-command",
+  "yarn-node",
+  "yarn-workspaces",
+  "pnpm-recursive",
+  "deno-run",
+  "debugger",
+  "git",
+]);
+
+/** Shell builtins: they run no program, so variables set for programs are not used yet. */
+const BUILTINS = new Set([
+  "cd",
+  "pushd",
+  "popd",
+  "export",
+  "declare",
+  "typeset",
+  "local",
+  "readonly",
+  "unset",
+  "set",
+  "shopt",
+  "alias",
+  "unalias",
+  "echo",
+  "printf",
+  "read",
+  "test",
+  "[",
+  "[[",
+  "true",
+  "false",
+  ":",
+  "shift",
+  "return",
+  "exit",
+  "break",
+  "continue",
+  "trap",
+  "type",
+  "hash",
+  "ulimit",
+  "umask",
+  "wait",
+  "jobs",
+  "let",
+  "getopts",
+  "mapfile",
+  "readarray",
+  "times",
+  "caller",
+  "dirs",
+  "history",
+  "compgen",
+  "complete",
+  "logout",
+  "suspend",
+  "bind",
+  "disown",
+  "bg",
+  "fg",
+  "help",
+]);
+
+function snapshot(scope: Scope): Snapshot {
+  return { dir: scope.dir, alt: scope.alt, vars: new Map(scope.vars) };
+}
+
+function sameState(a: Snapshot, b: Snapshot): boolean {
+  if (a.dir !== b.dir || a.vars.size !== b.vars.size) return false;
+  for (const [k, v] of a.vars) if (!b.vars.has(k) || b.vars.get(k) !== v) return false;
+  return true;
+}
+
+/** The state after one of several paths: variables that differ become unknown; directories all stay possible. */
+function merge(scope: Scope, ends: readonly Snapshot[]): void {
+  if (ends.length === 0) return;
+  const last = ends[ends.length - 1] as Snapshot;
+  const names = new Set<string>();
+  for (const e of ends) for (const k of e.vars.keys()) names.add(k);
+  for (const name of names) {
+    const first = ends[0]?.vars.has(name) ? ends[0].vars.get(name) : "\u0000absent";
+    const same = ends.every((e) => (e.vars.has(name) ? e.vars.get(name) : "\u0000absent") === first);
+    if (same) {
+      if (first === "\u0000absent") scope.vars.delete(name);
+      else scope.vars.set(name, first as string | undefined | null);
+    } else scope.vars.set(name, undefined);
+  }
+  const dirs: (string | undefined)[] = [];
+  for (const e of ends) for (const d of [e.dir, ...e.alt]) if (!dirs.includes(d)) dirs.push(d);
+  scope.dir = last.dir;
+  const others = dirs.filter((d) => d !== last.dir);
+  scope.alt = others.length > 4 ? [...others.slice(0, 3), undefined] : others;
+}
+
+function isDirChange(node: PipelineNode): boolean {
+  return node.type === "Command" && node.name !== undefined && /^(cd|pushd|popd|chdir)$/.test(node.name.value);
+}
+
+function isExit(node: PipelineNode): boolean {
+  if (node.type === "Command") return node.name !== undefined && /^(exit|return)$/.test(node.name.value);
+  if (node.type === "BraceGroup") {
+    const last = node.body.commands[node.body.commands.length - 1]?.command;
+    return last !== undefined && last.type !== "AndOr" && isExit(last);
+  }
+  return false;
+}
+
+export function usesDownloader(script: ParsedScript): boolean {
+  let found = false;
+  const walk = (node: SyntaxNode) => {
+    if (found) return;
+    if (node.type === "Command" && node.name && DOWNLOADERS.has(basename(node.name.value))) found = true;
+    forEachChild(node, walk);
+  };
+  walk(script);
+  return found;
+}
+
+/** The literal directory part shared by glob words (`tests/*.py`, `tests/unit/*.py` → `tests/`); undefined when it may leave the project. */
+function commonGlobPrefix(globs: string[]): string | undefined {
+  const prefixes = globs.map((g) => {
+    const first = g.search(/[*?[]/);
+    const lit = first < 0 ? g : g.slice(0, first);
+    return lit.slice(0, lit.lastIndexOf("/") + 1);
+  });
+  if (prefixes.some((p) => p.startsWith("/") || p.startsWith("~") || p.split("/").includes(".."))) return undefined;
+  let common = prefixes[0] ?? "";
+  for (const p of prefixes) while (!p.startsWith(common)) common = common.slice(0, common.slice(0, -1).lastIndexOf("/") + 1);
+  return common;
+}
+
+/** A function body that runs the function itself in the background or in a pipe: a fork bomb. */
+function spawnsItself(body: SyntaxNode, name: string): boolean {
+  let found = false;
+  const walk = (node: SyntaxNode, spawning: boolean) => {
+    if (found) return;
+    if (node.type === "Function") return;
+    if (node.type === "Command" && spawning && node.name?.value === name) {
+      found = true;
+      return;
+    }
+    const here =
+      spawning || (node.type === "Statement" && node.background === true) || (node.type === "Pipeline" && node.commands.length > 1);
+    forEachChild(node, (child) => walk(child, here));
+  };
+  walk(body, false);
+  return found;
+}
+
+function hasBackground(node: SyntaxNode): boolean {
+  let found = false;
+  const walk = (n: SyntaxNode) => {
+    if (found) return;
+    if (n.type === "Statement" && n.background) found = true;
+    else forEachChild(n, walk);
+  };
+  walk(node);
+  return found;
+}
+
+function alwaysTrue(statements: readonly Statement[]): boolean {
+  if (statements.length !== 1) return false;
+  const c = statements[0]?.command;
+  if (c?.type === "Command" && c.name) return /^(true|:)$/.test(c.name.value) || (c.name.value === "[" && c.suffix.length === 2);
+  return c?.type === "ArithmeticCommand" && /^\s*[1-9]\d*\s*$/.test(c.body);
+}
+
+function hasSpacedWord(node: SyntaxNode): boolean {
+  if (node.type === "ArithmeticWord" && /\s/.test(node.value.trim())) return true;
+  let found = false;
+  forEachChild(node, (child) => {
+    if (!found && child.type.startsWith("Arithmetic") && hasSpacedWord(child)) found = true;
+  });
+  return found;
+}
+
+/** `{a,b}c` → `ac`, `bc` (one level, up to 64 words); undefined when it is more than that. */
+function expandBraces(value: string): string[] | undefined {
+  const open = value.indexOf("{");
+  const close = value.indexOf("}", open);
+  if (open < 0 || close < 0) return undefined;
+  const body = value.slice(open + 1, close);
+  if (body.includes("{")) return undefined;
+  const range = /^(-?\d+)\.\.(-?\d+)$/.exec(body);
+  const items = range ? [] : body.split(",");
+  if (range) {
+    const a = Number(range[1]);
+    const b = Number(range[2]);
+    if (Math.abs(b - a) > 64) return undefined;
+    for (let i = a; a <= b ? i <= b : i >= b; i += a <= b ? 1 : -1) items.push(String(i));
+  }
+  if (items.length > 64 || items.length < 2) return items.length < 2 ? [value] : undefined;
+  const out = items.map((i) => value.slice(0, open) + i + value.slice(close + 1));
+  return out.some((o) => o.includes("{")) ? out.flatMap((o) => expandBraces(o) ?? [o]) : out;
+}
+
+const CODE_EXTENSIONS =
+  /\.(sh|bash|zsh|ksh|py|pyw|js|mjs|cjs|ts|mts|cts|jsx|tsx|rb|pl|pm|php|lua|r|jl|tcl|mk)$|(^|\/)(Makefile|makefile|GNUmakefile|package\.json|composer\.json|deno\.jsonc?|\.npmrc|Rakefile|Gemfile|Justfile|justfile|conftest\.py|setup\.py|\.envrc)$|\/\.git\/(hooks\/[^/]+|config)$|\/\.husky\/[^/]+$/;
+
+function isCodeFile(abs: string): boolean {
+  return CODE_EXTENSIONS.test(abs);
+}
+
+type FileLanguage = ScriptLanguage | "npm-scripts" | "make" | "npmrc" | "gitconfig";
+
+function languageOfFile(abs: string, text: string, fallback: ScriptLanguage): FileLanguage | undefined {
+  const name = basename(abs);
+  if (name === "package.json" || name === "composer.json" || name === "deno.json" || name === "deno.jsonc") return "npm-scripts";
+  if (/^(GNUmakefile|makefile|Makefile)$|\.mk$/.test(name)) return "make";
+  if (name === ".npmrc") return "npmrc";
+  if (/\/\.git\/config$|\/\.gitconfig$/.test(abs)) return "gitconfig";
+  const shebang = /^#!\s*(?:\/usr\/bin\/env\s+(?:-S\s+)?)?(\S+)/.exec(text);
+  const interpreter = shebang ? basename(shebang[1] as string) : undefined;
+  if (interpreter) {
+    if (/^(ba|da|z|k|a|mk)?sh$/.test(interpreter)) return "shell";
+    if (/^python/.test(interpreter)) return "python";
+    if (/^(node|deno|bun|tsx|ts-node)$/.test(interpreter)) return "js";
+    if (interpreter === "ruby") return "ruby";
+    if (interpreter === "perl") return "perl";
+    if (interpreter === "php") return "php";
+    return "unknown";
+  }
+  if (/\.(sh|bash|zsh|ksh)$/.test(name)) return "shell";
+  if (/\.pyw?$/.test(name)) return "python";
+  if (/\.(m|c)?(j|t)sx?$/.test(name)) return "js";
+  if (/\.rb$|^Rakefile$|^Gemfile$/.test(name)) return "ruby";
+  if (/\.p[lm]$/.test(name)) return "perl";
+  if (/\.php$/.test(name)) return "php";
+  if (/\.lua$/.test(name)) return "lua";
+  if (/\.r$/i.test(name)) return "r";
+  if (/\.jl$/.test(name)) return "julia";
+  if (/\/\.git\/hooks\/|\/\.husky\/|^\.envrc$|^[Jj]ustfile$/.test(abs) || !name.includes("."))
+    return fallback === "shell" ? "shell" : fallback;
+  if (/\.(json|md|txt|csv|yml|yaml|toml|ini|cfg|lock|xml|html|css|svg|env|log)$/.test(name)) return undefined;
+  return fallback;
+}
+
+export { BudgetExceeded };

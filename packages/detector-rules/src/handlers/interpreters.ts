@@ -1,0 +1,507 @@
+import type { ScriptLanguage, ToolContext } from "../engine/context.js";
+import { type Arg, syntheticArg } from "../engine/words.js";
+import type { CodeLanguage } from "../tools/spec.js";
+
+/**
+ * Interpreters read their program from one place: inline code (`-c`, `-e`), a script file, a
+ * module, or standard input. Each is judged: inline code by the language's analyser, a script as
+ * project code (by its content when the line wrote it), standard input by where it comes from.
+ * Options are read with each interpreter's own rules (clusters like `python -Im pip`).
+ */
+
+/** Options that only print (a version, help) and exit without reading a program. */
+const INFORMATIONAL = /^(-V|-VV|--version|-v|-h|-\?|--help|--help-all|--help-env|--help-xoptions|--v8-options|-version|-help|--usage)$/;
+
+/** An interpreter asked only for its version or help. */
+export function onlyInformational(ctx: ToolContext, extra?: RegExp): boolean {
+  const args = ctx.inv.args;
+  if (args.length === 0) return false;
+  if (!args.some((a) => INFORMATIONAL.test(a.value ?? "") || (extra?.test(a.value ?? "") ?? false))) return false;
+  ctx.find("local.read");
+  return true;
+}
+
+/** Python's command line: `-c CODE` and `-m MODULE` end the options; `-W`/`-X` take a value; short options cluster. */
+export function python(ctx: ToolContext): void {
+  const args = ctx.inv.args;
+  if (
+    !args.some((a) => /^-[a-zA-Z]*[cm]/.test(a.value ?? "")) &&
+    !args.some((a) => !(a.value ?? "-").startsWith("-")) &&
+    onlyInformational(ctx)
+  )
+    return;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const v = a.value;
+    if (v === undefined) {
+      if (!a.globbed && (a.prefix === "" || a.prefix.startsWith("-")))
+        return ctx.find("exec.dynamic-word", `passes \`${a.text}\` to python, which is not a literal`);
+      return ctx.runFile(a, "python");
+    }
+    if (v === "-") return ctx.stdinCode("python");
+    if (v === "--") return script(ctx, args[i + 1], "python", args.slice(i + 2));
+    if (v.startsWith("--")) {
+      if (v === "--check-hash-based-pycs") i++;
+      continue;
+    }
+    if (v.startsWith("-") && v.length > 1) {
+      for (let j = 1; j < v.length; j++) {
+        const c = v[j] as string;
+        if (c === "c" || c === "m") {
+          const rest = v.slice(j + 1);
+          const value = rest !== "" ? syntheticArg(rest, a) : args[i + 1];
+          const after = args.slice(rest !== "" ? i + 1 : i + 2);
+          if (!value) return;
+          if (c === "c") return ctx.code(value, "python");
+          return pythonModule(ctx, value, after);
+        }
+        if (c === "W" || c === "X") {
+          if (j === v.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    return script(ctx, a, "python", args.slice(i + 1));
+  }
+  ctx.stdinCode("python");
+}
+
+/** Modules that are tools of their own (`python -m pip` is pip). */
+const MODULE_TOOLS: Record<string, string> = {
+  pip: "pip",
+  pip3: "pip",
+  pipx: "pipx",
+  uv: "uv",
+  poetry: "poetry",
+  conda: "conda",
+  pdm: "pdm",
+  hatch: "hatch",
+  twine: "twine",
+  pytest: "pytest",
+  "py.test": "pytest",
+  tox: "tox",
+  nox: "nox",
+  black: "black",
+  isort: "isort",
+  flake8: "flake8",
+  pylint: "pylint",
+  mypy: "mypy",
+  ruff: "ruff",
+  coverage: "coverage",
+  pre_commit: "pre-commit",
+  build: "python-build",
+  mkdocs: "mkdocs",
+  sphinx: "sphinx-build",
+  jupyter: "jupyter",
+  notebook: "jupyter",
+  uvicorn: "uvicorn",
+  gunicorn: "gunicorn",
+  celery: "celery",
+  flask: "flask",
+  django: "django-admin",
+  streamlit: "streamlit",
+  alembic: "alembic",
+  virtualenv: "virtualenv",
+  pipenv: "pipenv",
+  setuptools: "python-build",
+  wheel: "python-build",
+  cookiecutter: "cookiecutter",
+  ansible: "ansible",
+  awscli: "aws",
+  httpie: "http",
+};
+
+/** Standard-library modules with a command line of their own, and what they do. */
+const STDLIB_MODULES: Record<string, "read" | "project" | "venv" | "archive" | "browser" | "install" | "server"> = {
+  "json.tool": "read",
+  "http.server": "project",
+  venv: "venv",
+  ensurepip: "install",
+  zipfile: "archive",
+  tarfile: "archive",
+  gzip: "archive",
+  compileall: "project",
+  py_compile: "project",
+  unittest: "project",
+  doctest: "project",
+  timeit: "read",
+  cProfile: "project",
+  profile: "project",
+  pdb: "project",
+  trace: "project",
+  site: "read",
+  sysconfig: "read",
+  platform: "read",
+  this: "read",
+  calendar: "read",
+  uuid: "read",
+  ast: "read",
+  tokenize: "read",
+  dis: "read",
+  pydoc: "read",
+  mimetypes: "read",
+  base64: "read",
+  quopri: "read",
+  filecmp: "read",
+  tabnanny: "read",
+  pyclbr: "read",
+  pickletools: "read",
+  sqlite3: "read",
+  encodings: "read",
+  webbrowser: "browser",
+  antigravity: "browser",
+  smtpd: "server",
+  idlelib: "project",
+  turtledemo: "project",
+  asyncio: "read",
+};
+
+function pythonModule(ctx: ToolContext, module: Arg, rest: Arg[]): void {
+  const name = module.value;
+  if (name === undefined || !module.literal || module.unusual)
+    return ctx.find("exec.dynamic-word", `runs a module named by \`${module.text}\`, which is not a literal`);
+  const base = name.replace(/^pip[0-9.]+$/, "pip");
+  const tool = MODULE_TOOLS[base] ?? MODULE_TOOLS[name.split(".")[0] as string];
+  if (tool) return ctx.command([syntheticArg(tool, module), ...rest]);
+  const kind = STDLIB_MODULES[name];
+  switch (kind) {
+    case "install":
+      return ctx.find("pkg.install", "installs pip (ensurepip)");
+    case "browser":
+      return ctx.find("exec.surface", "opens a web browser");
+    case "server":
+      return ctx.find("net.remote-session", "starts a network server");
+    case "venv": {
+      const dir = rest.find((r) => !(r.value ?? "-").startsWith("-"));
+      if (dir) ctx.path(dir, "write");
+      return ctx.find("local.project-write");
+    }
+    case "archive": {
+      // `-e ARCHIVE DIR` extracts, `-c ARCHIVE FILES` creates.
+      const words = rest.map((r) => r.value);
+      const e = words.findIndex((w) => w === "-e" || w === "--extract");
+      const c = words.findIndex((w) => w === "-c" || w === "--create");
+      if (e >= 0 && rest[e + 2]) ctx.path(rest[e + 2] as Arg, "write");
+      if (c >= 0 && rest[c + 1]) ctx.path(rest[c + 1] as Arg, "write");
+      if (name === "gzip" && e < 0 && c < 0) for (const r of rest) if (!(r.value ?? "-").startsWith("-")) ctx.path(r, "write");
+      return ctx.find("local.project-write");
+    }
+    case "read":
+      if (name === "json.tool" && rest.filter((r) => !(r.value ?? "-").startsWith("-")).length >= 2)
+        ctx.path(rest.filter((r) => !(r.value ?? "-").startsWith("-"))[1] as Arg, "write");
+      return ctx.find("local.read");
+    case "project":
+      ctx.find("local.project-code");
+      return ctx.projectCode();
+    default:
+      if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(name)) return ctx.find("exec.unknown-verb", `runs a module named \`${name}\``);
+      // A project module or an installed one: running project code.
+      ctx.find("local.project-code");
+      return ctx.projectCode();
+  }
+}
+
+/** A script file run by an interpreter; `setup.py install` is a package install. */
+function script(ctx: ToolContext, file: Arg | undefined, language: ScriptLanguage, rest: Arg[]): void {
+  if (!file) return ctx.stdinCode(language);
+  if (file.value === "-") return ctx.stdinCode(language);
+  if (language === "python" && /(^|\/)setup\.py$/.test(file.value ?? "")) {
+    const verbs = rest.map((r) => r.value);
+    if (verbs.some((v) => v === "install" || v === "develop" || v === "easy_install"))
+      return ctx.find("pkg.install", "installs a Python package (setup.py)");
+    if (verbs.some((v) => v === "upload" || v === "register")) return ctx.find("remote.change", "publishes a package (setup.py)");
+  }
+  ctx.runFile(file, language);
+}
+
+interface InterpreterSpec {
+  language: CodeLanguage;
+  /** Options whose value is inline code. */
+  code: readonly string[];
+  /** Options that take a value (so it is not read as the script). */
+  values: readonly string[];
+  /** Options whose value is a file loaded as code before the program. */
+  loads?: readonly string[];
+  /** Options that edit the files named after the program in place (`-i`). */
+  inPlace?: RegExp;
+  /** Short options cluster and a value may be attached (`-MLWP::Simple`, `-e'code'`). */
+  attached?: boolean;
+  /** Options that read the program's source lines and run code per line (`ruby -n -e`, `php -R`). */
+  lineCode?: readonly string[];
+  /** `-S`: the script is looked up on PATH, so it is a command. */
+  pathLookup?: string;
+}
+
+const SPECS: Record<string, InterpreterSpec> = {
+  node: {
+    language: "js",
+    code: ["-e", "--eval", "-p", "--print"],
+    values: [
+      "--input-type",
+      "--env-file",
+      "--title",
+      "--conditions",
+      "-C",
+      "--inspect-port",
+      "--test-reporter",
+      "--test-reporter-destination",
+      "--test-name-pattern",
+      "--watch-path",
+      "--redirect-warnings",
+      "--diagnostic-dir",
+      "--heapsnapshot-signal",
+      "--icu-data-dir",
+      "--openssl-config",
+      "--tls-cipher-list",
+      "--disable-warning",
+      "--experimental-config-file",
+    ],
+    loads: ["-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file-if-exists"],
+  },
+  ruby: {
+    language: "ruby",
+    code: ["-e"],
+    values: ["-I", "-C", "-E", "-F", "-x", "--encoding", "--external-encoding", "--internal-encoding", "--disable", "--enable", "--dump"],
+    loads: ["-r"],
+    inPlace: /^-[a-zA-Z]*i/,
+    attached: true,
+    pathLookup: "-S",
+  },
+  perl: {
+    language: "perl",
+    code: ["-e", "-E"],
+    values: ["-I", "-x", "-C", "-F", "-0", "-l", "-D"],
+    loads: ["-M", "-m"],
+    inPlace: /^-[a-zA-Z]*i/,
+    attached: true,
+    pathLookup: "-S",
+  },
+  php: {
+    language: "php",
+    code: ["-r", "-B", "-R", "-E"],
+    values: ["-d", "-c", "-S", "-t", "-z", "-F"],
+    lineCode: ["-F"],
+  },
+  lua: { language: "lua", code: ["-e"], values: [], loads: ["-l"], attached: true },
+  r: { language: "r", code: ["-e", "--expr"], values: ["--default-packages", "--encoding", "-f", "--file"] },
+  julia: {
+    language: "julia",
+    code: ["-e", "--eval", "-E", "--print"],
+    values: ["-L", "--load", "-J", "--sysimage", "-p", "--procs", "-t", "--threads", "--project", "-O", "--startup-file", "--history-file"],
+    loads: ["-L", "--load"],
+  },
+  tcl: { language: "tcl", code: ["-c"], values: ["-encoding", "-f"] },
+  unknown: {
+    language: "unknown",
+    code: ["-e", "-c", "--eval", "-Command", "-command", "-EncodedCommand", "-encodedcommand", "-ec", "--command"],
+    values: ["-f", "-File", "-file"],
+  },
+};
+
+const LANGUAGE_OF: Record<string, keyof typeof SPECS> = {
+  node: "node",
+  nodejs: "node",
+  ruby: "ruby",
+  jruby: "ruby",
+  perl: "perl",
+  php: "php",
+  lua: "lua",
+  luajit: "lua",
+  R: "r",
+  Rscript: "r",
+  julia: "julia",
+  tclsh: "tcl",
+  tsx: "node",
+  "ts-node": "node",
+  "ts-node-esm": "node",
+  esno: "node",
+  esrun: "node",
+  "vite-node": "node",
+  jiti: "node",
+  "babel-node": "node",
+  "swc-node": "node",
+  "sucrase-node": "node",
+  truffleruby: "ruby",
+  "php-cli": "php",
+  php8: "php",
+  php7: "php",
+  texlua: "lua",
+  wish: "tcl",
+  expect: "tcl",
+};
+
+/** Interpreters other than python and the shells. */
+export function interpreter(ctx: ToolContext): void {
+  const program = ctx.inv.program.replace(/[-_]?\d+(\.\d+)*$/, "") || ctx.inv.program;
+  const key = LANGUAGE_OF[ctx.inv.program] ?? LANGUAGE_OF[program] ?? "unknown";
+  const spec = SPECS[key] as InterpreterSpec;
+  const args = ctx.inv.args;
+  if (ctx.inv.program === "R" && args[0]?.value === "CMD") {
+    const sub = args[1]?.value ?? "";
+    if (/^(INSTALL|REMOVE)$/.test(sub)) return ctx.find("pkg.install", `R CMD ${sub} installs or removes packages`);
+    ctx.find("local.project-code");
+    return ctx.projectCode();
+  }
+  if (
+    !args.some((a) => !(a.value ?? "-").startsWith("-") || spec.code.includes(a.value ?? "")) &&
+    onlyInformational(ctx, key === "php" ? /^-(m|i|l|ini)$/ : key === "node" ? /^(-c|--check)$/ : undefined)
+  )
+    return;
+  if (key === "node" && args.some((a) => a.value === "--test" || a.value === "--run" || a.value?.startsWith("--run="))) {
+    ctx.find("local.project-code");
+    return ctx.projectCode();
+  }
+  if (key === "php" && args.some((a) => a.value === "-S")) {
+    ctx.find("local.project-code", "runs PHP's built-in server on the project");
+    return ctx.projectCode();
+  }
+  let sawCode = false;
+  let rest: Arg[] = [];
+  const modules: string[] = [];
+  const codes: Arg[] = [];
+  let inPlace = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const v = a.value;
+    if (v === undefined) {
+      if (!a.globbed && (a.prefix === "" || a.prefix.startsWith("-")))
+        return ctx.find("exec.dynamic-word", `passes \`${a.text}\` to ${ctx.inv.program}, which is not a literal`);
+      return ctx.runFile(a, spec.language);
+    }
+    if (v === "--") {
+      if (!sawCode) return scriptOf(ctx, args[i + 1], spec);
+      break;
+    }
+    if (v === "-") {
+      if (!sawCode) return ctx.stdinCode(spec.language);
+      break;
+    }
+    if (!v.startsWith("-") || v.length === 1) {
+      if (sawCode) {
+        rest = args.slice(i); // arguments of the inline program (the files `-i` edits)
+        break;
+      }
+      if (spec.pathLookup && args.slice(0, i).some((x) => x.value === spec.pathLookup)) return ctx.command(args.slice(i));
+      checkLoads(ctx, modules, codes, spec, inPlace, args.slice(i + 1));
+      return scriptOf(ctx, a, spec, inPlace ? args.slice(i) : []);
+    }
+    if (spec.inPlace?.test(v) && !v.startsWith("--")) inPlace = true;
+    const eq = v.indexOf("=");
+    const name = v.startsWith("--") && eq > 0 ? v.slice(0, eq) : v;
+    const inlineValue = v.startsWith("--") && eq > 0 ? v.slice(eq + 1) : undefined;
+    const match = (list: readonly string[] | undefined): { value: Arg | undefined; consumed: boolean } | undefined => {
+      if (!list) return undefined;
+      if (list.includes(name)) {
+        if (inlineValue !== undefined) return { value: syntheticArg(inlineValue, a), consumed: false };
+        return { value: args[i + 1], consumed: true };
+      }
+      if (spec.attached) {
+        const hit = list.find((o) => o.length === 2 && v.startsWith(o) && v.length > 2 && !v.startsWith("--"));
+        if (hit) return { value: syntheticArg(v.slice(2), a), consumed: false };
+        // A cluster ending in a code option (`perl -ne 'code'`, `ruby -pe …`).
+        const last = `-${v[v.length - 1]}`;
+        if (/^-[a-zA-Z]+$/.test(v) && list.includes(last)) return { value: args[i + 1], consumed: true };
+      }
+      return undefined;
+    };
+    const code = match(spec.code) ?? match(spec.lineCode);
+    if (code) {
+      sawCode = true;
+      if (code.value) codes.push(code.value);
+      if (code.consumed) i++;
+      continue;
+    }
+    const loads = match(spec.loads);
+    if (loads) {
+      if (loads.value?.value !== undefined) modules.push(loads.value.value);
+      else if (loads.value) ctx.find("exec.dynamic-word", `loads a module named by \`${loads.value.text}\`, which is not a literal`);
+      if (loads.consumed) i++;
+      continue;
+    }
+    const value = match(spec.values);
+    if (value) {
+      if (key === "php" && (name === "-d" || name === "-c")) phpIni(ctx, name, value.value);
+      if (key === "r" && (name === "-f" || name === "--file") && value.value) return ctx.runFile(value.value, "r");
+      if (key === "unknown" && /^-(f|File|file)$/.test(name) && value.value) return ctx.runFile(value.value, spec.language);
+      if (value.consumed) i++;
+    }
+  }
+  if (sawCode) {
+    checkLoads(
+      ctx,
+      modules,
+      codes,
+      spec,
+      inPlace,
+      rest.filter((r) => !(r.value ?? "").startsWith("-")),
+    );
+    for (const c of codes) ctx.code(withModules(c, modules, key), spec.language);
+    ctx.find("local.project-code");
+    return;
+  }
+  checkLoads(ctx, modules, codes, spec, inPlace, []);
+  if (key === "r" && ctx.inv.program === "R" && args.some((a) => a.value === "CMD")) return;
+  ctx.stdinCode(spec.language);
+}
+
+/** `perl -MLWP::Simple -e …`: the modules are part of the program. */
+function withModules(code: Arg, modules: string[], key: string): Arg {
+  if (modules.length === 0 || code.value === undefined) return code;
+  const prefix =
+    key === "perl"
+      ? modules.map((m) => `use ${m.replace(/=.*/, "")};`).join(" ")
+      : key === "ruby"
+        ? modules.map((m) => `require "${m}";`).join(" ")
+        : modules.map((m) => `require("${m}");`).join(" ");
+  return syntheticArg(`${prefix} ${code.value}`, code);
+}
+
+/** Files loaded before the program (`node -r ./x.js`, `ruby -r ./x`): paths are project code; module names are packages. */
+function checkLoads(ctx: ToolContext, modules: string[], _codes: Arg[], spec: InterpreterSpec, inPlace: boolean, files: Arg[]): void {
+  for (const m of modules) {
+    if (m.startsWith("/") || m.startsWith(".") || m.startsWith("~") || m.includes("/")) {
+      if (m.startsWith("/") || m.startsWith("~") || m.startsWith("..") || m.startsWith("."))
+        ctx.runFile(syntheticArg(m.replace(/^file:\/\//, "")), spec.language);
+    } else if (spec.language === "perl" || spec.language === "ruby") {
+      // A module by name: its code is visible to the analyser through `use`/`require` (network modules are caught there).
+    }
+  }
+  if (inPlace) for (const f of files) ctx.path(f, "write");
+}
+
+function scriptOf(ctx: ToolContext, file: Arg | undefined, spec: InterpreterSpec, edited: Arg[] = []): void {
+  if (!file) return ctx.stdinCode(spec.language);
+  for (const f of edited) ctx.path(f, "write");
+  ctx.runFile(file, spec.language);
+}
+
+/** `php -d auto_prepend_file=…` and `-c php.ini` load code. */
+function phpIni(ctx: ToolContext, name: string, value: Arg | undefined): void {
+  if (!value) return;
+  if (name === "-c") return ctx.runFile(value, "php");
+  const v = value.value;
+  if (v === undefined) return ctx.find("exec.dynamic-word", "sets a PHP setting the detector cannot see");
+  if (
+    /^(auto_prepend_file|auto_append_file|extension|zend_extension|extension_dir|include_path|open_basedir|disable_functions|sendmail_path|mail\.log|error_log|session\.save_path)=/.test(
+      v,
+    )
+  )
+    ctx.find("exec.surface", `changes a PHP setting that loads code or writes files (\`${v.split("=")[0]}\`)`);
+}
+
+/** `deno run|eval`, `bun run|x` … : URLs and registry specifiers are downloads that run; files are project code. */
+export function denoRun(ctx: ToolContext): void {
+  const { parsed } = ctx;
+  const verb = parsed.verbs[0];
+  if (verb === "eval") {
+    const code = parsed.positionals[0];
+    if (code) ctx.code(code, "js");
+    return;
+  }
+  const target = parsed.positionals[0];
+  if (!target) return;
+  if (target.value !== undefined && /^(https?:|jsr:|npm:|github:)/.test(target.value))
+    return ctx.find("download.launcher", `runs ${target.value}, fetched from the network`);
+  ctx.runFile(target, "js");
+}
