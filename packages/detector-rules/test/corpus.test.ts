@@ -1,20 +1,26 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { runDetectorConformance } from "@stigmer/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RulesDetector } from "../src/rules-detector.js";
 
-// The labelled corpus (corpus/commands.jsonl, labelled from the policy alone, sources cited in
-// corpus/README.md): the detector must agree on at least 97% and never send to the host a
+// The labelled corpus (corpus/*.jsonl, labelled from docs/auto-mode-policy.md alone, sources cited
+// in corpus/README.md): the detector must agree on at least 97% and never send to the host a
 // command the policy sends to the sandbox.
 interface Line {
   command: string;
   expected: "local" | "sandbox";
   why: string;
 }
-const lines = readFileSync(new URL("../corpus/commands.jsonl", import.meta.url), "utf8")
-  .trim()
-  .split("\n")
-  .map((l) => JSON.parse(l) as Line);
+const corpusDir = new URL("../corpus/", import.meta.url);
+const lines = readdirSync(corpusDir)
+  .filter((f) => f.endsWith(".jsonl"))
+  .sort()
+  .flatMap((f) =>
+    readFileSync(new URL(f, corpusDir), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Line),
+  );
 const detector = new RulesDetector({});
 const context = { cwd: "/home/dev/project" };
 

@@ -9,6 +9,106 @@ export interface CodeFinding {
   what: string;
 }
 
+/** A program inline code runs with a literal command: judged as that command. */
+export type CodeCommand = { shell: string } | { argv: string[] };
+
+export interface CodeAnalysis {
+  findings: CodeFinding[];
+  /** Commands of process calls whose arguments are literals (`os.system("ls")`, `` `date` ``). */
+  commands: CodeCommand[];
+}
+
+/** Reads a string literal at `i` (after optional Python prefixes); undefined when it is not a plain literal. */
+function literalAt(code: string, i: number, lang: CodeLanguage): { value: string; end: number } | undefined {
+  let j = i;
+  while (j < code.length && /[rRbBuU]/.test(code[j] as string) && j - i < 2) j++;
+  if (/[fF]/.test(code[j] ?? "")) return undefined;
+  const quote = code[j];
+  if (quote !== "'" && quote !== '"' && !(quote === "`" && lang === "js")) return undefined;
+  let k = j + 1;
+  let value = "";
+  while (k < code.length && code[k] !== quote) {
+    if (code[k] === "\\") {
+      value += code[k + 1] ?? "";
+      k += 2;
+      continue;
+    }
+    value += code[k];
+    k++;
+  }
+  if (k >= code.length) return undefined;
+  // Interpolation makes a string computed.
+  if (quote !== "'" && /\$\{|#\{|\$[A-Za-z_{]|@\{/.test(value) && lang !== "python") return undefined;
+  if (quote === "`" && value.includes("${")) return undefined;
+  return { value, end: k + 1 };
+}
+
+function skipBlank(code: string, i: number): number {
+  while (i < code.length && (code[i] === " " || code[i] === "\t" || code[i] === "\n")) i++;
+  return i;
+}
+
+/** The literal arguments of a process call starting after the callee name, or undefined when they are computed. */
+function callArguments(code: string, end: number, lang: CodeLanguage): CodeCommand | undefined {
+  let i = skipBlank(code, end);
+  const paren = code[i] === "(";
+  if (paren) i = skipBlank(code, i + 1);
+  else if (!(lang === "perl" || lang === "ruby")) return undefined;
+  const first = literalAt(code, i, lang);
+  if (first) {
+    let j = skipBlank(code, first.end);
+    if (code[j] === "," && lang !== "python") {
+      // program, [args] (`execFileSync("git", ["status"])`) or program, args… (perl/ruby system LIST)
+      j = skipBlank(code, j + 1);
+      const list = code[j] === "[" ? listAt(code, j, lang) : undefined;
+      if (list) return { argv: [first.value, ...list.values] };
+      const rest: string[] = [];
+      let k = j;
+      for (;;) {
+        const lit = literalAt(code, k, lang);
+        if (!lit) break;
+        rest.push(lit.value);
+        k = skipBlank(code, lit.end);
+        if (code[k] !== ",") break;
+        k = skipBlank(code, k + 1);
+      }
+      if (rest.length > 0) return { argv: [first.value, ...rest] };
+      return { shell: first.value };
+    }
+    if (paren ? code[j] === ")" || code[j] === "," : /^[;\n)]|^$/.test(code[j] ?? "")) return { shell: first.value };
+    return undefined;
+  }
+  if (code[i] === "[") {
+    const list = listAt(code, i, lang);
+    if (list && list.values.length > 0) return { argv: list.values };
+  }
+  return undefined;
+}
+
+function listAt(code: string, i: number, lang: CodeLanguage): { values: string[]; end: number } | undefined {
+  const values: string[] = [];
+  let k = skipBlank(code, i + 1);
+  while (code[k] !== "]") {
+    const lit = literalAt(code, k, lang);
+    if (!lit) return undefined;
+    values.push(lit.value);
+    k = skipBlank(code, lit.end);
+    if (code[k] === ",") k = skipBlank(code, k + 1);
+    else if (code[k] !== "]") return undefined;
+  }
+  return { values, end: k + 1 };
+}
+
+/** Whether a token sits in an import (`import subprocess`, `require("child_process")`, `use IPC::Open3`, `const { execSync } = require(…)`). */
+function inImport(code: string, token: Token): boolean {
+  const lineStart = Math.max(code.lastIndexOf("\n", token.start - 1), code.lastIndexOf(";", token.start - 1)) + 1;
+  const before = code.slice(lineStart, token.start);
+  if (token.inString) return /\b(require|import|from|use)\s*\(?\s*['"]$/.test(before);
+  if (/^\s*(const|let|var)\s*\{[^}]*$/.test(before)) return true;
+  if (token.next === "(") return false;
+  return /^\s*(import|from|use|require)\b[^(]*$/.test(before);
+}
+
 interface NameMatcher {
   exact: Set<string>;
   members: Set<string>;
@@ -122,12 +222,17 @@ function riskyPathLiteral(s: string): boolean {
  * prints, or writes and deletes named relative paths inside the project. A language without
  * rules is not analysed at all: its code goes to the sandbox unless it is empty.
  */
-export function analyseCode(code: string, lang: CodeLanguage): CodeFinding[] {
+export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
   const rules = rulesFor(lang);
+  const commands: CodeCommand[] = [];
   if (!rules)
-    return code.trim() === ""
-      ? []
-      : [{ id: "code.unanalysed", what: `is ${lang === "unknown" ? "code in a language" : lang} the detector does not analyse` }];
+    return {
+      findings:
+        code.trim() === ""
+          ? []
+          : [{ id: "code.unanalysed", what: `is ${lang === "unknown" ? "code in a language" : lang} the detector does not analyse` }],
+      commands,
+    };
   const s: Scan = scan(code);
   const found = new Map<SandboxFindingId, string>();
   const add = (id: SandboxFindingId, what: string) => {
@@ -137,7 +242,13 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeFinding[] {
   let dynamicPaths = false;
   let opens = false;
   for (const t of s.names) {
-    if (matches(rules.runs, t)) add("code.runs-programs", `runs other programs (${t.name})`);
+    if (matches(rules.runs, t)) {
+      // A process call with a literal command is judged as that command; anything else is not visible.
+      if (inImport(code, t)) continue;
+      const call = t.inString ? undefined : callArguments(code, t.end, lang);
+      if (call) commands.push(call);
+      else add("code.runs-programs", `runs other programs (${t.name})`);
+    }
     if (matches(rules.dynamic, t)) {
       // Perl's `eval { … }` is exception handling, not code from a string.
       if (!(lang === "perl" && t.name === "eval" && t.next === "{"))
@@ -157,7 +268,32 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeFinding[] {
       dynamicPaths = true;
     if (lang === "php" && t.name.startsWith("$") && t.next === "(") add("code.dynamic", `calls a function held in a variable (${t.name})`);
   }
-  if (rules.rules.backticksRun && s.backticks) add("code.runs-programs", "runs shell commands in backticks");
+  // Process functions bound under other names cannot be followed: `from subprocess import run`,
+  // `import os as o`, `const { exec: e } = require("child_process")`.
+  const head = code.length > 65536 ? code.slice(0, 65536) : code;
+  if (lang === "python") {
+    if (
+      /\bfrom\s+(subprocess|pty|pexpect|commands|popen2|plumbum|sh)\s+import\b/.test(head) ||
+      /\bimport\s+(os|subprocess|pty|pexpect|commands|posix)\s+as\b/.test(head)
+    )
+      add("code.runs-programs", "runs other programs through a name the detector cannot follow");
+    const fromOs = /\bfrom\s+(os|posix|nt)\s+import\s+([^\n;]+)/.exec(head);
+    if (fromOs && /\b(system|popen|exec\w*|spawn\w*|fork\w*|kill\w*|posix_spawn\w*|startfile)\b|\*/.test(fromOs[2] as string))
+      add("code.runs-programs", "runs other programs through a name the detector cannot follow");
+  }
+  if (
+    lang === "js" &&
+    /\{[^}]*(\bas\s+\w+|\w+\s*:\s*\w+)[^}]*\}\s*(=\s*require\s*\(\s*['"](node:)?child_process|from\s*['"](node:)?child_process)/.test(head)
+  )
+    add("code.runs-programs", "runs other programs through a name the detector cannot follow");
+  if (rules.rules.backticksRun && s.backticks) {
+    for (const m of code.slice(0, 65536).matchAll(/`([^`]*)`/g)) {
+      const body = m[1] as string;
+      if (/\$|#\{/.test(body)) add("code.runs-programs", "runs shell commands built in backticks");
+      else commands.push({ shell: body });
+    }
+    if ((code.match(/`/g)?.length ?? 0) % 2 === 1) add("code.runs-programs", "runs shell commands in backticks");
+  }
   if ((lang === "ruby" || lang === "perl") && /%x[({[<|!/]|\bqx\s*[({[<|!/'"]/.test(code.length > 65536 ? code.slice(0, 65536) : code))
     add("code.runs-programs", "runs shell commands (%x, qx)");
   if (lang === "perl" && opens && s.strings.some((str) => /^\s*\||\|\s*$/.test(str) || str === "-|" || str === "|-"))
@@ -174,5 +310,5 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeFinding[] {
     if (literals.length === 0 || dynamicPaths || literals.some(riskyPathLiteral))
       add("code.changes-files", "writes, moves or deletes files it names outside the project or computes");
   }
-  return [...found].map(([id, what]) => ({ id, what }));
+  return { findings: [...found].map(([id, what]) => ({ id, what })), commands };
 }

@@ -13,6 +13,9 @@ export interface Token {
   next: string;
   /** Found inside a string literal. */
   inString: boolean;
+  /** Where the name starts and ends in the code. */
+  start: number;
+  end: number;
 }
 
 export interface Scan {
@@ -55,7 +58,7 @@ function scanNames(code: string, from: number, to: number, out: Token[], inStrin
     }
     let k = j;
     while (k < to && (code[k] === " " || code[k] === "\t")) k++;
-    if (out.length < MAX_ITEMS) out.push({ name: code.slice(i, j), next: k < to ? (code[k] as string) : "", inString });
+    if (out.length < MAX_ITEMS) out.push({ name: code.slice(i, j), next: k < to ? (code[k] as string) : "", inString, start: i, end: j });
     i = j;
   }
 }

@@ -980,7 +980,26 @@ export class Analyzer {
       return this.find("exec.dynamic-code", at, `runs ${language} code built at run time`);
     }
     this.budget.step(1 + (code.value.length >> 6));
-    for (const f of analyseCode(code.value, language)) this.find(f.id, at, `inline ${language} code that ${f.what}`);
+    const analysis = analyseCode(code.value, language);
+    for (const f of analysis.findings) this.find(f.id, at, `inline ${language} code that ${f.what}`);
+    for (const c of analysis.commands) {
+      if ("shell" in c) this.text(c.shell, scope.clone(1), at);
+      else {
+        const [name, ...rest] = c.argv;
+        if (name !== undefined)
+          this.invoke(
+            {
+              name: syntheticArg(name),
+              program: name,
+              args: rest.map((a) => syntheticArg(a)),
+              env: new Map(),
+              stdin: { kind: "descriptor" },
+              at,
+            },
+            scope.clone(1),
+          );
+      }
+    }
   }
 
   /** A command line given as one string (more arguments are appended at run time). */

@@ -500,7 +500,7 @@ export const tools: Tool[] = [
     bare: "local.project-code",
     examples: {
       local: ["bun test", "bun run dev", "bun index.ts", "bun build ./src/index.ts --outdir dist", "bun -e 'console.log(1)'"],
-      sandbox: ["bun install", "bun add zod", "bun x cowsay", "bun upgrade", "bun -e 'Bun.spawn([\"id\"])'"],
+      sandbox: ["bun install", "bun add zod", "bun x cowsay", "bun upgrade", 'bun -e \'Bun.spawn(["rm", "-rf", "/"])\''],
     },
   },
   {
