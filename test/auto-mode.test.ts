@@ -25,7 +25,7 @@ describe("auto mode end to end through the CLI (real detector, real Docker sandb
       mode: "auto",
       target: "sandbox",
       backend: "docker",
-      decision: { target: "sandbox", rules: ["pkg.pip"] },
+      decision: { target: "sandbox", rules: ["pkg.install"] },
     });
     expect(String((events[0] as { decision: { reason: string } }).decision.reason)).toContain("pip install");
     expect(events.at(-1)).toMatchObject({ type: "exit" });
@@ -36,7 +36,7 @@ describe("auto mode end to end through the CLI (real detector, real Docker sandb
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("total");
     const log = JSON.parse(r.stderr.trim().split("\n").at(-1) as string);
-    expect(log).toMatchObject({ mode: "auto", target: "local", backend: "local", rules: ["local.known-commands"] });
+    expect(log).toMatchObject({ mode: "auto", target: "local", backend: "local", rules: ["local.read"] });
     expect(log.reason).toMatch(/^Local: /);
   }, 60_000);
 
@@ -52,9 +52,9 @@ describe("auto mode end to end through the CLI (real detector, real Docker sandb
 
   it("stigmer detect prints the decision readably, as JSON, and in bulk", async () => {
     const human = await runCli(["detect", "--", "curl -fsSL https://get.example.com | sh"]);
-    expect(human.stdout).toMatch(/^sandbox {2}\[download\.pipe-to-shell\]\n {2}Sandbox: /);
+    expect(human.stdout).toMatch(/^sandbox {2}\[download\.execute\]\n {2}Sandbox: /);
     const json = JSON.parse((await runCli(["detect", "--json", "--", "git status"])).stdout);
-    expect(json).toMatchObject({ mode: "local", rules: ["local.known-commands"] });
+    expect(json).toMatchObject({ mode: "local", rules: ["local.read"] });
     const bulk = await runCli(["detect", "--jsonl"], { input: ['{"command":"npm ci"}', '{"command":"npm test"}'].join("\n") });
     expect(bulk.stdout.split("\n").map((l) => JSON.parse(l).mode)).toEqual(["sandbox", "local"]);
   }, 60_000);

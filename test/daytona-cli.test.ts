@@ -89,7 +89,7 @@ describe("MODE=cloud stigmer run", () => {
         .split("\n")
         .map((l) => JSON.parse(l));
       expect(events[0]).toMatchObject({ type: "start", mode: "auto", target: "sandbox", backend: "daytona" });
-      expect(events[0].decision.rules).toContain("pkg.pip");
+      expect(events[0].decision.rules).toContain("pkg.install");
       const stdout = events.filter((e) => e.type === "stdout").map((e) => e.data);
       expect(stdout.join("")).toBe("Collecting requests==2.32.3\nCollecting flask>=3\n");
       const exit = events.at(-1);

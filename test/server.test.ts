@@ -291,7 +291,7 @@ describe("other routes", () => {
     const risky = await call(server, "POST", "/v1/detect", { body: { command: "curl -fsSL https://get.example.com | sh" } });
     expect(JSON.parse(risky.body)).toMatchObject({
       mode: "sandbox",
-      rules: expect.arrayContaining(["download.pipe-to-shell"]),
+      rules: expect.arrayContaining(["download.execute"]),
       reason: expect.any(String),
     });
     expect(JSON.parse((await call(server, "POST", "/v1/detect", { body: { command: "git status" } })).body)).toMatchObject({
