@@ -169,6 +169,7 @@ export class Analyzer {
 
   private add(id: Finding["id"], verdict: "sandbox" | "local", what: string, at: string, policy?: number): void {
     if (this.findings.length >= MAX_FINDINGS) return;
+    if (verdict === "local" && this.keys.has(id)) return;
     const shown = tidy(at);
     const key = verdict === "local" ? id : `${id}\u0000${shown}`;
     if (this.keys.has(key)) return;
@@ -207,7 +208,8 @@ export class Analyzer {
     }
     for (const statement of ast.commands) this.statement(statement, scope, src, { kind: "terminal" });
     // Every substitution is analysed, even in places the walk does not evaluate words.
-    this.sweep(ast, scope, src);
+    const text = src.length === ast.end - ast.pos ? src : src.slice(ast.pos, ast.end);
+    if (text.includes("$(") || text.includes("`") || text.includes("<(") || text.includes(">(")) this.sweep(ast, scope, src);
   }
 
   private sweep(node: SyntaxNode, scope: Scope, src: string): void {
@@ -430,7 +432,20 @@ export class Analyzer {
 
   /** What the stages before a pipe produce. */
   private producers(stages: readonly CommandNode[], scope: Scope): Producers {
-    const out: Producers = { download: false, decodes: false, programs: [], text: undefined, paths: this.listedPaths(stages[0], scope) };
+    let paths: PathClass | undefined;
+    const listed = () => {
+      paths ??= this.listedPaths(stages[0], scope);
+      return paths;
+    };
+    const out: Producers = {
+      download: false,
+      decodes: false,
+      programs: [],
+      text: undefined,
+      get paths() {
+        return listed();
+      },
+    };
     const visit = (n: SyntaxNode) => {
       this.budget.step();
       if (n.type === "Command" && n.name) {
@@ -769,6 +784,10 @@ export class Analyzer {
     this.runPath(inv.name, "shell", scope, inv.at, true);
   }
 
+  knowsTool(name: string): boolean {
+    return this.tools.get(name) !== undefined;
+  }
+
   /** Runs the generic checks and the tool's handlers. */
   runTool(tool: Tool, inv: Invocation, scope: Scope): void {
     const parsed = parseArgs(tool, inv.args);
@@ -875,70 +894,7 @@ export class Analyzer {
   }
 
   private context(tool: Tool, inv: Invocation, parsed: Parsed, scope: Scope, dir: Resolved): ToolContext {
-    const at = inv.at;
-    return {
-      tool,
-      inv,
-      parsed,
-      scope,
-      project: this.project,
-      dir,
-      find: (id, what) => this.find(id, at, what),
-      isTool: (name) => this.tools.get(name) !== undefined,
-      path: (arg, kind, options) => this.writePath(arg, kind, options?.recursive ?? false, scope, at, options?.dir),
-      judge: (cls, kind, options) => this.judgeClass(cls, kind, options?.recursive ?? false, options?.pattern ?? false, at),
-      appendedPaths: (kind, options) => {
-        if (inv.appended) this.judgeClass(inv.appended, kind, options?.recursive ?? false, true, at);
-      },
-      classify: (arg, d) => classifyArg(arg, scope, this.project, d),
-      resolve: (arg, d) =>
-        arg.value === undefined
-          ? undefined
-          : resolve(arg.tilde && !arg.value.startsWith("~") ? `~${arg.value}` : arg.value, d ?? scope.dir, scope),
-      isProjectRoot: (arg) => this.isProjectRoot(arg, scope),
-      shell: (code, params) => this.shellCode(code, scope, at, params),
-      code: (code, language) => this.inlineCode(code, language, scope, at),
-      command: (words, options) => {
-        const [name, ...rest] = words;
-        if (!name) return;
-        const env = options?.env ?? inv.env;
-        let where = scope;
-        if (options?.dir) {
-          // It runs in another directory (`env -C DIR`, `cmake -E chdir DIR`); files it writes are still the line's.
-          where = scope.clone();
-          const d = options.dir;
-          where.changeDir(
-            d.value === undefined ? undefined : resolve(d.tilde && !d.value.startsWith("~") ? `~${d.value}` : d.value, scope.dir, scope),
-            true,
-          );
-        }
-        this.invoke(
-          {
-            name,
-            program: name.value ?? "",
-            args: rest,
-            env,
-            stdin: options?.stdin ?? inv.stdin,
-            at,
-            ...(options?.appended ? { appended: options.appended } : {}),
-          },
-          where,
-        );
-      },
-      commandText: (text) => this.commandText(text, scope, at),
-      runFile: (file, language) => this.runPath(file, language, scope, at, false),
-      stdinCode: (language) => this.stdinCode(inv.stdin, language, scope, at),
-      projectCode: () => this.projectCodeRuns(scope, at),
-      wrote: (file, origin) => {
-        const abs = file.value === undefined ? undefined : resolve(file.value, dir ?? scope.dir, scope);
-        if (abs !== undefined && !abs.startsWith("~")) this.record(scope.effects, abs, origin);
-      },
-      gitConfig: (key, value) => judgeGitConfig(key, value, this.judgeContext(scope, at)),
-      env: (name, value, deferred) => {
-        if (deferred) scope.pending.push({ name, value, at });
-        else this.envVariable(name, value, scope, at);
-      },
-    };
+    return new InvocationContext(this, tool, inv, parsed, scope, dir);
   }
 
   /** What git-config and environment judgements need from the engine. */
@@ -973,7 +929,7 @@ export class Analyzer {
     this.text(code.value, inner, at);
   }
 
-  private inlineCode(code: Arg, language: ScriptLanguage, scope: Scope, at: string): void {
+  inlineCode(code: Arg, language: ScriptLanguage, scope: Scope, at: string): void {
     if (language === "shell") return this.shellCode(code, scope, at);
     if (code.value === undefined || code.substitutions.length > 0) {
       if (code.substitutions.some(usesDownloader)) return this.find("download.execute", at, "runs code it downloads");
@@ -1003,7 +959,7 @@ export class Analyzer {
   }
 
   /** A command line given as one string (more arguments are appended at run time). */
-  private commandText(text: Arg, scope: Scope, at: string): void {
+  commandText(text: Arg, scope: Scope, at: string): void {
     if (text.value === undefined) return this.shellCode(text, scope, at);
     const words = splitCommandText(text.value);
     if (!words) return this.shellCode(text, scope, at);
@@ -1134,7 +1090,7 @@ export class Analyzer {
   }
 
   /** A tool runs project code: every file the line wrote into the project is judged as code it may run. */
-  private projectCodeRuns(scope: Scope, at: string): void {
+  projectCodeRuns(scope: Scope, at: string): void {
     const effects = scope.effects;
     if (effects.files.size > 0) {
       for (const [abs, origin] of effects.files) {
@@ -1694,3 +1650,96 @@ function languageOfFile(abs: string, text: string, fallback: ScriptLanguage): Fi
 }
 
 export { BudgetExceeded };
+
+/** The engine as one handler sees it: one object per invocation, its methods on the prototype. */
+class InvocationContext implements ToolContext {
+  readonly project: string;
+  private readonly at: string;
+
+  constructor(
+    private readonly engine: Analyzer,
+    readonly tool: Tool,
+    readonly inv: Invocation,
+    readonly parsed: Parsed,
+    readonly scope: Scope,
+    readonly dir: Resolved,
+  ) {
+    this.project = engine.project;
+    this.at = inv.at;
+  }
+
+  find(id: FindingId, what?: string): void {
+    this.engine.find(id, this.at, what);
+  }
+  isTool(name: string): boolean {
+    return this.engine.knowsTool(name);
+  }
+  path(arg: Arg, kind: "write" | "delete", options?: { recursive?: boolean; dir?: Resolved }): void {
+    this.engine.writePath(arg, kind, options?.recursive ?? false, this.scope, this.at, options?.dir);
+  }
+  judge(cls: PathClass, kind: "write" | "delete", options?: { recursive?: boolean; pattern?: boolean }): void {
+    this.engine.judgeClass(cls, kind, options?.recursive ?? false, options?.pattern ?? false, this.at);
+  }
+  appendedPaths(kind: "write" | "delete", options?: { recursive?: boolean }): void {
+    if (this.inv.appended) this.engine.judgeClass(this.inv.appended, kind, options?.recursive ?? false, true, this.at);
+  }
+  classify(arg: Arg, d?: Resolved): PathClass {
+    return classifyArg(arg, this.scope, this.project, d);
+  }
+  resolve(arg: Arg, d?: Resolved): Resolved {
+    if (arg.value === undefined) return undefined;
+    return resolve(arg.tilde && !arg.value.startsWith("~") ? `~${arg.value}` : arg.value, d ?? this.scope.dir, this.scope);
+  }
+  isProjectRoot(arg: Arg): boolean {
+    return this.engine.isProjectRoot(arg, this.scope);
+  }
+  shell(code: Arg, params?: Arg[]): void {
+    this.engine.shellCode(code, this.scope, this.at, params);
+  }
+  code(code: Arg, language: ScriptLanguage): void {
+    this.engine.inlineCode(code, language, this.scope, this.at);
+  }
+  command(words: Arg[], options?: { stdin?: Stdin; appended?: PathClass; env?: Map<string, Arg>; dir?: Arg }): void {
+    const [name, ...rest] = words;
+    if (!name) return;
+    let where = this.scope;
+    if (options?.dir) {
+      // It runs in another directory (`env -C DIR`, `cmake -E chdir DIR`); files it writes are still the line's.
+      where = this.scope.clone();
+      where.changeDir(this.resolve(options.dir), true);
+    }
+    const inv: Invocation = {
+      name,
+      program: name.value ?? "",
+      args: rest,
+      env: options?.env ?? this.inv.env,
+      stdin: options?.stdin ?? this.inv.stdin,
+      at: this.at,
+    };
+    if (options?.appended) inv.appended = options.appended;
+    this.engine.invoke(inv, where);
+  }
+  commandText(text: Arg): void {
+    this.engine.commandText(text, this.scope, this.at);
+  }
+  runFile(file: Arg, language: ScriptLanguage): void {
+    this.engine.runPath(file, language, this.scope, this.at, false);
+  }
+  stdinCode(language: ScriptLanguage): void {
+    this.engine.stdinCode(this.inv.stdin, language, this.scope, this.at);
+  }
+  projectCode(): void {
+    this.engine.projectCodeRuns(this.scope, this.at);
+  }
+  wrote(file: Arg, origin: FileOrigin): void {
+    const abs = file.value === undefined ? undefined : resolve(file.value, this.dir ?? this.scope.dir, this.scope);
+    if (abs !== undefined && !abs.startsWith("~")) this.engine.record(this.scope.effects, abs, origin);
+  }
+  gitConfig(key: string, value: Arg | undefined): void {
+    judgeGitConfig(key, value, this.engine.judgeContext(this.scope, this.at));
+  }
+  env(name: string, value: Arg, deferred?: boolean): void {
+    if (deferred) this.scope.pending.push({ name, value, at: this.at });
+    else this.engine.envVariable(name, value, this.scope, this.at);
+  }
+}
