@@ -49,6 +49,17 @@ function hasDangerousOptions(levels: readonly Level[]): boolean {
   return false;
 }
 
+/** Option names of a table, without `--opt=value` keys (cached: tables are static data). */
+const keyCache = new WeakMap<object, readonly string[]>();
+function keysOf(table: Readonly<Record<string, OptionEffect>>): readonly string[] {
+  let keys = keyCache.get(table);
+  if (!keys) {
+    keys = Object.keys(table).filter((k) => !k.includes("="));
+    keyCache.set(table, keys);
+  }
+  return keys;
+}
+
 /** Looks an option up: exactly, then (long options) by an unambiguous or dangerous prefix, as getopt_long allows. */
 function lookup(name: string, tables: readonly Readonly<Record<string, OptionEffect>>[]): OptionEffect | undefined {
   for (const t of tables) if (Object.hasOwn(t, name)) return t[name];
@@ -56,8 +67,9 @@ function lookup(name: string, tables: readonly Readonly<Record<string, OptionEff
   let candidate: OptionEffect | undefined;
   let count = 0;
   for (const t of tables)
-    for (const [key, effect] of Object.entries(t)) {
-      if (!key.startsWith(name) || key.includes("=")) continue;
+    for (const key of keysOf(t)) {
+      if (!key.startsWith(name)) continue;
+      const effect = t[key] as OptionEffect;
       // An abbreviation that could be a dangerous option counts as it (fail closed).
       if (isDangerous(effect)) return effect;
       candidate = effect;

@@ -77,8 +77,31 @@ interface Segment {
   listed?: string;
 }
 
+/** Shared by words with nothing expanded in them (most words): never written to. */
+const NONE: never[] = Object.freeze([]) as never[];
+
 /** Evaluates a word. `vars` is undefined for words with no line context (the engine's own). */
 export function evaluate(word: Word, vars: VariableSource | undefined): Arg {
+  if (!word.parts) {
+    const text = word.text;
+    return {
+      text,
+      value: word.value,
+      literal: true,
+      quoted: text.includes("\\") || text.includes("'") || text.includes('"'),
+      unusual: hasUnusualCharacters(text),
+      glob: false,
+      brace: false,
+      splits: false,
+      prefix: word.value,
+      tilde: text.startsWith("~"),
+      substitutions: NONE,
+      processSubstitutions: NONE,
+      variables: NONE,
+      pos: word.pos,
+      end: word.end,
+    };
+  }
   const arg: Arg = {
     text: word.text,
     value: undefined,
@@ -96,13 +119,6 @@ export function evaluate(word: Word, vars: VariableSource | undefined): Arg {
     pos: word.pos,
     end: word.end,
   };
-  if (!word.parts) {
-    if (word.text.includes("\\") || word.text.includes("'") || word.text.includes('"')) arg.quoted = true;
-    arg.value = word.value;
-    arg.prefix = word.value;
-    arg.tilde = word.text.startsWith("~");
-    return arg;
-  }
   const segments: Segment[] = [];
   arg.tilde = word.parts[0]?.type === "Literal" && word.parts[0].text.startsWith("~");
   walkParts(word.parts, arg, segments, vars, false);
@@ -442,7 +458,7 @@ export function fields(word: Word, vars: VariableSource | undefined, arg: Arg): 
     }
   }
   if (open) words.push(current);
-  return words.map((w) => ({ ...arg, value: w, prefix: w, text: w }));
+  return words.map((w) => ({ ...arg, value: w, prefix: w }));
 }
 
 /** A word made up by the engine (a value split out of an option, an inner command of a string). */
@@ -458,9 +474,9 @@ export function syntheticArg(value: string | undefined, from?: Partial<Arg>): Ar
     splits: false,
     prefix: value ?? "",
     tilde: value?.startsWith("~") ?? false,
-    substitutions: [],
-    processSubstitutions: [],
-    variables: [],
+    substitutions: NONE,
+    processSubstitutions: NONE,
+    variables: NONE,
     pos: from?.pos ?? 0,
     end: from?.end ?? 0,
   };
