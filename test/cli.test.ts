@@ -178,6 +178,18 @@ describe("stigmer detect", () => {
     expect(out[3]).toMatchObject({ error: { code: "INVALID_REQUEST" } });
   });
 
+  it("--jsonl answers a repeated command exactly as the first time, wherever it repeats", async () => {
+    const commands = ["ls", "pip install x", "ls", "git status", "pip install x", "ls"];
+    const r = await runCli(["detect", "--jsonl"], { input: commands.map((command) => JSON.stringify({ command })).join("\n") });
+    const out = r.stdout.trim().split("\n");
+    expect(out).toHaveLength(6);
+    expect(out[2]).toBe(out[0]);
+    expect(out[5]).toBe(out[0]);
+    expect(out[4]).toBe(out[1]);
+    expect(JSON.parse(out[1] as string).mode).toBe("sandbox");
+    expect(JSON.parse(out[3] as string).mode).toBe("local");
+  });
+
   it("--jsonl ends lines as readline does (\\n, \\r\\n or a lone \\r; the last needs none), skips blank ones, keeps order across reads", async () => {
     // ~75 KB: more than one read from the pipe, so lines (and "\r\n") are split between chunks somewhere.
     const commands = Array.from({ length: 3000 }, (_, i) => ["pip install x", "ls", "pwd"][i % 3] as string);

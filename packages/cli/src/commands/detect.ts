@@ -87,13 +87,26 @@ async function detectLines(executor: Executor, cwd: string): Promise<void> {
     decide = await executor.decider();
     return decision;
   };
+  // Detectors are pure (the conformance suite checks it): a command seen before in this run gets the
+  // same answer without being decided again. Bulk inputs (agent logs) repeat commands a lot.
+  const seen = new Map<string, string>();
+  const remember = (command: string, record: string) => {
+    if (seen.size >= 100_000) seen.clear();
+    seen.set(command, record);
+    return record;
+  };
   /** The result line for one input line: a promise only while the detector loads, or when it answers with one. */
   const answer = (line: string): string | Promise<string> => {
     try {
       const input = JSON.parse(line) as { command?: unknown };
       if (typeof input?.command !== "string") throw new Error('expected {"command": "..."}');
-      const decision = decide ? decide(input.command, context) : firstDecision(input.command);
-      return decision instanceof Promise ? decision.then(toRecord).catch(toError) : toRecord(decision);
+      const command = input.command;
+      const known = seen.get(command);
+      if (known !== undefined) return known;
+      const decision = decide ? decide(command, context) : firstDecision(command);
+      return decision instanceof Promise
+        ? decision.then((d) => remember(command, toRecord(d))).catch(toError)
+        : remember(command, toRecord(decision));
     } catch (error) {
       return toError(error);
     }
