@@ -83,6 +83,10 @@ export const FINDINGS = {
   "exec.unknown": sandbox(8, "runs a program that is neither a standard utility, a known developer tool nor a project path"),
   "exec.unknown-verb": sandbox(8, "uses a subcommand or argument shape that is not known to be local"),
   "exec.outside-program": sandbox(8, "runs a program or script from outside the project"),
+  "exec.outside-tree": sandbox(
+    8,
+    "points a project tool (build, test, lint, format) at files outside the project, whose code and configuration it loads or whose files it rewrites",
+  ),
   "exec.dynamic-code": sandbox(8, "runs code built at run time or held in a variable"),
   "exec.piped-code": sandbox(8, "feeds code to an interpreter through its input"),
   "exec.generated-code": sandbox(8, "runs code generated on the same line that the detector cannot see"),

@@ -29,7 +29,9 @@ import {
   classifyArg,
   classOf,
   isSystemBinDir,
+  isSystemPath,
   isUserToolDir,
+  installsIntoProject,
   isWholeDirectory,
   PATH_RANK,
   type PathClass,
@@ -782,6 +784,10 @@ export class Analyzer {
   /** A program named by a path inside the project (or a named /tmp path): project code, judged by where it came from. */
   private projectProgram(inv: Invocation, scope: Scope): void {
     this.runPath(inv.name, "shell", scope, inv.at, true);
+    // `./build.sh install`, `./x.py install --prefix=/usr/local`: the script's install target (its name is no evidence).
+    const target = inv.args.find((a) => /^(un)?install([-_:].*)?$/.test(a.value ?? ""));
+    if (target && !installsIntoProject(inv.args, (a) => classifyArg(a, scope, this.project)))
+      this.find("build.install-target", inv.at, `asks a project program for its ${target.value} target, which writes outside the project`);
   }
 
   knowsTool(name: string): boolean {
@@ -868,6 +874,12 @@ export class Analyzer {
       const last = parsed.positionals[parsed.positionals.length - 1];
       if (last) ctx.path(last, "write", { dir: ctx.dir });
     }
+    if (
+      parsed.outcome === "local.project-code" &&
+      parsed.commandAt === undefined &&
+      !parsed.levels.some((l) => l.handler !== undefined && CODE_HANDLERS.has(l.handler))
+    )
+      this.outsideTree(inv, parsed, positionalKind === undefined, scope, ctx.dir);
     if (dirOption && !READ_OUTCOMES.has(parsed.outcome)) {
       const cls = dir === undefined ? "unknown" : classOf(dir, this.project);
       if (cls === "outside" || cls === "unknown")
@@ -884,6 +896,33 @@ export class Analyzer {
     const handlers = new Set([tool.handler, ...parsed.levels.map((l) => l.handler)].filter((h) => h !== undefined));
     for (const h of handlers) HANDLERS[h](ctx);
     if (parsed.outcome === "local.project-code") ctx.projectCode();
+  }
+
+  /**
+   * `pytest ../other`, `black ~/x.py`, `eslint -c ~/evil.js`: a project tool loads the code and
+   * configuration of the tree or file it is pointed at (conftest.py, eslint.config.js, build scripts,
+   * plugins) or rewrites its files. Positionals outside the project count; option values count when
+   * they are outside the system directories (`-I/usr/include` is not the user's code), or anywhere
+   * when the option's name says it writes there (`--target-dir /opt/t`, `--outputFile=/etc/x`).
+   */
+  private outsideTree(inv: Invocation, parsed: Parsed, positionals: boolean, scope: Scope, dir: Resolved): void {
+    const looksLikePath = (a: Arg) => a.tilde || /^(\/(?!\/)|~|\.\.(\/|$))/.test(a.value ?? a.prefix); // `//src:app` is a build label
+    const WRITES = /out|dest|target|dist|build|cache|report|log|save|export|dump|artifact|site|install|prefix|dir$/i;
+    const candidates: [Arg, boolean][] = [];
+    if (positionals) for (const p of parsed.positionals) candidates.push([p, false]);
+    for (const o of parsed.options) {
+      if ((o.effect === "value" || o.effect === "read") && o.value) candidates.push([o.value, !WRITES.test(o.name)]);
+      else if (o.effect === undefined && o.arg.value !== undefined && o.arg.value.includes("=")) {
+        // An option the table does not list, with its value inline (`--plugin=~/p.js`).
+        const eq = o.arg.value.indexOf("=");
+        candidates.push([syntheticArg(o.arg.value.slice(eq + 1), o.arg), !WRITES.test(o.arg.value.slice(0, eq))]);
+      }
+    }
+    for (const [a, systemIsFine] of candidates) {
+      if (!looksLikePath(a) || classifyArg(a, scope, this.project, dir) !== "outside") continue;
+      if (systemIsFine && a.value !== undefined && !a.tilde && isSystemPath(resolve(a.value, dir ?? scope.dir, scope))) continue;
+      return this.find("exec.outside-tree", inv.at, `points ${inv.program} at \`${tidy(a.text)}\`, outside the project`);
+    }
   }
 
   private outcome(id: FindingId, inv: Invocation, parsed: Parsed): void {
@@ -1214,6 +1253,7 @@ export class Analyzer {
       case "search-path":
         return this.searchPath(name, value, scope, at, effect === "native");
       case "path":
+        if (v === "") return;
         return this.pathVariable(value, scope, at);
       case "git-config": {
         if (name === "GIT_CONFIG_COUNT" || /^GIT_CONFIG_VALUE_\d+$/.test(name)) return;
@@ -1298,43 +1338,47 @@ export class Analyzer {
   }
 
   /** LD_PRELOAD, PYTHONPATH, NODE_PATH …: every entry must be in the project or a system directory. */
-  private searchPath(name: string, value: Arg, scope: Scope, at: string, native: boolean): void {
-    const v = value.value;
-    if (v === "") return;
-    if (v === undefined) {
-      // `$PYTHONPATH:src`: the variable's own value plus named entries.
-      if (value.variables.length > 0 && value.variables.every((x) => x === name) && value.substitutions.length === 0) return;
-      return this.find(native ? "exec.native" : "exec.surface", at, `sets ${name} to something the detector cannot see`);
+  /**
+   * The entries of a `:`-separated list variable (`PATH`, `PYTHONPATH`): the variable's own previous
+   * value (`$PATH`, `${X:+:$X}`) is dropped, `$PWD`/`$(pwd)`/`$HOME` are resolved; an entry with
+   * anything else unknown is undefined.
+   */
+  private listEntries(name: string, value: Arg, scope: Scope): (string | undefined)[] {
+    let text = value.value;
+    if (text === undefined) {
+      text = value.text.replace(/^["']|["']$/g, "").replace(/"/g, "");
+      const self = new RegExp(`\\$\\{${name}:?\\+:?\\$\\{?${name}\\}?:?\\}|\\$\\{${name}(:-)?\\}|\\$${name}\\b`, "g");
+      text = text
+        .replace(self, "")
+        .replace(/\$\{?PWD\}?|\$\(pwd\)|`pwd`/g, scope.dir ?? "$UNKNOWN")
+        .replace(/\$\{?HOME\}?/g, "~");
     }
+    return text.split(":").map((e) => (/[$`]/.test(e) ? undefined : e.replace(/(.)\/+$/, "$1")));
+  }
+
+  /** LD_PRELOAD, PYTHONPATH, NODE_PATH …: every entry must be in the project or a system directory. */
+  private searchPath(name: string, value: Arg, scope: Scope, at: string, native: boolean): void {
+    if (value.value === "") return;
     if (native) return this.find("exec.native", at, `loads native code into every program it starts (${name})`);
-    for (const entry of v.split(/:/)) {
-      if (entry === "" || entry === `$${name}`) continue;
-      const cls = classOf(resolve(entry, scope.dir, scope), this.project);
-      if (cls === "inside") continue;
+    for (const entry of this.listEntries(name, value, scope)) {
+      if (entry === "") continue;
+      if (entry === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
       const abs = resolve(entry, scope.dir, scope);
-      if (!native && abs !== undefined && /^\/(usr|lib|lib64|opt\/homebrew)(\/|$)/.test(abs)) continue;
-      return this.find(native ? "exec.native" : "exec.surface", at, `makes programs load code from ${entry} (${name})`);
+      if (classOf(abs, this.project) === "inside") continue;
+      if (abs !== undefined && /^\/(usr|lib|lib64|opt\/homebrew)(\/|$)/.test(abs)) continue;
+      return this.find("exec.surface", at, `makes programs load code from ${entry} (${name})`);
     }
   }
 
   /** PATH: a directory outside the project and the system makes a bare name run something else. */
   private pathVariable(value: Arg, scope: Scope, at: string): void {
-    const text = value.value ?? value.text;
-    for (const raw of text.replace(/^["']|["']$/g, "").split(":")) {
-      const entry = raw.replace(/^\$\{?HOME\}?/, "~");
-      if (entry === "" || /^\$\{?PATH\}?$/.test(entry)) continue;
-      if (value.value === undefined && /\$/.test(entry.replace(/^~/, "")))
-        return this.find("exec.surface", at, `puts \`${entry}\` on PATH, which the detector cannot resolve`);
+    for (const entry of this.listEntries("PATH", value, scope)) {
+      if (entry === "") continue;
+      if (entry === undefined) return this.find("exec.surface", at, "puts a directory on PATH that the detector cannot resolve");
       const abs = resolve(entry, scope.dir, scope);
       if (abs === undefined) return this.find("exec.surface", at, `puts \`${entry}\` on PATH, which the detector cannot resolve`);
       const cls = classOf(abs, this.project);
-      if (
-        cls === "inside" ||
-        isSystemBinDir(abs) ||
-        isUserToolDir(abs) ||
-        /^\/(usr\/local|opt)\/[\w.-]+\/bin$|^\/usr\/lib\/[\w.-]+\/bin$/.test(abs)
-      )
-        continue;
+      if (cls === "inside" || isSystemBinDir(abs) || isUserToolDir(abs) || /^\/(usr\/local|opt)\/[\w.-]+\/bin$|^\/usr\/lib\/[\w.-]+\/bin$/.test(abs)) continue;
       return this.find("exec.surface", at, `puts ${entry} on PATH, so bare command names may run programs from there`);
     }
   }

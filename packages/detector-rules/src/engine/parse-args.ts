@@ -124,8 +124,11 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
     const level = levels[levels.length - 1] as Level;
     const v = arg.value;
     // A word that may be an option: it starts with `-`, or its start is unknown.
+    // A process substitution is a /dev/fd path, never an option.
+    const substitutedPath = arg.processSubstitutions.length > 0 && (arg.text.startsWith("<(") || arg.text.startsWith(">("));
     const optionLike =
-      !endOfOptions && (v === undefined ? arg.prefix === "" || arg.prefix.startsWith("-") : v.startsWith("-") && v !== "-");
+      !endOfOptions &&
+      (v === undefined ? (arg.prefix === "" || arg.prefix.startsWith("-")) && !substitutedPath : v.startsWith("-") && v !== "-");
 
     if (v === undefined) {
       if (verbPending) {
@@ -153,6 +156,7 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
       }
       positionals.push(arg);
       positionalIndex++;
+      if (tool.optionsEndAtPositional || level.optionsEndAtPositional) endOfOptions = true;
       continue;
     }
     const value = v as string;
@@ -257,6 +261,7 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
     }
     positionals.push(arg);
     positionalIndex++;
+    if (tool.optionsEndAtPositional || level.optionsEndAtPositional) endOfOptions = true;
   }
 
   const level = levels[levels.length - 1] as Level;

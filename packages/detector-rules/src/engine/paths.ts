@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import type { Scope } from "./scope.js";
-import type { Arg } from "./words.js";
+import { type Arg, syntheticArg } from "./words.js";
 
 /** Where a path points, as far as the detector can tell. */
 export type PathClass =
@@ -133,4 +133,29 @@ export function isUserToolDir(dir: string): boolean {
   return /^~\/(\.local\/bin|\.cargo\/bin|go\/bin|\.go\/bin|\.bun\/bin|\.deno\/bin|\.volta\/bin|\.npm-global\/bin|\.yarn\/bin|\.pyenv\/shims|\.rbenv\/shims|\.nodenv\/shims|\.asdf\/shims|\.local\/share\/mise\/shims|\.nvm\/versions\/node\/[^/]+\/bin|\.pyenv\/versions\/[^/]+\/bin|\.sdkman\/candidates\/[^/]+\/current\/bin|bin)$/.test(
     dir,
   );
+}
+
+const INSTALL_PREFIX = /^(?:--?(?:prefix|destdir|root|install-dir|installdir)|DESTDIR|PREFIX|prefix|INSTALL_PREFIX|CMAKE_INSTALL_PREFIX)(?:=(.*))?$/;
+
+/**
+ * Whether arguments of an install target send it into the project (`DESTDIR=./stage`,
+ * `--prefix ./.local`): every prefix they name is inside. False when none is named.
+ */
+export function installsIntoProject(args: readonly Arg[], classify: (arg: Arg) => PathClass): boolean {
+  let named = false;
+  for (let i = 0; i < args.length; i++) {
+    const m = INSTALL_PREFIX.exec((args[i] as Arg).value ?? "");
+    if (!m) continue;
+    const inline = m[1];
+    const value = inline !== undefined ? syntheticArg(inline, args[i]) : (args[i + 1] as Arg | undefined);
+    if (value === undefined || value.value === "" || !(inline !== undefined || (args[i] as Arg).value?.startsWith("-"))) continue;
+    if (classify(value) !== "inside") return false;
+    named = true;
+  }
+  return named;
+}
+
+/** Directories the system owns: tools, headers, libraries and their configuration (`/usr/include`, `/etc/ssl`). */
+export function isSystemPath(abs: Resolved): boolean {
+  return abs !== undefined && /^\/(usr|lib|lib32|lib64|libx32|bin|sbin|etc|opt|nix|snap|System|Library|Applications)(\/|$)/.test(abs);
 }

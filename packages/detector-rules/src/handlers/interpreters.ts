@@ -90,7 +90,7 @@ const MODULE_TOOLS: Record<string, string> = {
   ruff: "ruff",
   coverage: "coverage",
   pre_commit: "pre-commit",
-  build: "python-build",
+  build: "",
   mkdocs: "mkdocs",
   sphinx: "sphinx-build",
   jupyter: "jupyter",
@@ -104,8 +104,8 @@ const MODULE_TOOLS: Record<string, string> = {
   alembic: "alembic",
   virtualenv: "virtualenv",
   pipenv: "pipenv",
-  setuptools: "python-build",
-  wheel: "python-build",
+  setuptools: "",
+  wheel: "",
   cookiecutter: "cookiecutter",
   ansible: "ansible",
   awscli: "aws",
@@ -164,6 +164,11 @@ function pythonModule(ctx: ToolContext, module: Arg, rest: Arg[]): void {
   const base = name.replace(/^pip[0-9.]+$/, "pip");
   const tool = MODULE_TOOLS[base] ?? MODULE_TOOLS[name.split(".")[0] as string];
   if (tool) return ctx.command([syntheticArg(tool, module), ...rest]);
+  if (tool === "") {
+    // A build front-end (`python -m build`): builds the project.
+    ctx.find("local.project-code");
+    return ctx.projectCode();
+  }
   const kind = STDLIB_MODULES[name];
   switch (kind) {
     case "install":

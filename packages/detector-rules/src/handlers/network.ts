@@ -86,7 +86,7 @@ export function http(ctx: ToolContext): void {
   } else if (!allLocal) {
     if (uploads) ctx.find("net.upload");
     else if (changes) ctx.find("net.state-changing-request");
-    if (dynamicTarget || urls.some((u) => u.variables.length > 0 || u.substitutions.length > 0))
+    if (dynamicTarget || urls.some((u) => u.substitutions.length > 0))
       ctx.find("net.exfiltrate", "puts computed data into a URL or host");
     const headerFromSubstitution = parsed.options.some(
       (o) =>

@@ -1,4 +1,5 @@
 import type { ToolContext } from "../engine/context.js";
+import { installsIntoProject } from "../engine/paths.js";
 import { type Arg, syntheticArg } from "../engine/words.js";
 
 /** The package directory a package-manager command works in (`--prefix`, `-C`, `--cwd`, `--dir`). */
@@ -70,7 +71,7 @@ export function npmScripts(ctx: ToolContext): void {
   if (name === undefined) return;
   if (
     verbs.length > 0 &&
-    !runVerbs.includes(verbs[0] as string) &&
+    !Object.hasOwn(ctx.tool.verbs ?? {}, name) &&
     name === verbs[0] &&
     ctx.isTool(name) &&
     (program === "yarn" || program === "pnpm" || program === "bun")
@@ -97,10 +98,7 @@ export function npmScripts(ctx: ToolContext): void {
 /** `make [-C DIR] [-f FILE] [VAR=VALUE…] [TARGET…]`: install targets, variables that name programs. */
 export function make(ctx: ToolContext): void {
   const { parsed } = ctx;
-  const intoProject = parsed.positionals.some((p) => {
-    const m = /^(DESTDIR|PREFIX|prefix|INSTALL_PREFIX|CMAKE_INSTALL_PREFIX)=(.+)$/.exec(p.value ?? "");
-    return m !== null && ctx.classify(syntheticArg(m[2] as string, p)) === "inside";
-  });
+  const intoProject = installsIntoProject(parsed.positionals, (a) => ctx.classify(a));
   const PROGRAM_VARIABLES =
     /^(SHELL|MAKESHELL|\.SHELLFLAGS|CC|CXX|CPP|LD|AR|AS|FC|RANLIB|STRIP|PYTHON|PERL|RUBY|NODE|INSTALL|INSTALL_PROGRAM|MAKE|RM|CP|MV|LN|MKDIR|SED|AWK|GO|CARGO|DOCKER|NPM|YARN|PIP|[A-Z_]*_?(CMD|COMMAND|PROGRAM|TOOL|RUNNER))$/;
   for (const p of parsed.positionals) {
@@ -118,7 +116,7 @@ export function make(ctx: ToolContext): void {
         ctx.path(syntheticArg(value, p), "write");
       continue;
     }
-    if (/^(install|uninstall)([-_].*)?$/.test(v) && !intoProject && !parsed.has("-n", "--dry-run", "--just-print", "--recon"))
+    if (/^(un)?install([-_].*)?$/.test(v) && !intoProject && !parsed.has("-n", "--dry-run", "--just-print", "--recon"))
       ctx.find("build.install-target", `runs the ${v} target, which writes outside the project`);
   }
   for (const o of parsed.options) {

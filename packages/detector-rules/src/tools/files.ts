@@ -107,7 +107,7 @@ export const tools: Tool[] = [
     },
     positionals: "write",
     examples: {
-      local: ["mkdir -p build/out", "touch src/new.ts", "truncate -s 0 app.log"],
+      local: ["mkdir -p build/out", "touch src/new.ts", "truncate -s 0 app.log", "mkdir run && cd run && ../scripts/setup.sh"],
       sandbox: ["touch ~/.hushlogin", "mkdir /opt/x", "mkdir -p ../shared-libs", "truncate -s0 /var/log/syslog"],
     },
   },

@@ -9,7 +9,7 @@ const values = (...names: string[]): Record<string, OptionEffect> => Object.from
 
 export const tools: Tool[] = [
   {
-    names: ["python", "python3", "python2", "py", "pypy", "pypy3", "ipython", "ipython3", "python-build"],
+    names: ["python", "python3", "python2", "py", "pypy", "pypy3", "ipython", "ipython3"],
     about: "python: `-c` code is analysed; `-m pip` is pip; scripts are project code",
     is: "local.project-code",
     versioned: true,

@@ -23,6 +23,7 @@ const session = (names: string[], about: string, extra: Partial<Tool> = {}): Too
 export const tools: Tool[] = [
   {
     names: ["bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "rbash", "yash", "posh", "lksh", "pdksh", "ksh93", "csh", "tcsh"],
+    optionsEndAtPositional: true,
     about: "POSIX shells: `-c CODE` is analysed, a script file is project code, no program means standard input",
     is: "local.read",
     options: SHELL_OPTIONS,

@@ -73,6 +73,8 @@ export interface Level {
    * (`sudo CMD…`, `timeout 5 CMD…`, `uv run CMD…`): it is analysed as a command of its own.
    */
   command?: number;
+  /** Options end at the first positional (a script or command whose own arguments follow: `bash x.sh --opt`, `uv run pytest -x`). */
+  optionsEndAtPositional?: boolean;
   /** A handler that judges what data cannot (src/handlers); it runs after the generic checks. */
   handler?: HandlerName;
 }
