@@ -17,7 +17,7 @@ import { FINDINGS, type Finding, type FindingId } from "../findings.js";
 import { HANDLERS } from "../handlers/index.js";
 import type { RuleIndex } from "../matcher.js";
 import { matches as matchesRule } from "../matcher.js";
-import { ENVIRONMENT } from "../tools/environment.js";
+import { ENVIRONMENT, PROGRAM_LIKE_VARIABLE } from "../tools/environment.js";
 import type { ToolIndex } from "../tools/index.js";
 import type { Tool } from "../tools/spec.js";
 import { type Budget, BudgetExceeded } from "./budget.js";
@@ -28,10 +28,10 @@ import { type Parsed, parseArgs } from "./parse-args.js";
 import {
   classifyArg,
   classOf,
+  installsIntoProject,
   isSystemBinDir,
   isSystemPath,
   isUserToolDir,
-  installsIntoProject,
   isWholeDirectory,
   PATH_RANK,
   type PathClass,
@@ -155,7 +155,7 @@ export class Analyzer {
     const scope = new Scope(new FileSystemEffects(), this.project);
     for (const [name, value] of Object.entries(this.requestEnv)) {
       scope.vars.set(name, value);
-      scope.pending.push({ name, value: syntheticArg(value), at: `request environment: ${name}` });
+      scope.pending.push({ name, value: syntheticArg(value), at: `request environment: ${name}`, exported: true });
     }
     if (command.includes("expand_aliases")) scope.aliases = true;
     this.text(command, scope, command);
@@ -317,16 +317,25 @@ export class Analyzer {
             : items.map((i) => i.value as string);
         const known = values && values.length <= 8 ? [...new Set(values)] : undefined;
         // `for f in tests/*.py`: the values are paths below the glob's literal directory.
+        // `for f in $(git ls-files)`, `for f in $(ls dist/*.gz)`: paths a command lists, below its prefix.
         const globPrefix =
           !known &&
           items.length > 0 &&
           items.every((i) => i.glob && i.value !== undefined && i.variables.length === 0 && i.substitutions.length === 0)
             ? commonGlobPrefix(items.map((i) => i.value as string))
-            : undefined;
+            : !known && items.length > 0 && items.every((i) => i.globbed && i.substitutions.length > 0)
+              ? commonGlobPrefix(items.map((i) => i.prefix))
+              : undefined;
         return this.loop(scope, (inner) => {
           if (!known) {
             inner.vars.set(name, undefined);
             if (globPrefix !== undefined) inner.globs.set(name, globPrefix);
+            if (
+              globPrefix !== undefined &&
+              items.some((i) => (i.value !== undefined && isWholeDirectory(i.value)) || this.listsEverything(i, scope))
+            )
+              inner.globsAll.add(name);
+            else inner.globsAll.delete(name);
             return this.list(node.body.commands, inner, src, stdin);
           }
           const ends: Snapshot[] = [];
@@ -437,6 +446,9 @@ export class Analyzer {
     let paths: PathClass | undefined;
     const listed = () => {
       paths ??= this.listedPaths(stages[0], scope);
+      // A filter between the listing and its reader (`ls | grep x | xargs rm`) makes it targeted.
+      if (paths === "inside-all" && stages.slice(1).some((s) => s.type !== "Command" || !PASS_THROUGH.has(basename(s.name?.value ?? ""))))
+        paths = "inside";
       return paths;
     };
     const out: Producers = {
@@ -480,37 +492,74 @@ export class Analyzer {
     return out;
   }
 
-  /** Where the paths a pipeline's first stage lists point (`find src -name x | xargs rm`). */
+  /** A word that is the output of an unfiltered listing of the project (`$(git ls-files)`, `$(ls)`). */
+  private listsEverything(arg: Arg, scope: Scope): boolean {
+    return arg.substitutions.some((script) => {
+      const c = script.commands.length === 1 ? script.commands[0]?.command : undefined;
+      const stages = c?.type === "Pipeline" ? c.commands : c ? [c] : [];
+      return stages.length > 0 && this.producers(stages as readonly CommandNode[], scope).paths === "inside-all";
+    });
+  }
+
+  /**
+   * Where the paths a pipeline's first stage lists point (`find src -name x | xargs rm`);
+   * `inside-all` when the listing is unfiltered at the project root (`ls`, `find . -type f`,
+   * `git ls-files`, `git diff --name-only`): it may be every entry of the working tree.
+   */
   private listedPaths(stage: CommandNode | undefined, scope: Scope): PathClass {
     if (stage?.type !== "Command" || !stage.name) return "unknown";
     const name = basename(stage.name.value);
     const words = stage.suffix.filter((s): s is Word => s.type === "Word").map((w) => evaluate(w, scope));
-    const roots = (list: Arg[]) => {
+    const roots = (list: Arg[], filtered: boolean) => {
       const paths = list.length === 0 ? [syntheticArg(".")] : list;
       let worst: PathClass = "null";
       for (const p of paths) {
-        const cls = classifyArg(p, scope, this.project);
+        const cls = !filtered && this.isProjectRoot(p, scope) ? "inside-all" : classifyArg(p, scope, this.project);
         if (PATH_RANK[cls] > PATH_RANK[worst]) worst = cls;
       }
       return worst === "null" ? "inside" : worst;
     };
     if (name === "find") {
       const split = words.findIndex((w) => w.value === undefined || w.value.startsWith("-") || w.value === "(" || w.value === "!");
-      return roots(words.slice(0, split < 0 ? words.length : split));
+      const expression = words.slice(split < 0 ? words.length : split).map((w) => w.value ?? "");
+      // Tests that select some files; `-path ./.git -prune` and `-type` do not.
+      const pruned = expression.filter(
+        (w, i) => !(expression[i + 1] === "-prune" || (expression[i + 2] === "-prune" && /^-(i?path|i?name)$/.test(w))),
+      );
+      const filtered = pruned.some((w) =>
+        /^-(i?name|i?path|i?wholename|i?regex|newer\w*|[amc](time|min)|size|empty|perm|user|group|nouser|nogroup|links|inum|samefile|i?lname|readable|writable|executable|used)$/.test(
+          w,
+        ),
+      );
+      return roots(words.slice(0, split < 0 ? words.length : split), filtered);
     }
     if (name === "fd" || name === "fdfind" || name === "ls" || name === "rg" || name === "grep") {
       if (name === "grep" || name === "rg") {
         const positional = words.filter((w) => w.value !== undefined && !w.value.startsWith("-"));
-        return roots(positional.slice(1));
+        const files = name === "rg" && words.some((w) => w.value === "--files");
+        return roots(files ? positional : positional.slice(1), !files || words.some((w) => /^(-g|--glob|-t|--type)/.test(w.value ?? "")));
       }
-      return roots(
-        words.filter((w) => w.value === undefined || !w.value.startsWith("-")).slice(name === "fd" || name === "fdfind" ? 1 : 0),
-      );
+      const positional = words.filter((w) => w.value === undefined || !w.value.startsWith("-"));
+      if (name === "ls") return roots(positional, positional.length > 0 && !positional.every((p) => this.isProjectRoot(p, scope)));
+      // fd PATTERN [PATH…]: an empty or match-all pattern lists everything.
+      const pattern = positional[0]?.value;
+      const all = positional.length === 0 || pattern === "" || pattern === "." || pattern === "^";
+      const filteredFd = !all || words.some((w) => /^(-e|--extension|-g|--glob)/.test(w.value ?? ""));
+      return roots(positional.slice(1), filteredFd);
     }
-    if (name === "git" && words.some((w) => w.value === "ls-files" || w.value === "diff" || w.value === "status")) return "inside";
+    if (name === "git") {
+      const verb = words.find((w) => w.value === "ls-files" || w.value === "diff" || w.value === "status");
+      if (!verb) return "unknown";
+      // Without a pathspec after the verb, every tracked, modified or untracked file.
+      const after = words.slice(words.indexOf(verb) + 1);
+      const pathspec = after.some(
+        (w) => w.value === undefined || (!w.value.startsWith("-") && !/^(HEAD|@)([~^]\d*)*$|^[0-9a-f]{7,40}$/.test(w.value)),
+      );
+      return pathspec ? "inside" : "inside-all";
+    }
     if ((name === "echo" || name === "printf") && words.length > 0 && words.every((w) => w.value !== undefined)) {
       const items =
-        name === "printf" && /^%s(\\n|\s)$/.test(words[0]?.value ?? "")
+        name === "printf" && /^%s(\\n|\\0|\s)$/.test(words[0]?.value ?? "")
           ? words.slice(1)
           : name === "echo"
             ? words.filter((w) => !/^-[neE]+$/.test(w.value ?? ""))
@@ -522,7 +571,7 @@ export class Analyzer {
           .filter(Boolean)
           .map((p) => syntheticArg(p)),
       );
-      return roots(paths);
+      return roots(paths, false);
     }
     return "unknown";
   }
@@ -616,7 +665,7 @@ export class Analyzer {
       // Assignments alone set shell variables; what they make programs do is judged when a program runs.
       for (const [name, value] of env) {
         scope.vars.set(name, value.value);
-        scope.pending.push({ name, value, at });
+        scope.pending.push({ name, value, at, exported: false });
       }
       for (const out of outputs) this.recordOutput(out, undefined, [], stdin, scope, false);
       return;
@@ -731,7 +780,7 @@ export class Analyzer {
       // A program runs: the variables set for it are judged now.
       const pending = scope.pending;
       scope.pending = [];
-      for (const p of pending) this.envVariable(p.name, p.value, scope, p.at);
+      for (const p of pending) this.envVariable(p.name, p.value, scope, p.at, undefined, !p.exported);
     }
     if (name.quoted && (tool ? this.tools.risky(tool) : true))
       return this.find("exec.obfuscated", at, `disguises the command name "${program}" with quotes or backslashes`);
@@ -754,8 +803,10 @@ export class Analyzer {
     const raw = name.value as string;
     const dirPart = raw.slice(0, raw.lastIndexOf("/")) || "/";
     const dir = resolve(dirPart, scope.dir, scope);
-    const cls = classOf(resolve(raw, scope.dir, scope), this.project);
-    if (cls === "inside" || cls === "tmp") return "project";
+    const abs = resolve(raw, scope.dir, scope);
+    const cls = classOf(abs, this.project);
+    // A program under /tmp is outside code unless this line wrote it (then its content is judged).
+    if (cls === "inside" || (cls === "tmp" && abs !== undefined && scope.effects.origin(abs) !== undefined)) return "project";
     if (dir !== undefined && isSystemBinDir(dir)) return "system";
     if (dir !== undefined && isUserToolDir(dir)) return "user";
     return "outside";
@@ -908,18 +959,27 @@ export class Analyzer {
   private outsideTree(inv: Invocation, parsed: Parsed, positionals: boolean, scope: Scope, dir: Resolved): void {
     const looksLikePath = (a: Arg) => a.tilde || /^(\/(?!\/)|~|\.\.(\/|$))/.test(a.value ?? a.prefix); // `//src:app` is a build label
     const WRITES = /out|dest|target|dist|build|cache|report|log|save|export|dump|artifact|site|install|prefix|dir$/i;
-    const candidates: [Arg, boolean][] = [];
-    if (positionals) for (const p of parsed.positionals) candidates.push([p, false]);
+    // `option`: an option's value (under /tmp it is scratch output); `systemIsFine`: a value the tool only reads.
+    const candidates: { arg: Arg; option: boolean; systemIsFine: boolean }[] = [];
+    if (positionals) for (const p of parsed.positionals) candidates.push({ arg: p, option: false, systemIsFine: false });
     for (const o of parsed.options) {
-      if ((o.effect === "value" || o.effect === "read") && o.value) candidates.push([o.value, !WRITES.test(o.name)]);
+      if ((o.effect === "value" || o.effect === "read") && o.value)
+        candidates.push({ arg: o.value, option: true, systemIsFine: !WRITES.test(o.name) });
       else if (o.effect === undefined && o.arg.value !== undefined && o.arg.value.includes("=")) {
         // An option the table does not list, with its value inline (`--plugin=~/p.js`).
         const eq = o.arg.value.indexOf("=");
-        candidates.push([syntheticArg(o.arg.value.slice(eq + 1), o.arg), !WRITES.test(o.arg.value.slice(0, eq))]);
+        candidates.push({
+          arg: syntheticArg(o.arg.value.slice(eq + 1), o.arg),
+          option: true,
+          systemIsFine: !WRITES.test(o.arg.value.slice(0, eq)),
+        });
       }
     }
-    for (const [a, systemIsFine] of candidates) {
-      if (!looksLikePath(a) || classifyArg(a, scope, this.project, dir) !== "outside") continue;
+    for (const { arg: a, option, systemIsFine } of candidates) {
+      if (!looksLikePath(a)) continue;
+      const cls = classifyArg(a, scope, this.project, dir);
+      // What a project tool loads or runs from /tmp is outside code; option values under /tmp are scratch output.
+      if (!(cls === "outside" || (cls === "tmp" && !option))) continue;
       if (systemIsFine && a.value !== undefined && !a.tilde && isSystemPath(resolve(a.value, dir ?? scope.dir, scope))) continue;
       return this.find("exec.outside-tree", inv.at, `points ${inv.program} at \`${tidy(a.text)}\`, outside the project`);
     }
@@ -1111,6 +1171,8 @@ export class Analyzer {
         );
       case "outside":
         return this.find("exec.outside-program", at, `runs ${basename(abs)}, copied from outside the project on the same line`);
+      case "project":
+        return this.find("local.project-code", at);
       case "unknown":
         return this.find("exec.generated-code", at, `runs ${basename(abs)}, written on the same line with content the detector cannot see`);
       case "text": {
@@ -1226,16 +1288,18 @@ export class Analyzer {
   // ------------------------------------------------------------------ environment
 
   /** An environment variable set for what runs next: judged by what it makes programs do. */
-  envVariable(name: string, value: Arg, scope: Scope, at: string, siblings?: ReadonlyMap<string, Arg>): void {
+  envVariable(name: string, value: Arg, scope: Scope, at: string, siblings?: ReadonlyMap<string, Arg>, listedOnly = false): void {
     const key = /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)
       ? "GIT_CONFIG_KEY_n"
       : /^npm_config_/i.test(name)
         ? `npm_config_${name.slice(11).toLowerCase().replace(/-/g, "_")}`
         : name;
-    const effect = ENVIRONMENT[key];
-    if (!effect) return;
+    const effect = ENVIRONMENT[key] ?? (/^CARGO_TARGET_\w+_(LINKER|RUNNER)$/.test(name) ? "command" : undefined);
+    if (!effect) return listedOnly ? undefined : this.unlistedVariable(name, value, scope, at);
     const ctx = this.judgeContext(scope, at);
     const v = value.value;
+    if (v === "" && typeof effect === "string" && effect.includes(".")) return; // a finding id: set to nothing, it does nothing
+    if (name === "GOTOOLCHAIN" && (v === "local" || v === "auto")) return; // only a named toolchain is downloaded
     switch (effect) {
       case "shell":
         if (v === "") return;
@@ -1337,7 +1401,42 @@ export class Analyzer {
     }
   }
 
-  /** LD_PRELOAD, PYTHONPATH, NODE_PATH …: every entry must be in the project or a system directory. */
+  /**
+   * A variable the environment table does not list. A program-like name with a value the detector
+   * cannot see is fail-closed; a literal value that names a path outside the project (and outside
+   * the system and the user's tool directories: `JAVA_HOME=/usr/lib/jvm/x` is fine) may be loaded
+   * or run by the program (`RUSTFLAGS="-C linker=/home/u/ld"`, `GOFLAGS=-toolexec=~/t`,
+   * `MAKEFLAGS="SHELL=/home/u/sh"`), or written (`…_TARGET_DIR=/opt/x`).
+   */
+  private unlistedVariable(name: string, value: Arg, scope: Scope, at: string): void {
+    const v = value.value;
+    if (v === undefined) {
+      if (PROGRAM_LIKE_VARIABLE.test(name) || /FLAGS$|OPTS$|OPTIONS$/.test(name))
+        this.find("exec.surface", at, `sets ${name} from a value the detector cannot see`);
+      return;
+    }
+    if (/^[a-z][\w+.-]*:\/\//i.test(v)) return; // a URL (`DATABASE_URL=postgres://localhost/x`)
+    // Only names that say they configure a program (`D=~/.bashrc` is just data).
+    if (!PROGRAM_LIKE_VARIABLE.test(name) && !/(FLAGS|OPTS|OPTIONS|ARGS|CONFIG|CONF|FILE|DIR|PATH|HOME|ROOT|PREFIX)$/.test(name)) return;
+    const writes = /(TARGET_DIR|OUT_DIR|OUTDIR|DESTDIR|PREFIX|INSTALL_DIR)$/.test(name);
+    for (const token of v.split(/[\s=,:;]+/)) {
+      if (!/^(\/(?!\/)|~|\.\.(\/|$))/.test(token)) continue;
+      const abs = resolve(token, scope.dir, scope);
+      const cls = classOf(abs, this.project);
+      if (cls !== "outside") continue;
+      if (
+        !writes &&
+        abs !== undefined &&
+        (isSystemPath(abs) ||
+          /^~\/\.(local|cargo|rustup|pyenv|nvm|sdkman|jdks|asdf|volta|fnm|rbenv|goenv|gradle|m2|conda|deno|bun|npm|cache|config|kube|aws|docker|ssh)(\/|$)|^~\/(go|sdk|miniconda3|anaconda3)(\/|$)/.test(
+            abs,
+          ))
+      )
+        continue;
+      return this.find("exec.surface", at, `sets ${name} to ${tidy(token)}, outside the project, which the program may load, run or write`);
+    }
+  }
+
   /**
    * The entries of a `:`-separated list variable (`PATH`, `PYTHONPATH`): the variable's own previous
    * value (`$PATH`, `${X:+:$X}`) is dropped, `$PWD`/`$(pwd)`/`$HOME` are resolved; an entry with
@@ -1378,7 +1477,13 @@ export class Analyzer {
       const abs = resolve(entry, scope.dir, scope);
       if (abs === undefined) return this.find("exec.surface", at, `puts \`${entry}\` on PATH, which the detector cannot resolve`);
       const cls = classOf(abs, this.project);
-      if (cls === "inside" || isSystemBinDir(abs) || isUserToolDir(abs) || /^\/(usr\/local|opt)\/[\w.-]+\/bin$|^\/usr\/lib\/[\w.-]+\/bin$/.test(abs)) continue;
+      if (
+        cls === "inside" ||
+        isSystemBinDir(abs) ||
+        isUserToolDir(abs) ||
+        /^\/(usr\/local|opt)\/[\w.-]+\/bin$|^\/usr\/lib\/[\w.-]+\/bin$/.test(abs)
+      )
+        continue;
       return this.find("exec.surface", at, `puts ${entry} on PATH, so bare command names may run programs from there`);
     }
   }
@@ -1394,8 +1499,10 @@ export class Analyzer {
       }
     }
     if (kind === "delete" && this.isProjectRoot(arg, scope, dir)) return this.find("fs.wipe-project", at, "deletes the whole working tree");
-    if (kind === "delete" && arg.globbed && arg.substitutions.length > 0)
-      return this.find("fs.wipe-project", at, "deletes every path a command lists");
+    if (kind === "delete" && arg.globbed && this.listsEverything(arg, scope))
+      return this.find("fs.wipe-project", at, "deletes every path a command lists, which may be the whole working tree");
+    if (kind === "delete" && arg.listedAll && classifyArg(arg, scope, this.project, dir) === "inside")
+      return this.find("fs.wipe-project", at, "deletes every entry of the working tree, one by one");
     if (kind === "delete" && recursive && arg.value !== undefined && /^(\.\/)?\.git\/?$/.test(arg.value))
       return this.find("fs.wipe-project", at, "deletes the project's history (.git)");
     const cls = classifyArg(arg, scope, this.project, dir);
@@ -1410,6 +1517,10 @@ export class Analyzer {
         return this.find("local.project-write", at);
       case "tmp-all":
         if (kind === "delete") return this.find("fs.wipe-tmp", at);
+        return this.find("local.project-write", at);
+      case "inside-all":
+        if (kind === "delete")
+          return this.find("fs.wipe-project", at, "deletes every path a command lists, which may be the whole working tree");
         return this.find("local.project-write", at);
       case "device":
         return this.find("fs.device", at);
@@ -1436,6 +1547,9 @@ export class Analyzer {
 }
 
 const READ_OUTCOMES = new Set<FindingId>(["local.read", "local.pkg-read"]);
+/** Pipeline stages that pass every line on (a listing through them is still the whole listing). */
+const PASS_THROUGH = new Set(["sort", "uniq", "cat", "tac", "tee", "xargs"]);
+
 /** Handlers of tools that run code whose own arguments may include `--help`. */
 const CODE_HANDLERS = new Set([
   "shell",
@@ -1783,7 +1897,8 @@ class InvocationContext implements ToolContext {
     judgeGitConfig(key, value, this.engine.judgeContext(this.scope, this.at));
   }
   env(name: string, value: Arg, deferred?: boolean): void {
-    if (deferred) this.scope.pending.push({ name, value, at: this.at });
+    const exported = this.inv.program === "export" || this.parsed.has("-x");
+    if (deferred) this.scope.pending.push({ name, value, at: this.at, exported });
     else this.engine.envVariable(name, value, this.scope, this.at);
   }
 }

@@ -60,21 +60,31 @@ function keysOf(table: Readonly<Record<string, OptionEffect>>): readonly string[
   return keys;
 }
 
+/** The full name of the option the last {@link lookup} found (`--discard-changes` for `--discard`). */
+let lookedUp: string | undefined;
+
 /** Looks an option up: exactly, then (long options) by an unambiguous or dangerous prefix, as getopt_long allows. */
 function lookup(name: string, tables: readonly Readonly<Record<string, OptionEffect>>[]): OptionEffect | undefined {
+  lookedUp = name;
   for (const t of tables) if (Object.hasOwn(t, name)) return t[name];
   if (!name.startsWith("--") || name.length < 4) return undefined;
   let candidate: OptionEffect | undefined;
+  let candidateName: string | undefined;
   let count = 0;
   for (const t of tables)
     for (const key of keysOf(t)) {
       if (!key.startsWith(name)) continue;
       const effect = t[key] as OptionEffect;
       // An abbreviation that could be a dangerous option counts as it (fail closed).
-      if (isDangerous(effect)) return effect;
+      if (isDangerous(effect)) {
+        lookedUp = key;
+        return effect;
+      }
       candidate = effect;
+      candidateName = key;
       count++;
     }
+  if (count === 1) lookedUp = candidateName;
   return count === 1 ? candidate : undefined;
 }
 
@@ -183,9 +193,10 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
           const colon = value.indexOf(":");
           if (colon > 0 && (eq < 0 || colon < eq) && lookup(value.slice(0, colon), ts) !== undefined) eq = colon;
         }
-        const name = eq > 0 ? value.slice(0, eq) : value;
         const exactWithValue = eq > 0 ? lookup(value, ts) : undefined;
-        const effect = exactWithValue ?? lookup(name, ts);
+        const effect = exactWithValue ?? lookup(eq > 0 ? value.slice(0, eq) : value, ts);
+        // An abbreviation is recorded under the option's full name (`--forc` is `--force`).
+        const name = effect !== undefined && exactWithValue === undefined ? (lookedUp as string) : eq > 0 ? value.slice(0, eq) : value;
         if (effect !== undefined && typeof effect === "object" && "values" in effect) {
           options.push({ name, value: eq > 0 ? sliceArg(arg, eq + 1) : args[i + 1], effect, arg });
           i += effect.values - (eq > 0 ? 1 : 0);
@@ -272,10 +283,16 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
   const given = new Set(options.map((o) => o.name));
   const givenExact = new Set(options.map((o) => o.arg.value));
   const present = (names: readonly string[]) => names.some((n) => given.has(n) || givenExact.has(n));
+  // Long options the tables do not list may abbreviate one a `when` names (`git checkout --forc`):
+  // for an override that sends to the sandbox, such a prefix counts (fail closed).
+  const unlisted = options
+    .filter((o) => o.effect === undefined && o.name.startsWith("--") && o.name.length > 3)
+    .map((o) => o.name.split("=")[0] as string);
+  const abbreviated = (names: readonly string[]) => unlisted.some((u) => names.some((n) => n.startsWith("--") && n.startsWith(u)));
   // `when` overrides, deepest level first.
   outer: for (let l = levels.length - 1; l >= 0; l--) {
     for (const w of (levels[l] as Level).when ?? []) {
-      if (present(w.if)) {
+      if (present(w.if) || (FINDINGS[w.is]?.verdict === "sandbox" && abbreviated(w.if))) {
         outcome = w.is;
         break outer;
       }

@@ -1,10 +1,12 @@
 import { posix } from "node:path";
+import { globMatch } from "./glob.js";
 import type { Scope } from "./scope.js";
 import { type Arg, syntheticArg } from "./words.js";
 
 /** Where a path points, as far as the detector can tell. */
 export type PathClass =
   | "inside" // the project directory or below
+  | "inside-all" // paths a command lists that may be every entry of the project (`ls | xargs rm`)
   | "tmp" // a named path under /tmp or /var/tmp
   | "tmp-all" // /tmp itself or everything in it
   | "null" // /dev/null, /dev/stdout, …
@@ -13,7 +15,16 @@ export type PathClass =
   | "unknown"; // held in a variable or substitution the detector cannot resolve
 
 /** How bad a path class is for a write or delete: the worst one decides. */
-export const PATH_RANK: Record<PathClass, number> = { null: 0, inside: 1, tmp: 2, "tmp-all": 3, device: 4, outside: 5, unknown: 6 };
+export const PATH_RANK: Record<PathClass, number> = {
+  null: 0,
+  inside: 1,
+  "inside-all": 2,
+  tmp: 3,
+  "tmp-all": 4,
+  device: 5,
+  outside: 6,
+  unknown: 7,
+};
 
 const HARMLESS_DEVICES = new Set([
   "/dev/null",
@@ -120,7 +131,15 @@ export function classifyArg(arg: Arg, scope: Scope, project: string, dirOverride
 
 /** True for words that mean "everything in the directory": `.`, `*`, `./*`, `.*`, `./`, `$PWD`. */
 export function isWholeDirectory(value: string): boolean {
-  return /^(\.\/?|\*|\.\/\*|\.\*|\.\/\.\*|\.\/\.\[!.\]\*|\.\[!.\]\*|\{\*,\.\*\}|\*\/|\.\/\*\/|\*\.\*|\.\/\*\.\*)$/.test(value.trim());
+  const v = value.trim();
+  if (/^(\.\/?|\{\*,\.\*\}|\*\.\*|\.\/\*\.\*)$/.test(v)) return true;
+  // A pattern at the top of the directory that matches `.git` or every ordinary name
+  // (`*`, `*/`, `.[^.]*`, `.??*`, `!(src)`).
+  const pattern = v.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+  if (pattern === "" || pattern.includes("/") || !/[*?[]|^!\(/.test(pattern)) return false;
+  if (/[!@+*?]\(/.test(pattern)) return /^!\(/.test(pattern); // extglob: `!(src)` is everything else
+  if (pattern.startsWith(".") && globMatch(pattern, ".git")) return true;
+  return !pattern.startsWith(".") && ["src", "a", "node_modules", "x_1"].every((n) => globMatch(pattern, n));
 }
 
 /** Standard directories that hold system programs: a known tool there is that tool. */
@@ -135,7 +154,8 @@ export function isUserToolDir(dir: string): boolean {
   );
 }
 
-const INSTALL_PREFIX = /^(?:--?(?:prefix|destdir|root|install-dir|installdir)|DESTDIR|PREFIX|prefix|INSTALL_PREFIX|CMAKE_INSTALL_PREFIX)(?:=(.*))?$/;
+const INSTALL_PREFIX =
+  /^(?:--?(?:prefix|destdir|root|install-dir|installdir)|DESTDIR|PREFIX|prefix|INSTALL_PREFIX|CMAKE_INSTALL_PREFIX)(?:=(.*))?$/;
 
 /**
  * Whether arguments of an install target send it into the project (`DESTDIR=./stage`,

@@ -9,6 +9,8 @@ export type FileOrigin =
   | { kind: "download" }
   /** Copied or moved from outside the project: not project code. */
   | { kind: "outside" }
+  /** Copied from a project file: project code wherever it lands. */
+  | { kind: "project" }
   /** Written with content the detector cannot see (a command's output, an edit). */
   | { kind: "unknown" };
 
@@ -63,8 +65,15 @@ export class Scope implements VariableSource {
   arrays = new Map<string, (string | undefined)[]>();
   /** Loop variables over globs: the literal directory prefix of their values. */
   globs = new Map<string, string>();
+  /** Loop variables over a glob that matches every entry of the project directory (`for d in *`). */
+  globsAll = new Set<string>();
   /** Variables set for later programs (`export X=…`, `X=…`) that no program has run with yet. */
-  pending: { name: string; value: import("./words.js").Arg; at: string }[] = [];
+  /**
+   * Variables set before the next program runs. `exported` ones (`export`, `declare -x`, the
+   * request's environment) reach it whatever their name; a plain `X=v` reaches it only if X was
+   * already exported, so only the variables the environment table lists are judged.
+   */
+  pending: { name: string; value: import("./words.js").Arg; at: string; exported: boolean }[] = [];
   /** How many strings-become-code levels deep this is (`bash -c '…'` inside `bash -c '…'`). */
   depth: number;
 
@@ -89,6 +98,7 @@ export class Scope implements VariableSource {
     copy.errexit = this.errexit;
     copy.pending = [...this.pending];
     copy.globs = new Map(this.globs);
+    copy.globsAll = new Set(this.globsAll);
     copy.arrays = new Map(this.arrays);
     return copy;
   }
@@ -103,6 +113,10 @@ export class Scope implements VariableSource {
 
   globPrefix(name: string): string | undefined {
     return this.vars.has(name) && this.vars.get(name) !== undefined ? undefined : this.globs.get(name);
+  }
+
+  globAll(name: string): boolean {
+    return this.globPrefix(name) !== undefined && this.globsAll.has(name);
   }
 
   /** Every directory a command may be running in. */

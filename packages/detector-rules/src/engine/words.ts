@@ -32,6 +32,8 @@ export interface Arg {
    * as `tests/*.py`, or `$(git ls-files)`): it starts with `prefix` and cannot leave that directory.
    */
   globbed?: boolean;
+  /** With `globbed`: the listing may be every entry of the project directory (`for d in *`). */
+  listedAll?: boolean;
   /** Scripts of `$(…)`, backticks and process substitutions inside it. */
   substitutions: ParsedScript[];
   /** Scripts of process substitutions only (`<(curl …)`). */
@@ -51,6 +53,8 @@ export interface VariableSource {
   cwd(): string | undefined;
   /** For a loop variable over a glob: the literal directory prefix its values start with. */
   globPrefix?(name: string): string | undefined;
+  /** For a loop variable over a glob: whether the glob matches every entry of the project directory. */
+  globAll?(name: string): boolean;
 }
 export const NOT_SET = Symbol("not set on the line");
 
@@ -75,6 +79,7 @@ interface Segment {
   splittable: boolean;
   /** An unknown value that is a path listed by the line (see Arg.globbed), starting with this. */
   listed?: string;
+  listedAll?: boolean;
 }
 
 /** Shared by words with nothing expanded in them (most words): never written to. */
@@ -126,9 +131,15 @@ export function evaluate(word: Word, vars: VariableSource | undefined): Arg {
   let known = true;
   let prefixDone = false;
   const unknown = segments.filter((s) => s.value === undefined);
-  if (unknown.length === 1 && unknown[0]?.listed !== undefined && segments.length === 1) {
-    // Exactly one listed path: known to stay below its prefix.
+  if (
+    unknown.length === 1 &&
+    unknown[0]?.listed !== undefined &&
+    segments[0] === unknown[0] &&
+    (segments.length === 1 || segments.slice(1).every((s) => s.value !== undefined && !s.value.split("/").includes("..")))
+  ) {
+    // Exactly one listed path, maybe with a plain suffix (`"$d/node_modules"`): known to stay below its prefix.
     arg.globbed = true;
+    if (unknown[0].listedAll && segments.length === 1) arg.listedAll = true;
     arg.prefix = unknown[0].listed;
     arg.value = undefined;
     return arg;
@@ -178,7 +189,7 @@ function walkParts(parts: readonly WordPart[], arg: Arg, out: Segment[], vars: V
         arg.variables.push(name);
         const value = lookup(name, vars);
         const listed = value === undefined ? vars?.globPrefix?.(name) : undefined;
-        out.push({ value, splittable: !inQuotes, ...(listed !== undefined ? { listed } : {}) });
+        out.push({ value, splittable: !inQuotes, ...(listed !== undefined ? { listed, listedAll: vars?.globAll?.(name) === true } : {}) });
         break;
       }
       case "ParameterExpansion": {
@@ -188,7 +199,11 @@ function walkParts(parts: readonly WordPart[], arg: Arg, out: Segment[], vars: V
         const value = parameter(part, vars);
         const plain = !part.operation && !part.index && !part.prefix;
         const listed = value === undefined && plain ? vars?.globPrefix?.(part.parameter) : undefined;
-        out.push({ value, splittable: !inQuotes, ...(listed !== undefined ? { listed } : {}) });
+        out.push({
+          value,
+          splittable: !inQuotes,
+          ...(listed !== undefined ? { listed, listedAll: vars?.globAll?.(part.parameter) === true } : {}),
+        });
         break;
       }
       case "CommandExpansion": {

@@ -61,17 +61,17 @@ export function copy(ctx: ToolContext): void {
       continue;
     }
     const origin = originOf(ctx, s);
-    if (origin) for (const place of places) ctx.wrote(syntheticArg(place), origin);
+    for (const place of places) ctx.wrote(syntheticArg(place), origin);
   }
 }
 
-/** Where a copy's content comes from: what the line wrote there, or outside the project; undefined for a project file (still project code). */
-function originOf(ctx: ToolContext, source: Arg): FileOrigin | undefined {
+/** Where a copy's content comes from: what the line wrote there, a project file, or outside the project. */
+function originOf(ctx: ToolContext, source: Arg): FileOrigin {
   const abs = ctx.resolve(source);
   const known = abs !== undefined && !abs.startsWith("~") ? ctx.scope.effects.origin(abs) : undefined;
   if (known) return known;
   const cls = ctx.classify(source);
-  return cls === "inside" ? undefined : cls === "tmp" || cls === "outside" ? { kind: "outside" } : { kind: "unknown" };
+  return cls === "inside" ? { kind: "project" } : cls === "tmp" || cls === "outside" ? { kind: "outside" } : { kind: "unknown" };
 }
 
 const SETUID = /^[0-7]*[2-7][0-7]{3}$|[ugoa]*[+=][rwxXt]*s/;
@@ -267,4 +267,3 @@ export function archiver(ctx: ToolContext): void {
   if (letters.includes("r") && !letters.includes("w"))
     ctx.find("fs.write-outside", "extracts an archive to the paths it names, which may be anywhere");
 }
-

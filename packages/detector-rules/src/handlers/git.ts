@@ -40,12 +40,13 @@ export function git(ctx: ToolContext): void {
       // `git checkout .`, `git checkout HEAD -- .`, `git checkout -- :/`: the working tree is overwritten.
       const dashDash = ctx.inv.args.findIndex((a) => a.value === "--");
       const paths = dashDash >= 0 ? ctx.inv.args.slice(dashDash + 1) : positionals;
-      if (paths.some((p) => wholeTree(ctx, p))) ctx.find("git.discard-work", "overwrites the whole working tree (`git checkout .`)");
+      if (paths.some((p) => wholeTree(ctx, p)) || listedEverything(ctx, paths))
+        ctx.find("git.discard-work", "overwrites the whole working tree (`git checkout .`)");
       return;
     }
     case "restore": {
       const onlyStaged = parsed.has("-S", "--staged") && !parsed.has("-W", "--worktree");
-      if (!onlyStaged && positionals.some((p) => wholeTree(ctx, p)))
+      if (!onlyStaged && (positionals.some((p) => wholeTree(ctx, p)) || listedEverything(ctx, positionals)))
         ctx.find("git.discard-work", "restores the whole working tree (`git restore .`)");
       return;
     }
@@ -130,4 +131,14 @@ export function gitConfig(ctx: ToolContext): void {
   )
     return;
   ctx.gitConfig(key.value, value);
+}
+
+/**
+ * Pathspecs that come from data and may name every changed file: `git diff --name-only | xargs git
+ * checkout --`, `git checkout -- $(git ls-files -m)`, a list the detector cannot see.
+ */
+function listedEverything(ctx: ToolContext, paths: readonly Arg[]): boolean {
+  const appended = ctx.inv.appended;
+  if (appended !== undefined && appended !== "inside" && appended !== "null") return true;
+  return paths.some((p) => p.globbed === true && p.substitutions.length > 0);
 }

@@ -1,4 +1,5 @@
 import type { ScriptLanguage, ToolContext } from "../engine/context.js";
+import { isSystemPath } from "../engine/paths.js";
 import { type Arg, syntheticArg } from "../engine/words.js";
 import type { CodeLanguage } from "../tools/spec.js";
 
@@ -236,6 +237,8 @@ interface InterpreterSpec {
   lineCode?: readonly string[];
   /** `-S`: the script is looked up on PATH, so it is a command. */
   pathLookup?: string;
+  /** Options whose value is a directory modules are loaded from (`ruby -I DIR`, `perl -I DIR`). */
+  searchPaths?: readonly string[];
 }
 
 const SPECS: Record<string, InterpreterSpec> = {
@@ -272,6 +275,7 @@ const SPECS: Record<string, InterpreterSpec> = {
     inPlace: /^-[a-zA-Z]*i/,
     attached: true,
     pathLookup: "-S",
+    searchPaths: ["-I"],
   },
   perl: {
     language: "perl",
@@ -281,6 +285,7 @@ const SPECS: Record<string, InterpreterSpec> = {
     inPlace: /^-[a-zA-Z]*i/,
     attached: true,
     pathLookup: "-S",
+    searchPaths: ["-I"],
   },
   php: {
     language: "php",
@@ -427,6 +432,7 @@ export function interpreter(ctx: ToolContext): void {
     const value = match(spec.values);
     if (value) {
       if (key === "php" && (name === "-d" || name === "-c")) phpIni(ctx, name, value.value);
+      if (value.value && spec.searchPaths?.includes(v.slice(0, 2))) searchPath(ctx, value.value);
       if (key === "r" && (name === "-f" || name === "--file") && value.value) return ctx.runFile(value.value, "r");
       if (key === "unknown" && /^-(f|File|file)$/.test(name) && value.value) return ctx.runFile(value.value, spec.language);
       if (value.consumed) i++;
@@ -448,6 +454,14 @@ export function interpreter(ctx: ToolContext): void {
   checkLoads(ctx, modules, codes, spec, inPlace, []);
   if (key === "r" && ctx.inv.program === "R" && args.some((a) => a.value === "CMD")) return;
   ctx.stdinCode(spec.language);
+}
+
+/** `ruby -I DIR`, `perl -IDIR`: modules load from DIR, which must be the project's, a scratch or a system directory (like RUBYLIB). */
+function searchPath(ctx: ToolContext, dir: Arg): void {
+  const cls = ctx.classify(dir);
+  if (cls === "inside" || cls === "tmp" || cls === "null") return;
+  if (cls === "outside" && !dir.tilde && isSystemPath(ctx.resolve(dir))) return;
+  ctx.find("exec.surface", `makes ${ctx.inv.program} load modules from \`${dir.text}\`, outside the project`);
 }
 
 /** `perl -MLWP::Simple -e …`: the modules are part of the program. */
