@@ -1,3 +1,4 @@
+import { isCodeFile } from "../engine/paths.js";
 import type { SandboxFindingId } from "../findings.js";
 import type { CodeLanguage } from "../tools/spec.js";
 import { LANGUAGES, type LanguageRules } from "./languages.js";
@@ -14,6 +15,10 @@ export type CodeCommand = { shell: string } | { argv: string[] };
 
 export interface CodeAnalysis {
   findings: CodeFinding[];
+  /** Code files the code may write (a literal path when it writes files): their new content is its string literals. */
+  writesCode: string[];
+  /** The code's string literals. */
+  strings: string[];
   /** Commands of process calls whose arguments are literals (`os.system("ls")`, `` `date` ``). */
   commands: CodeCommand[];
 }
@@ -227,6 +232,8 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
   const commands: CodeCommand[] = [];
   if (!rules)
     return {
+      writesCode: [],
+      strings: [],
       findings:
         code.trim() === ""
           ? []
@@ -245,7 +252,7 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
     if (matches(rules.runs, t)) {
       // A process call with a literal command is judged as that command; anything else is not visible.
       if (inImport(code, t)) continue;
-      const call = t.inString ? undefined : callArguments(code, t.end, lang);
+      const call = t.inString || rules.rules.opaqueCalls ? undefined : callArguments(code, t.end, lang);
       if (call) commands.push(call);
       else add("code.runs-programs", `runs other programs (${t.name})`);
     }
@@ -310,5 +317,6 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
     if (literals.length === 0 || dynamicPaths || literals.some(riskyPathLiteral))
       add("code.changes-files", "writes, moves or deletes files it names outside the project or computes");
   }
-  return { findings: [...found].map(([id, what]) => ({ id, what })), commands };
+  const writesCode = files ? s.strings.filter((str) => /^[\w./-]+$/.test(str) && isCodeFile(str.startsWith("/") ? str : `/${str}`)) : [];
+  return { findings: [...found].map(([id, what]) => ({ id, what })), commands, writesCode, strings: s.strings };
 }

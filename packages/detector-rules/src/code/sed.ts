@@ -9,6 +9,8 @@ export interface SedEffects {
   /** Commands given in the script (`e COMMAND`): visible, judged as shell code. */
   commands: string[];
   writes: string[];
+  /** Text the script puts into the file: `s` replacements (with `\/` unescaped) and `a`/`i`/`c` text. */
+  inserted: string[];
   /** The parser met something it does not know. */
   unknown: boolean;
 }
@@ -16,7 +18,7 @@ export interface SedEffects {
 const SIMPLE = new Set(["d", "D", "g", "G", "h", "H", "l", "n", "N", "p", "P", "x", "z", "=", "F", "}"]);
 
 export function analyseSed(script: string): SedEffects {
-  const out: SedEffects = { runs: false, commands: [], writes: [], unknown: false };
+  const out: SedEffects = { runs: false, commands: [], writes: [], inserted: [], unknown: false };
   const n = script.length;
   let i = 0;
   const skipBlank = () => {
@@ -105,7 +107,9 @@ export function analyseSed(script: string): SedEffects {
         // pattern and replacement
         if (!skipDelimited(delim)) return { ...out, unknown: true };
         i--;
+        const from = i + 1;
         if (!skipDelimited(delim, false)) return { ...out, unknown: true };
+        out.inserted.push(script.slice(from, i - 1).replace(/\\(.)/g, "$1"));
         // flags
         while (i < n && /[gpiImMe0-9]/.test(script[i] as string)) {
           if (script[i] === "e") out.runs = true;
@@ -145,8 +149,17 @@ export function analyseSed(script: string): SedEffects {
       case "a":
       case "i":
       case "c":
-        // Text to the end of the line (GNU one-liner form), with backslash continuations.
-        while (i < n && script[i] !== "\n") i += script[i] === "\\" ? 2 : 1;
+        {
+          // Text to the end of the line (GNU one-liner form), with backslash continuations.
+          const from = i;
+          while (i < n && script[i] !== "\n") i += script[i] === "\\" ? 2 : 1;
+          out.inserted.push(
+            script
+              .slice(from, i)
+              .replace(/^\s*\\?\s*/, "")
+              .replace(/\\(.)/g, "$1"),
+          );
+        }
         continue;
       case ":":
         readToEol();

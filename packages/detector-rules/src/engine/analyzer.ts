@@ -29,6 +29,7 @@ import {
   classifyArg,
   classOf,
   installsIntoProject,
+  isCodeFile,
   isSystemBinDir,
   isSystemPath,
   isUserToolDir,
@@ -714,7 +715,7 @@ export class Analyzer {
       origin = { kind: "text", text: words.join(" ") };
     } else if (program === "printf" && values.every((v) => v !== undefined)) {
       const [format, ...more] = values as string[];
-      origin = { kind: "text", text: [format?.replace(/\\n/g, "\n").replace(/%s/g, " "), ...more].join("\n") };
+      origin = { kind: "text", text: [unescapePrintf(format ?? "").replace(/%s/g, " "), ...more].join("\n") };
     } else if ((program === "cat" || program === "tee") && args.length === 0 && stdin.kind === "text") {
       origin = stdin.literal ? { kind: "text", text: stdin.text } : { kind: "unknown" };
     } else if (program === "cat" && args.length === 0 && stdin.kind === "pipe") {
@@ -736,6 +737,14 @@ export class Analyzer {
   record(effects: FileSystemEffects, abs: string, origin: FileOrigin, append = false): void {
     const files = effects.files;
     const previous = files.get(abs);
+    if (origin.kind === "edited" && previous) {
+      // An edit of a file the line already wrote: its text gains the inserted parts; a download stays one.
+      if (previous.kind === "text") files.set(abs, { ...previous, text: `${previous.text}\n${origin.inserted.join("\n")}` });
+      else if (previous.kind === "edited") files.set(abs, { kind: "edited", inserted: [...previous.inserted, ...origin.inserted] });
+      else if (previous.kind === "project") files.set(abs, origin);
+      this.judgedFiles.delete(abs);
+      return;
+    }
     if (append && origin.kind === "text") {
       const text = previous?.kind === "text" ? `${previous.text}\n${origin.text}` : origin.text;
       files.set(abs, { kind: "text", text, append: previous?.kind !== "text" || previous.append === true });
@@ -818,11 +827,12 @@ export class Analyzer {
     if (this.judging.has(name)) return;
     this.judging.add(name);
     try {
-      // Judged in the state where it is called, with the call's arguments as $1, $2 …
+      // Judged in the state where it is called, with the call's arguments as $1, $2 … (R23).
       const inner = scope.clone(1);
       inv.args.slice(0, 9).forEach((a, i) => {
         inner.vars.set(String(i + 1), a.splits ? undefined : a.value);
       });
+      for (let i = inv.args.length + 1; i <= 9; i++) inner.vars.set(String(i), null);
       inner.vars.set("#", String(inv.args.length));
       inner.vars.set("@", undefined);
       inner.vars.set("*", undefined);
@@ -980,6 +990,9 @@ export class Analyzer {
       const cls = classifyArg(a, scope, this.project, dir);
       // What a project tool loads or runs from /tmp is outside code; option values under /tmp are scratch output.
       if (!(cls === "outside" || (cls === "tmp" && !option))) continue;
+      // A file this line wrote is judged by its content when the tool runs project code.
+      const abs = a.value === undefined ? undefined : resolve(a.value, dir ?? scope.dir, scope);
+      if (abs !== undefined && !abs.startsWith("~") && scope.effects.origin(abs) !== undefined) continue;
       if (systemIsFine && a.value !== undefined && !a.tilde && isSystemPath(resolve(a.value, dir ?? scope.dir, scope))) continue;
       return this.find("exec.outside-tree", inv.at, `points ${inv.program} at \`${tidy(a.text)}\`, outside the project`);
     }
@@ -1037,6 +1050,11 @@ export class Analyzer {
     this.budget.step(1 + (code.value.length >> 6));
     const analysis = analyseCode(code.value, language);
     for (const f of analysis.findings) this.find(f.id, at, `inline ${language} code that ${f.what}`);
+    // Code files it writes (`fs.writeFileSync("package.json", …)`) hold its string literals from now on.
+    for (const file of analysis.writesCode) {
+      const abs = resolve(file, scope.dir, scope);
+      if (abs !== undefined && !abs.startsWith("~")) this.record(scope.effects, abs, { kind: "edited", inserted: analysis.strings });
+    }
     for (const c of analysis.commands) {
       if ("shell" in c) this.text(c.shell, scope.clone(1), at);
       else {
@@ -1173,6 +1191,14 @@ export class Analyzer {
         return this.find("exec.outside-program", at, `runs ${basename(abs)}, copied from outside the project on the same line`);
       case "project":
         return this.find("local.project-code", at);
+      case "edited": {
+        if (this.judgedFiles.has(abs)) return;
+        this.judgedFiles.add(abs);
+        // Only the inserted text is new: it is judged when it looks like code (a pipeline, a
+        // substitution or a command that can do harm); plain words and values are data.
+        for (const text of origin.inserted) if (RISKY_TEXT.test(text)) this.text(text, scope.clone(1), at);
+        return this.find("local.project-code", at);
+      }
       case "unknown":
         return this.find("exec.generated-code", at, `runs ${basename(abs)}, written on the same line with content the detector cannot see`);
       case "text": {
@@ -1190,9 +1216,28 @@ export class Analyzer {
     }
   }
 
+  /** A tool loads files of the line's making whose path matches (`git` reads `.git/config`): they are judged by where they came from. */
+  loadsWritten(scope: Scope, at: string, pattern: RegExp): void {
+    for (const [abs, origin] of scope.effects.files) if (pattern.test(abs)) this.judgeOrigin(abs, origin, "shell", scope, at, false);
+    for (const [link, target] of scope.effects.links) if (pattern.test(link)) this.linkedCode(link, target, at);
+  }
+
+  /** A code file the line linked to somewhere: code from outside the project unless the target is inside. */
+  private linkedCode(link: string, target: string | undefined, at: string): void {
+    const cls = target === undefined ? "unknown" : classOf(target, this.project);
+    if (cls !== "inside")
+      this.find(
+        "exec.outside-program",
+        at,
+        `runs ${basename(link)}, linked on the same line to ${target ?? "a path the detector cannot resolve"}`,
+      );
+  }
+
   /** A tool runs project code: every file the line wrote into the project is judged as code it may run. */
   projectCodeRuns(scope: Scope, at: string): void {
     const effects = scope.effects;
+    for (const [link, target] of effects.links)
+      if (classOf(link, this.project) === "inside" && isCodeFile(link)) this.linkedCode(link, target, at);
     if (effects.files.size > 0) {
       for (const [abs, origin] of effects.files) {
         if (classOf(abs, this.project) !== "inside" && classOf(abs, this.project) !== "tmp") continue;
@@ -1225,12 +1270,34 @@ export class Analyzer {
 
   private makefile(text: string, scope: Scope, at: string): void {
     const recipes: string[] = [];
+    const rules: { targets: string[]; recipes: string[] }[] = [];
     for (const line of text.split("\n")) {
-      if (line.startsWith("\t")) recipes.push(line.slice(1).replace(/^[@+-]+/, ""));
+      if (line.startsWith("\t")) {
+        const recipe = line.slice(1).replace(/^[@+-]+/, "");
+        recipes.push(recipe);
+        rules[rules.length - 1]?.recipes.push(recipe);
+      } else {
+        const rule = /^([^\s:=#][^:=#]*?)\s*::?(?!=)/.exec(line);
+        if (rule) rules.push({ targets: (rule[1] as string).split(/\s+/), recipes: [] });
+      }
       const shellCall = line.indexOf("$(shell ");
       if (shellCall >= 0) recipes.push(line.slice(shellCall + 8, line.lastIndexOf(")")));
     }
-    for (const r of recipes) this.text(r.replace(/\$\$/g, "$").replace(/\$\([A-Za-z_]+\)/g, "x"), scope.clone(1), at);
+    // A recipe that runs make on the same makefile for its own target (or the default one) recurses
+    // without end: every level starts another make, a process tree that starves the host.
+    const first = rules.find((r) => !(r.targets[0] ?? ".").startsWith("."));
+    for (const rule of rules) {
+      for (const recipe of rule.recipes) {
+        for (const m of recipe.matchAll(/(?:\$[({]MAKE[)}]|(?:^|[;&|(]\s*)make)(?=\s|$|[;&|)])([^;&|)]*)/g)) {
+          const words = (m[1] as string).trim().split(/\s+/).filter(Boolean);
+          if (words.some((w) => /^(-C|-f|--directory|--file|--makefile)/.test(w) || /^-[a-zA-Z]*[Cf]/.test(w))) continue;
+          const goals = words.filter((w) => !w.startsWith("-") && !w.includes("="));
+          const recursive = goals.length === 0 ? rule === first : goals.some((g) => rule.targets.includes(g));
+          if (recursive) this.find("sys.fork-bomb", at, `a makefile recipe of ${rule.targets[0]} runs make on itself without end`);
+        }
+      }
+    }
+    for (const r of recipes) this.text(makeRecipeText(r), scope.clone(1), at);
   }
 
   private npmrc(text: string, scope: Scope, at: string): void {
@@ -1300,10 +1367,33 @@ export class Analyzer {
     const v = value.value;
     if (v === "" && typeof effect === "string" && effect.includes(".")) return; // a finding id: set to nothing, it does nothing
     if (name === "GOTOOLCHAIN" && (v === "local" || v === "auto")) return; // only a named toolchain is downloaded
+    if (name === "HOME" && v !== undefined) {
+      // Programs read their configuration (and git its hooks path, shells their rc files) below $HOME.
+      const abs = resolve(v, scope.dir, scope);
+      const cls = classOf(abs, this.project);
+      if (cls === "inside" || (abs !== undefined && scope.effects.origin(abs) !== undefined)) return;
+      // A user's real home directory (`/home/dev`, `/root`, `/Users/dev`) is where config normally lives.
+      if (abs !== undefined && /^(\/home\/[^/]+|\/root|\/Users\/[^/]+)$/.test(abs)) return;
+    }
+    if (name === "DOCKER_HOST" || name === "CONTAINER_HOST") {
+      if (v !== undefined && (v === "" || /^unix:\/\/|^(tcp|https?):\/\/(localhost|127(\.\d+){3}|\[?::1\]?)(:\d+)?\/?$/.test(v))) return;
+      return this.find("net.remote-session", at, `points the container CLI at ${v ?? "an engine the detector cannot see"} (${name})`);
+    }
     switch (effect) {
       case "shell":
         if (v === "") return;
+        // less's input preprocessor: `|cmd %s` pipes, `-` and `||` are flags, `%s` is the file name.
+        if (/^LESS(OPEN|CLOSE)$/.test(name) && v !== undefined)
+          return this.shellCode(syntheticArg(v.replace(/^\s*\|{0,2}-?\s*/, "").replace(/%s/g, "file"), value), scope, at);
         return this.shellCode(value, scope, at);
+      case "prompt": {
+        if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
+        // Only the substitutions of a prompt string run (`PS4='+ $(date +%T) '`).
+        for (const m of v.matchAll(/\$\(((?:[^()]|\([^()]*\))*)\)|`([^`]*)`/g))
+          this.shellCode(syntheticArg((m[1] ?? m[2]) as string, value), scope, at);
+        if (/\$\((?!(?:[^()]|\([^()]*\))*\))/.test(v)) this.find("exec.surface", at, `sets ${name} to a prompt the detector cannot read`);
+        return;
+      }
       case "command":
         if (v === "") return;
         return this.commandText(value, scope, at);
@@ -1383,7 +1473,10 @@ export class Analyzer {
       case "interpreter-options":
         if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
         for (const word of v.split(/\s+/).filter(Boolean)) {
-          if (/^-(M-?|m|r)[A-Za-z_][\w:]*(=[\w,]+)?$|^-[wWTtdU]$|^-X[a-z]+$/.test(word)) continue;
+          if (
+            /^-(M-?|m|r)[A-Za-z_][\w:]*(=[\w,]+)?$|^-[wWTtdU]$|^-W[0-2]$|^-W:[\w-]+$|^-X[a-z]+$|^--(enable|disable)[-=][\w-]+$/.test(word)
+          )
+            continue;
           return this.find("exec.surface", at, `makes an interpreter load something through ${name} (\`${word}\`)`);
         }
         return;
@@ -1418,12 +1511,13 @@ export class Analyzer {
     if (/^[a-z][\w+.-]*:\/\//i.test(v)) return; // a URL (`DATABASE_URL=postgres://localhost/x`)
     // Only names that say they configure a program (`D=~/.bashrc` is just data).
     if (!PROGRAM_LIKE_VARIABLE.test(name) && !/(FLAGS|OPTS|OPTIONS|ARGS|CONFIG|CONF|FILE|DIR|PATH|HOME|ROOT|PREFIX)$/.test(name)) return;
-    const writes = /(TARGET_DIR|OUT_DIR|OUTDIR|DESTDIR|PREFIX|INSTALL_DIR)$/.test(name);
+    const writes = /(TARGET_DIR|OUT_DIR|OUTDIR|DESTDIR|PREFIX|INSTALL_DIR|TMPDIR|TEMP|TMP|CACHE_DIR|CACHE)$/.test(name);
     for (const token of v.split(/[\s=,:;]+/)) {
       if (!/^(\/(?!\/)|~|\.\.(\/|$))/.test(token)) continue;
       const abs = resolve(token, scope.dir, scope);
       const cls = classOf(abs, this.project);
-      if (cls !== "outside") continue;
+      // Under /tmp: scratch output for a place it writes; code or configuration from outside otherwise (R29).
+      if (cls !== "outside" && !(cls === "tmp" && !writes && !(abs !== undefined && scope.effects.origin(abs) !== undefined))) continue;
       if (
         !writes &&
         abs !== undefined &&
@@ -1498,6 +1592,8 @@ export class Analyzer {
         return;
       }
     }
+    // `tee >(sha256sum > x)`: a pipe into a process substitution, whose own commands are judged where they are.
+    if (arg.value === undefined && arg.processSubstitutions.length > 0 && arg.text.trim().startsWith(">(")) return;
     if (kind === "delete" && this.isProjectRoot(arg, scope, dir)) return this.find("fs.wipe-project", at, "deletes the whole working tree");
     if (kind === "delete" && arg.globbed && this.listsEverything(arg, scope))
       return this.find("fs.wipe-project", at, "deletes every path a command lists, which may be the whole working tree");
@@ -1547,6 +1643,10 @@ export class Analyzer {
 }
 
 const READ_OUTCOMES = new Set<FindingId>(["local.read", "local.pkg-read"]);
+/** Text put into a project file that reads as a command worth judging (see the `edited` origin). */
+const RISKY_TEXT =
+  /[|;&`]|\$\(|\b(curl|wget|nc|ncat|socat|bash|sh|zsh|eval|exec|rm|dd|mkfs|chmod|chown|sudo|su|python3?|perl|ruby|node|base64|scp|ssh|rsync|kill|pkill)\b/;
+
 /** Pipeline stages that pass every line on (a listing through them is still the whole listing). */
 const PASS_THROUGH = new Set(["sort", "uniq", "cat", "tac", "tee", "xargs"]);
 
@@ -1701,6 +1801,53 @@ function commonGlobPrefix(globs: string[]): string | undefined {
   return common;
 }
 
+/** The usual programs behind make's built-in variables, so `$(CC) -o app main.c` is judged as `cc …`. */
+const MAKE_PROGRAMS: Record<string, string> = {
+  MAKE: "make",
+  CC: "cc",
+  CXX: "c++",
+  CPP: "cpp",
+  LD: "ld",
+  AR: "ar",
+  AS: "as",
+  RM: "rm -f",
+  SHELL: "sh",
+  PYTHON: "python3",
+  PYTHON3: "python3",
+  GO: "go",
+  CARGO: "cargo",
+  NPM: "npm",
+  NODE: "node",
+  INSTALL: "install",
+  MKDIR: "mkdir",
+  CP: "cp",
+  MV: "mv",
+  LN: "ln",
+  SED: "sed",
+  AWK: "awk",
+  DOCKER: "docker",
+};
+
+/** A make recipe as shell text: `$$` is `$`, known variables are their usual programs, others a placeholder word. */
+function makeRecipeText(recipe: string): string {
+  return recipe
+    .replace(/\$\$/g, "\u0000")
+    .replace(/\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]/g, (_, name: string) => MAKE_PROGRAMS[name] ?? "x")
+    .replace(/\$[@<^*?]/g, "x")
+    .replace(/\u0000/g, "$");
+}
+
+/** The text `printf FORMAT` prints for its escapes (`\n`, `\t`, `\\`, octal). */
+function unescapePrintf(format: string): string {
+  return format.replace(/\\(0[0-7]{0,3}|[0-7]{1,3}|.)/g, (_, e: string) => {
+    if (/^[0-7]/.test(e)) return String.fromCharCode(Number.parseInt(e, 8));
+    return (
+      ({ n: "\n", t: "\t", r: "\r", a: "\u0007", b: "\b", f: "\f", v: "\v", e: "\u001b", "\\": "\\" } as Record<string, string>)[e] ??
+      `\\${e}`
+    );
+  });
+}
+
 /** A function body that runs the function itself in the background or in a pipe: a fork bomb. */
 function spawnsItself(body: SyntaxNode, name: string): boolean {
   let found = false;
@@ -1766,13 +1913,6 @@ function expandBraces(value: string): string[] | undefined {
   return out.some((o) => o.includes("{")) ? out.flatMap((o) => expandBraces(o) ?? [o]) : out;
 }
 
-const CODE_EXTENSIONS =
-  /\.(sh|bash|zsh|ksh|py|pyw|js|mjs|cjs|ts|mts|cts|jsx|tsx|rb|pl|pm|php|lua|r|jl|tcl|mk)$|(^|\/)(Makefile|makefile|GNUmakefile|package\.json|composer\.json|deno\.jsonc?|\.npmrc|Rakefile|Gemfile|Justfile|justfile|conftest\.py|setup\.py|\.envrc)$|\/\.git\/(hooks\/[^/]+|config)$|\/\.husky\/[^/]+$/;
-
-function isCodeFile(abs: string): boolean {
-  return CODE_EXTENSIONS.test(abs);
-}
-
 type FileLanguage = ScriptLanguage | "npm-scripts" | "make" | "npmrc" | "gitconfig";
 
 function languageOfFile(abs: string, text: string, fallback: ScriptLanguage): FileLanguage | undefined {
@@ -1801,6 +1941,14 @@ function languageOfFile(abs: string, text: string, fallback: ScriptLanguage): Fi
   if (/\.lua$/.test(name)) return "lua";
   if (/\.r$/i.test(name)) return "r";
   if (/\.jl$/.test(name)) return "julia";
+  if (/\.go$/.test(name)) return "go";
+  if (/\.rs$/.test(name)) return "rust";
+  if (/\.(java|kt|kts|scala|groovy|gradle)$/.test(name)) return "java";
+  if (/\.(c|h|cc|cpp|cxx|hpp|hh|m|mm)$/.test(name)) return "c";
+  if (/\.(cs|csx)$/.test(name)) return "csharp";
+  if (name === "CMakeLists.txt" || /\.cmake$/.test(name)) return "cmake";
+  if (name === "pom.xml" || name === "build.xml") return "unknown"; // Maven and Ant builds can run any program
+  if (/\.(fs|fsx|swift|hs|zig|nim|d|ex|exs|erl|clj|dart|cr|ml)$/.test(name)) return "unknown";
   if (/\/\.git\/hooks\/|\/\.husky\/|^\.envrc$|^[Jj]ustfile$/.test(abs) || !name.includes("."))
     return fallback === "shell" ? "shell" : fallback;
   if (/\.(json|md|txt|csv|yml|yaml|toml|ini|cfg|lock|xml|html|css|svg|env|log)$/.test(name)) return undefined;
@@ -1888,6 +2036,9 @@ class InvocationContext implements ToolContext {
   }
   projectCode(): void {
     this.engine.projectCodeRuns(this.scope, this.at);
+  }
+  loads(pattern: RegExp): void {
+    this.engine.loadsWritten(this.scope, this.at, pattern);
   }
   wrote(file: Arg, origin: FileOrigin): void {
     const abs = file.value === undefined ? undefined : resolve(file.value, this.dir ?? this.scope.dir, this.scope);

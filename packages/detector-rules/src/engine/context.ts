@@ -54,6 +54,8 @@ export interface ToolContext {
   stdinCode(language: ScriptLanguage): void;
   /** The tool runs project code (a build, tests, a script runner): files the line wrote are judged. */
   projectCode(): void;
+  /** The tool loads the files the line wrote whose path matches (`git` reads `.git/config`): they are judged. */
+  loads(pattern: RegExp): void;
   /** A file the line writes, and where its content comes from. */
   wrote(file: Arg, origin: FileOrigin): void;
   /** A `key=value` git configuration (`git -c`, `git config k v`), judged by what the key runs. */

@@ -246,7 +246,9 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
     if (verbPending && tool.plusOptions && value.startsWith("+") && levels.length === 1) continue;
     if (verbPending) {
       const table = level.verbs as Readonly<Record<string, Level | FindingId>>;
-      if (!arg.literal || arg.unusual) {
+      // A subcommand from a variable assigned a literal (`A=run; npm $A build`) or in quotes is known (R14);
+      // one from a substitution is not.
+      if (arg.unusual || arg.substitutions.length > 0 || arg.splits || arg.glob || arg.brace) {
         problems.push({ id: "exec.dynamic-word", what: `takes its subcommand from \`${arg.text}\`, which is not a literal` });
         stopped = true;
         break;

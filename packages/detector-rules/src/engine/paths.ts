@@ -45,7 +45,13 @@ export type Resolved = string | undefined;
 /** Resolves a value against a directory, following `..` and the links the line created. */
 export function resolve(value: string, dir: string | undefined, scope: Scope | undefined): Resolved {
   if (value === "") return undefined;
-  if (value === "~" || value.startsWith("~/") || /^~[A-Za-z_]/.test(value)) return value.startsWith("~/") || value === "~" ? value : "~";
+  if (value === "~" || value.startsWith("~/")) {
+    // `HOME=/abs/path` set on the line moves `~` there.
+    const home = scope?.vars.get("HOME");
+    if (typeof home === "string" && home.startsWith("/") && home !== value) return resolve(home + value.slice(1), dir, scope);
+    return value;
+  }
+  if (/^~[A-Za-z_]/.test(value)) return "~";
   let absolute: string;
   if (value.startsWith("/")) absolute = value;
   else {
@@ -178,4 +184,12 @@ export function installsIntoProject(args: readonly Arg[], classify: (arg: Arg) =
 /** Directories the system owns: tools, headers, libraries and their configuration (`/usr/include`, `/etc/ssl`). */
 export function isSystemPath(abs: Resolved): boolean {
   return abs !== undefined && /^\/(usr|lib|lib32|lib64|libx32|bin|sbin|etc|opt|nix|snap|System|Library|Applications)(\/|$)/.test(abs);
+}
+
+/** Files a build or test tool may load as code (scripts, build files, hooks, git config). */
+const CODE_FILES =
+  /\.(sh|bash|zsh|ksh|py|pyw|js|mjs|cjs|ts|mts|cts|jsx|tsx|rb|pl|pm|php|lua|r|jl|tcl|mk|go|rs|java|kt|kts|scala|groovy|gradle|c|h|cc|cpp|cxx|hpp|hh|m|mm|cs|csx|fs|fsx|swift|hs|zig|nim|d|ex|exs|erl|clj|dart|cr|ml|cmake)$|(^|\/)(Makefile|makefile|GNUmakefile|CMakeLists\.txt|package\.json|composer\.json|deno\.jsonc?|\.npmrc|Rakefile|Gemfile|Justfile|justfile|conftest\.py|setup\.py|\.envrc|pom\.xml|build\.xml)$|\/\.git\/(hooks\/[^/]+|config)$|\/\.husky\/[^/]+$/;
+
+export function isCodeFile(path: string): boolean {
+  return CODE_FILES.test(path);
 }

@@ -11,6 +11,8 @@ export type FileOrigin =
   | { kind: "outside" }
   /** Copied from a project file: project code wherever it lands. */
   | { kind: "project" }
+  /** A project file edited in place (`sed -i`): what the edit put in is judged, the rest is project code. */
+  | { kind: "edited"; inserted: string[] }
   /** Written with content the detector cannot see (a command's output, an edit). */
   | { kind: "unknown" };
 

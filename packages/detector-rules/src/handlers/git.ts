@@ -32,6 +32,8 @@ export function git(ctx: ToolContext): void {
   for (const p of parsed.positionals) {
     if (p.value !== undefined && /^(ext|fd)::/i.test(p.value)) ctx.find("exec.surface", "uses a git transport that runs a command (ext::)");
   }
+  // Every git command reads the repository's configuration (`core.fsmonitor` runs on `git status`).
+  ctx.loads(/\/\.git\/config$|\/\.gitconfig$/);
   if (!verb) return;
   if (HOOK_VERBS.has(verb)) ctx.projectCode();
   const positionals = parsed.positionals;

@@ -477,7 +477,7 @@ function withModules(code: Arg, modules: string[], key: string): Arg {
 }
 
 /** Files loaded before the program (`node -r ./x.js`, `ruby -r ./x`): paths are project code; module names are packages. */
-function checkLoads(ctx: ToolContext, modules: string[], _codes: Arg[], spec: InterpreterSpec, inPlace: boolean, files: Arg[]): void {
+function checkLoads(ctx: ToolContext, modules: string[], codes: Arg[], spec: InterpreterSpec, inPlace: boolean, files: Arg[]): void {
   for (const m of modules) {
     if (m.startsWith("/") || m.startsWith(".") || m.startsWith("~") || m.includes("/")) {
       if (m.startsWith("/") || m.startsWith("~") || m.startsWith("..") || m.startsWith("."))
@@ -486,7 +486,12 @@ function checkLoads(ctx: ToolContext, modules: string[], _codes: Arg[], spec: In
       // A module by name: its code is visible to the analyser through `use`/`require` (network modules are caught there).
     }
   }
-  if (inPlace) for (const f of files) ctx.path(f, "write");
+  if (inPlace)
+    for (const f of files) {
+      ctx.path(f, "write");
+      // The program's own text stands for what it puts into the file (`perl -pi -e 's/a/b/'`).
+      ctx.wrote(f, { kind: "edited", inserted: codes.map((c) => c.value ?? "$(unknown)") });
+    }
 }
 
 function scriptOf(ctx: ToolContext, file: Arg | undefined, spec: InterpreterSpec, edited: Arg[] = []): void {

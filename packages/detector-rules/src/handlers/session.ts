@@ -21,7 +21,9 @@ export function cd(ctx: ToolContext): void {
   else if (target.value === undefined) dir = target.tilde || target.prefix.startsWith("~") ? "~" : undefined;
   else {
     const value = target.tilde && !target.value.startsWith("~") ? `~${target.value}` : target.value;
-    const cdpath = scope.vars.get("CDPATH");
+    // `CDPATH=… cd x` sets it for this cd only.
+    const prefix = ctx.inv.env.get("CDPATH");
+    const cdpath = prefix ? (prefix.value ?? null) : scope.vars.get("CDPATH");
     const relative = !value.startsWith("/") && !value.startsWith("~") && !/^\.\.?(\/|$)/.test(value);
     dir = relative && cdpath !== undefined && cdpath !== null && cdpath !== "" ? undefined : resolve(value, scope.dir, scope);
   }
@@ -91,12 +93,10 @@ export function printf(ctx: ToolContext): void {
   ctx.find("local.read");
   if (!target?.value) return;
   ctx.find("local.session");
-  const [format, ...args] = ctx.parsed.positionals;
-  let value: string | undefined;
-  if (format?.value !== undefined && args.every((a) => a.value !== undefined) && /^(%s)+$/.test(format.value))
-    value = args.map((a) => a.value).join("");
-  ctx.scope.vars.set(target.value, value);
-  ctx.env(target.value, syntheticArg(value, format), true);
+  // Not a literal assignment (R14): the variable is unknown.
+  const [format] = ctx.parsed.positionals;
+  ctx.scope.vars.set(target.value, undefined);
+  ctx.env(target.value, syntheticArg(undefined, format), true);
 }
 
 /** `mapfile`, `readarray`, `let`, `getopts`: the variables they set are unknown. */

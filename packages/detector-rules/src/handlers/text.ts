@@ -69,7 +69,11 @@ export function sed(ctx: ToolContext): void {
     for (const w of effects.writes) if (w !== "/dev/stdout" && w !== "/dev/stderr") ctx.path(syntheticArg(w, script), "write");
   }
   if (inPlace) {
-    for (const f of files) ctx.path(f, "write");
+    const inserted = scripts.flatMap((s) => (s.value === undefined ? [] : analyseSed(s.value).inserted));
+    for (const f of files) {
+      ctx.path(f, "write");
+      ctx.wrote(f, { kind: "edited", inserted });
+    }
     ctx.appendedPaths("write");
   }
 }

@@ -8,6 +8,7 @@ import type { SandboxFindingId } from "../findings.js";
  */
 export type EnvironmentEffect =
   | "shell" // shell code (pagers, editors)
+  | "prompt" // a prompt string: only its `$(…)` and backtick substitutions run (PS1, PS4)
   | "command" // a command line with arguments appended (GIT_SSH_COMMAND, RSYNC_RSH)
   | "executable" // a program run with arguments (GIT_EXTERNAL_DIFF, GIT_ASKPASS, SHELL): judged by where it is
   | "script" // a file sourced or loaded before the program (BASH_ENV, PYTHONSTARTUP)
@@ -42,15 +43,20 @@ export const ENVIRONMENT: Readonly<Record<string, EnvironmentEffect>> = {
   GH_EDITOR: "shell",
   FCEDIT: "shell",
   SUDO_EDITOR: "shell",
+  SPELL: "command",
+  HOME: "exec.surface", // inside the project (or written on the line) it is fine: see analyzer envVariable
+  DOCKER_HOST: "net.remote-session", // a local socket or loopback engine is fine
+  CONTAINER_HOST: "net.remote-session",
   LESSOPEN: "shell",
   LESSCLOSE: "shell",
   LESSEDIT: "shell",
   BROWSER: "shell",
   TERMINAL: "shell",
   PROMPT_COMMAND: "shell",
-  PS0: "shell",
-  PS1: "shell",
-  PS4: "shell",
+  PS0: "prompt",
+  PS1: "prompt",
+  PS2: "prompt",
+  PS4: "prompt",
   CC: "command",
   CXX: "command",
   CPP: "command",

@@ -317,7 +317,8 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       ...gitValue("--onto", "-s", "--strategy", "-X", "--strategy-option", "--whitespace", "-C"),
     },
   },
-  reset: { is: "local.git", when: [{ if: ["--hard", "--merge", "--keep"], is: discard }] },
+  // `--keep` and `--merge` refuse to overwrite uncommitted changes: only `--hard` discards them.
+  reset: { is: "local.git", when: [{ if: ["--hard"], is: discard }] },
   stash: {
     is: "local.git",
     bare: "local.git",
@@ -382,7 +383,8 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     is: "local.git",
     positionals: "write",
     options: {
-      "--template": "exec.surface",
+      // The template's hooks are copied into the new repository: project code when they are the project's.
+      "--template": "script",
       "--separate-git-dir": "write",
       "-b": "value",
       "--initial-branch": "value",
@@ -399,7 +401,15 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   "commit-tree": gitLocal,
   "write-tree": gitLocal,
   "read-tree": { is: "local.git", when: [{ if: ["--reset", "-u"], is: discard }] },
-  "checkout-index": { is: "local.git", when: [{ if: ["-f", "--force"], is: discard }] },
+  "checkout-index": {
+    is: "local.git",
+    options: { "--prefix": "write" },
+    // With `--prefix` the files are written below it, not over the working tree.
+    when: [
+      { if: ["--prefix"], is: "local.project-write" },
+      { if: ["-f", "--force"], is: discard },
+    ],
+  },
   "sparse-checkout": gitLocal,
   worktree: {
     is: "local.git",
@@ -523,7 +533,8 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       ...PACK_PROGRAMS,
       "-c": "config:git",
       "--config": "config:git",
-      "--template": "exec.surface",
+      // The template's hooks are copied into the new repository: project code when they are the project's.
+      "--template": "script",
       "--separate-git-dir": "write",
       "--reference": "value",
       "--reference-if-able": "value",

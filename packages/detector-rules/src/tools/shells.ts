@@ -148,8 +148,8 @@ export const tools: Tool[] = [
     handler: "printf",
     risky: false,
     examples: {
-      local: ["printf '%s\\n' hello", "printf -v out '%s' build; rm -rf \"$out\""],
-      sandbox: ["printf -v d '%s' ~; rm -rf \"$d\""],
+      local: ["printf '%s\\n' hello", "printf -v out '%s' build; echo \"$out\""],
+      sandbox: ["printf -v d '%s' ~; rm -rf \"$d\"", "printf -v out '%s' build; rm -rf \"$out\""],
     },
   },
   {

@@ -113,7 +113,24 @@ export type OptionEffect =
   /** A harmless option that takes several values (`hyperfine --parameter-scan NAME MIN MAX`). */
   | { values: number };
 
-export type CodeLanguage = "python" | "js" | "ruby" | "perl" | "php" | "lua" | "r" | "julia" | "tcl" | "vim" | "unknown";
+export type CodeLanguage =
+  | "python"
+  | "js"
+  | "ruby"
+  | "perl"
+  | "php"
+  | "lua"
+  | "r"
+  | "julia"
+  | "tcl"
+  | "vim"
+  | "go"
+  | "rust"
+  | "java"
+  | "c"
+  | "csharp"
+  | "cmake"
+  | "unknown";
 export type CodeLanguageEffect = `code:${CodeLanguage}`;
 
 /** Whether an option effect takes a value. */
