@@ -1831,10 +1831,11 @@ const MAKE_PROGRAMS: Record<string, string> = {
 /** A make recipe as shell text: `$$` is `$`, known variables are their usual programs, others a placeholder word. */
 function makeRecipeText(recipe: string): string {
   return recipe
-    .replace(/\$\$/g, "\u0000")
-    .replace(/\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]/g, (_, name: string) => MAKE_PROGRAMS[name] ?? "x")
-    .replace(/\$[@<^*?]/g, "x")
-    .replace(/\u0000/g, "$");
+    .split("$$")
+    .map((part) =>
+      part.replace(/\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]/g, (_, name: string) => MAKE_PROGRAMS[name] ?? "x").replace(/\$[@<^*?]/g, "x"),
+    )
+    .join("$");
 }
 
 /** The text `printf FORMAT` prints for its escapes (`\n`, `\t`, `\\`, octal). */
