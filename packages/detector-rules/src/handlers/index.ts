@@ -5,7 +5,8 @@ import { archiver, chmod, compress, copy, dd, extract, lastOutput, rm, tar, tee,
 import { fd, find } from "./find.js";
 import { git, gitConfig } from "./git.js";
 import { denoRun, interpreter, python } from "./interpreters.js";
-import { grpc, http, loadTest, lookup, netcat, remoteCopy, scanTarget, ssh, sshKeygen } from "./network.js";
+import { capture, exiftool, ffmpeg, latexmk } from "./media.js";
+import { grpc, http, loadTest, lookup, netcat, remoteCopy, scanTarget, ssh, sshKeygen, tlsClient } from "./network.js";
 import {
   buildGoals,
   buildInstallTargets,
@@ -36,7 +37,7 @@ import {
 } from "./shell.js";
 import { crontab, date, debugger_, hostname, ifconfig, inPlace, ip, kill, launcher, mount, splitFilter, sysctl } from "./system.js";
 import { awk, dc, ed, emacs, pager, sed, vim } from "./text.js";
-import { chdirCommand, env, parallel, sopsExec, taskset, xargs } from "./wrappers.js";
+import { chdirCommand, defaultShell, env, execOption, parallel, sopsExec, taskset, xargs } from "./wrappers.js";
 
 /** A handler judges what a tool's data cannot: see engine/context.ts for what it may call. */
 export type Handler = (ctx: ToolContext) => void;
@@ -54,6 +55,7 @@ export const HANDLERS = {
   "build-goals": buildGoals,
   "build-install-targets": buildInstallTargets,
   busybox,
+  capture,
   cd,
   "chdir-command": chdirCommand,
   "command-builtin": commandBuiltin,
@@ -71,13 +73,17 @@ export const HANDLERS = {
   dd,
   debugger: debugger_,
   declare,
+  "default-shell": defaultShell,
   "deno-run": denoRun,
   ed,
   emacs,
   entr,
   env,
+  exiftool,
+  "exec-option": execOption,
   extract,
   fd,
+  ffmpeg,
   find,
   forge,
   gcloud,
@@ -92,6 +98,7 @@ export const HANDLERS = {
   interpreter,
   ip,
   kill,
+  latexmk,
   "last-output": lastOutput,
   launcher,
   "load-test": loadTest,
@@ -129,6 +136,7 @@ export const HANDLERS = {
   tar,
   taskset,
   tee,
+  "tls-client": tlsClient,
   trap,
   "unknown-variables": unknownVariables,
   unset,

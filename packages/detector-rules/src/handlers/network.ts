@@ -27,7 +27,7 @@ const CURL_DATA = [
   "--upload-file",
 ];
 const UPLOAD_OPTIONS = ["-T", "--upload-file", "--post-file", "--body-file"];
-const OUTPUT_OPTIONS = ["-o", "--output", "-O", "--output-document", "-P", "--directory-prefix", "--output-dir", "-d", "--dir"];
+const OUTPUT_OPTIONS = ["-o", "--output", "--out", "-O", "--output-document", "-P", "--directory-prefix", "--output-dir", "-d", "--dir"];
 
 /**
  * curl, wget, httpie/xh, aria2c …: a request that is not GET/HEAD/OPTIONS to a host other than
@@ -51,11 +51,18 @@ export function http(ctx: ToolContext): void {
         LOCALHOST.test(u.value as string) || /^file:\/\//i.test(u.value as string) || (httpie && /^:\d*(\/|$)/.test(u.value as string)),
     ) &&
     !dynamicTarget;
-  const method = (parsed.value("-X", "--request", "--method")?.value ?? "").toUpperCase();
+  const curlLike = program === "curl" || program === "curlie" || program === "curl-impersonate" || program === "hurl";
+  const method = (
+    parsed.value("-X", "--request", "--method")?.value ??
+    (program === "lwp-request" ? parsed.value("-m")?.value : undefined) ??
+    (/^(POST|PUT)$/.test(program) ? program : "")
+  ).toUpperCase();
+  const getQuery = curlLike && parsed.has("-G", "--get");
   let changes =
     (method !== "" && !/^(GET|HEAD|OPTIONS)$/.test(method)) ||
-    (!httpie && CURL_DATA.some((f) => parsed.has(f))) ||
-    parsed.has("--post-data", "--post-file", "--method");
+    (curlLike && !getQuery && CURL_DATA.some((f) => parsed.has(f))) ||
+    (curlLike && getQuery && UPLOAD_OPTIONS.some((f) => parsed.has(f))) ||
+    parsed.has("--post-data", "--post-file", "--method", "--body-data", "--body-file");
   if (httpie) {
     const first = positionals[0]?.value ?? "";
     if (/^(POST|PUT|PATCH|DELETE)$/i.test(first)) changes = true;
@@ -86,13 +93,20 @@ export function http(ctx: ToolContext): void {
   } else if (!allLocal) {
     if (uploads) ctx.find("net.upload");
     else if (changes) ctx.find("net.state-changing-request");
-    if (dynamicTarget || urls.some((u) => u.substitutions.length > 0))
-      ctx.find("net.exfiltrate", "puts computed data into a URL or host");
+    if (dynamicTarget || urls.some((u) => u.substitutions.length > 0)) ctx.find("net.exfiltrate", "puts computed data into a URL or host");
     const headerFromSubstitution = parsed.options.some(
       (o) =>
         o.value && o.value.substitutions.length > 0 && /^(-H|--header|-A|--user-agent|-e|--referer|-b|--cookie|-u|--user)$/.test(o.name),
     );
     if (headerFromSubstitution) ctx.find("net.exfiltrate", "sends the output of a command in a request header");
+    // A URL consumed as an option's value (an option the table misreads) still leaves with its data.
+    if (parsed.options.some((o) => o.value && o.value.value === undefined && (URL.test(o.value.prefix) || HOSTLIKE.test(o.value.prefix))))
+      ctx.find("net.exfiltrate", "puts computed data into a URL or host");
+    if (
+      getQuery &&
+      parsed.options.some((o) => CURL_DATA.includes(o.name) && o.value && (o.value.value === undefined || o.value.substitutions.length > 0))
+    )
+      ctx.find("net.exfiltrate", "puts computed data into the query string (`-G`)");
   }
   if (!changes && !uploads) ctx.find("local.network-read");
   // Config files and wgetrc commands can set anything: outputs, uploads, commands.
@@ -109,15 +123,19 @@ export function http(ctx: ToolContext): void {
         ctx.find("exec.surface", `runs a wget command (\`${o.value?.text ?? "-e"}\`)`);
     }
     if (o.name === "--config" && program === "wget" && o.value) ctx.runFile(o.value, "unknown");
+    if (o.name === "--conf-path" && program === "aria2c" && o.value) ctx.runFile(o.value, "unknown");
+    // aria2c: every `--on-…` option is a hook program, including ones this table does not list.
+    if (program === "aria2c" && o.effect === undefined && /^--on-/.test(o.name))
+      ctx.find("exec.surface", `runs a hook program (\`${o.arg.text}\`)`);
   }
   // What it writes, and what that is afterwards.
   const output = parsed.options.filter((o) => OUTPUT_OPTIONS.includes(o.name) && o.value);
   const remoteName =
     program === "curl"
       ? parsed.has("-O", "--remote-name", "--remote-name-all", "-J")
-      : program === "wget" || program === "aria2c" || program === "lwp-download" || program === "axel";
+      : program === "wget" || program === "wget2" || program === "aria2c" || program === "lwp-download" || program === "axel";
   const dirOption = output.find((o) => ["-P", "--directory-prefix", "--output-dir", "-d", "--dir"].includes(o.name));
-  const fileOption = output.find((o) => ["-o", "--output", "-O", "--output-document"].includes(o.name));
+  const fileOption = output.find((o) => ["-o", "--output", "--out", "-O", "--output-document"].includes(o.name));
   const isStdout = (a: Arg | undefined) => a?.value === "-" || a?.value === "/dev/stdout";
   if (fileOption?.value && !isStdout(fileOption.value) && !(program === "curl" && fileOption.name === "-O")) {
     ctx.path(fileOption.value, "write", { dir: ctx.dir });
@@ -180,15 +198,105 @@ export function netcat(ctx: ToolContext): void {
   const exec = parsed.has("-e", "-c", "--exec", "--sh-exec", "--lua-exec");
   const hosts = parsed.positionals.filter((p) => !/^\d+(-\d+)?$/.test(p.value ?? "x"));
   if (listen || exec) return ctx.find("net.remote-session", listen ? "listens for connections" : "runs a program on a connection");
-  if (hosts.some((h) => h.value === undefined || !LOCALHOST.test(h.value))) return ctx.find("net.remote-session");
+  if (hosts.some((h) => h.value === undefined || !LOCALHOST.test(h.value))) {
+    stdinUpload(ctx);
+    return ctx.find("net.remote-session");
+  }
   ctx.find("local.read");
 }
 
-/** ping, dig, host, nslookup, traceroute, whois …: looking up a literal name is a read; a computed one sends data away. */
+/** Options of lookup tools whose value is a file: every line of it is looked up, pinged or sent. */
+const LOOKUP_FILES: Record<string, readonly string[]> = {
+  dig: ["-f"],
+  kdig: ["-f"],
+  delv: ["-f"],
+  fping: ["-f", "--file"],
+  mtr: ["-F", "--filename"],
+  "ssh-keyscan": ["-f"],
+  hping3: ["-E", "--file"],
+  nping: ["--data-file"],
+  masscan: ["-iL", "--includefile"],
+  dnsx: ["-l", "-list"],
+  massdns: ["-r"],
+};
+/** Lookup tools that read their targets from standard input when none are given. */
+const STDIN_TARGETS = new Set(["fping", "nslookup", "dnsx", "massdns"]);
+/** getent databases that are looked up in DNS (or another network service). */
+const GETENT_NETWORK = /^(hosts|ahosts|ahostsv4|ahostsv6|networks|netgroup|services)$/;
+
+/**
+ * ping, dig, host, nslookup, traceroute, whois, getent hosts …: looking up literal names is a
+ * read; any word built at run time (a target, a `-p` payload, a server) sends data away, and so do
+ * targets or payloads read from a file or from standard input (`dig -f`, `fping < list`, `hping3 -E`).
+ */
 export function lookup(ctx: ToolContext): void {
-  if (ctx.parsed.positionals.some((p) => p.value === undefined || p.substitutions.length > 0 || p.variables.length > 0))
-    return ctx.find("net.exfiltrate", "puts computed data into a network lookup");
+  const { inv } = ctx;
+  const program = inv.program;
+  if (program === "getent") {
+    const db = inv.args.find((a) => !(a.value ?? "x").startsWith("-"));
+    if (db && db.value === undefined)
+      return ctx.find("exec.dynamic-word", `names a getent database with \`${db.text}\`, which is not a literal`);
+    if (!db || !GETENT_NETWORK.test(db.value as string)) return ctx.find("local.read");
+  }
+  if (inv.args.some((p) => p.value === undefined || p.substitutions.length > 0 || p.variables.length > 0))
+    return ctx.find("net.exfiltrate", "puts computed data into a network lookup or packet");
+  const files = LOOKUP_FILES[program] ?? [];
+  for (let i = 0; i < inv.args.length; i++) {
+    const v = inv.args[i]?.value as string;
+    const name = files.find((f) => v === f || (v.startsWith(f) && (f.startsWith("--") ? v[f.length] === "=" : f.length === 2)));
+    if (!name) continue;
+    const file = v === name ? inv.args[i + 1]?.value : v.slice(name.length + (name.startsWith("--") ? 1 : 0));
+    if (file === "-" || file === "/dev/stdin") {
+      if (inv.stdin.kind !== "terminal")
+        return ctx.find("net.exfiltrate", `sends what it reads on standard input to the network (${program} ${name})`);
+      continue;
+    }
+    return program === "hping3" || program === "nping"
+      ? ctx.find("net.upload", `sends a local file inside packets (${program} ${name})`)
+      : ctx.find("net.exfiltrate", `looks up or contacts every line of a local file (${program} ${name})`);
+  }
+  if (STDIN_TARGETS.has(program) && inv.stdin.kind !== "terminal" && !(inv.stdin.kind === "text" && inv.stdin.literal)) {
+    const targets = inv.args.filter((a) => !(a.value ?? "-").startsWith("-"));
+    if (targets.length === 0 || (program === "nslookup" && targets.every((t) => t.value === "-")))
+      return ctx.find("net.exfiltrate", `looks up names read from standard input (${program})`);
+  }
   ctx.find("local.network-read");
+}
+
+/**
+ * A network client (`openssl s_client`, `nc`, `telnet`) connected to another host sends whatever
+ * its standard input carries: a file (other than /dev/null), a pipe or a heredoc built at run time
+ * is an upload. Nothing (`< /dev/null`, `echo |`) or literal text is not.
+ */
+export function stdinUpload(ctx: ToolContext): boolean {
+  const stdin = ctx.inv.stdin;
+  switch (stdin.kind) {
+    case "file":
+      if (stdin.arg.value === "/dev/null" || stdin.arg.value === "/dev/zero") return false;
+      break;
+    case "pipe":
+      if (stdin.producers.text !== undefined && !stdin.producers.download && !stdin.producers.decodes) return false;
+      break;
+    case "text":
+      if (stdin.literal) return false;
+      break;
+    case "terminal":
+      return false;
+  }
+  ctx.find("net.upload", "sends what it reads on standard input to another host");
+  return true;
+}
+
+/** `openssl s_client -connect HOST:PORT`: a TLS connection; to another host, its input is sent there. */
+export function tlsClient(ctx: ToolContext): void {
+  const { parsed } = ctx;
+  const target = parsed.value("-connect", "-host") ?? parsed.positionals[0];
+  const proxy = parsed.value("-proxy");
+  for (const t of [target, proxy, parsed.value("-servername")])
+    if (t && (t.value === undefined || t.substitutions.length > 0 || t.variables.length > 0))
+      return ctx.find("net.exfiltrate", "puts computed data into a host name");
+  if (target?.value !== undefined && LOCALHOST.test(target.value) && !proxy) return;
+  stdinUpload(ctx);
 }
 
 const REMOTE = (v: string) =>
@@ -200,6 +308,7 @@ const REMOTE = (v: string) =>
  */
 export function remoteCopy(ctx: ToolContext): void {
   const { parsed, inv } = ctx;
+  if (inv.program !== "rsync") sshOptions(ctx);
   const positionals = parsed.positionals;
   if (positionals.some((p) => p.value === undefined)) {
     const dest = positionals[positionals.length - 1];
@@ -228,19 +337,38 @@ export function remoteCopy(ctx: ToolContext): void {
     }
 }
 
-/** ssh: connecting to a host is a remote session (clause 7); `-G`, `-V`, `-Q` only print. `-o` options that run commands are judged too. */
-export function ssh(ctx: ToolContext): void {
-  const { parsed } = ctx;
-  for (const o of parsed.options) {
+/** ssh `-o KEY=VALUE` options that run a shell command locally. */
+const SSH_COMMAND_KEYS = /^(ProxyCommand|LocalCommand|KnownHostsCommand|RemoteCommand|Match)$/i;
+/** ssh options that load native code (PKCS#11 and security-key providers) or name a program. */
+const SSH_NATIVE_KEYS = /^(PKCS11Provider|SecurityKeyProvider)$/i;
+
+/** `-o KEY=VALUE` options of ssh, scp and sftp: commands, programs, libraries and included files are judged. */
+export function sshOptions(ctx: ToolContext): void {
+  for (const o of ctx.parsed.options) {
     if (o.name !== "-o" || !o.value) continue;
     const v = o.value.value;
     if (v === undefined) {
       ctx.find("exec.surface", "sets an ssh option the detector cannot see");
       continue;
     }
-    const m = /^\s*(ProxyCommand|LocalCommand|KnownHostsCommand|RemoteCommand|PermitLocalCommand|Match)\s*[= ]\s*(.*)$/i.exec(v);
-    if (m && !/^(PermitLocalCommand)$/i.test(m[1] as string)) ctx.shell(syntheticArg(m[2] as string, o.value));
+    const m = /^\s*([A-Za-z0-9]+)\s*(?:=\s*|\s+)(.*)$/s.exec(v);
+    if (!m) continue;
+    const key = m[1] as string;
+    const value = syntheticArg((m[2] as string).trim().replace(/^"(.*)"$/s, "$1"), o.value);
+    if (SSH_COMMAND_KEYS.test(key)) ctx.shell(value);
+    else if (SSH_NATIVE_KEYS.test(key)) {
+      const cls = ctx.classify(value);
+      if (value.value !== "none" && value.value !== "internal" && cls !== "inside")
+        ctx.find("exec.native", `makes ssh load \`${value.value}\` (${key})`);
+    } else if (/^XAuthLocation$/i.test(key)) ctx.commandText(value);
+    else if (/^Include$/i.test(key)) ctx.find("exec.surface", "includes an ssh configuration file, which can run commands");
   }
+}
+
+/** ssh: connecting to a host is a remote session (clause 7); `-G`, `-V`, `-Q` only print. `-o` options that run commands are judged too. */
+export function ssh(ctx: ToolContext): void {
+  const { parsed } = ctx;
+  sshOptions(ctx);
   if (parsed.has("-V", "-Q", "-G")) return ctx.find("local.read");
   if (parsed.has("-F")) ctx.find("exec.surface", "reads an ssh configuration file, which can run commands");
   if (parsed.positionals.length === 0) return ctx.find("local.read");

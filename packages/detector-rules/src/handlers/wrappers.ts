@@ -79,36 +79,130 @@ export function xargs(ctx: ToolContext): void {
   ctx.command(words, { stdin: { kind: "descriptor" }, appended });
 }
 
-/** GNU `parallel CMD ::: ARGS` (CMD through the shell), or `parallel ::: CMD…` / input lines as commands. */
+const PARALLEL_VALUES =
+  /^(-j|-P|-n|-N|-L|-l|-S|-a|-C|-d|-I|-E|-s|--jobs|--max-procs|--max-args|--max-replace-args|--max-lines|--sshlogin|--sshloginfile|--slf|--joblog|--results|--res|--tmpdir|--tempdir|--workdir|--wd|--arg-file|--colsep|--delimiter|--replace|--eof|--max-chars|--timeout|--delay|--retries|--tag-string|--tagstring|--halt|--halt-on-error|--memfree|--memsuspend|--load|--nice|--basefile|--bf|--return|--transferfile|--tf|--env|--block|--blocksize|--recstart|--recend|--header|--termseq|--seqreplace|--sshdelay|--ctagstring|--arg-sep|--arg-file-sep|--resume-failed|--template|--results-dir|--rpl|--filter|--ssh|--limit|--sql|--sqlmaster|--sqlandworker|--sqlworker|--shebang-wrap|--cleanup|--plus-rpl|--sshlogin-file|--group-by|--line-buffer-file|--compress-program|--decompress-program|--pipe-part-size|--profile|-J)$/;
+/** Replacement strings of GNU parallel: `{}`, `{.}`, `{/}`, `{//}`, `{/.}`, `{#}`, `{%}`, `{1}`, `{2.}` … */
+const REPLACEMENT = /\{(\d*)([./#%]*)\}/g;
+
+/**
+ * GNU `parallel [OPTIONS] CMD… ::: ARGS…` runs CMD through the shell once per argument, the argument
+ * appended (or put where `{}` is); `:::: FILE` and standard input supply arguments the detector
+ * cannot see. Without CMD, the arguments (or input lines) are the commands. `{= perl =}` and
+ * `--filter`/`--rpl` are Perl code; `--ssh`, `--limit`, `--compress-program` run programs.
+ */
 export function parallel(ctx: ToolContext): void {
   const args = ctx.inv.args;
-  const sep = args.findIndex((a) => a.value === ":::" || a.value === "::::" || a.value === ":::+" || a.value === "::::+");
-  const before = (sep < 0 ? args : args.slice(0, sep)).filter((a, i, all) => {
-    const prev = all[i - 1]?.value;
-    return (
-      !(a.value?.startsWith("-") ?? false) &&
-      !(
-        prev !== undefined &&
-        /^(-j|-P|-n|-N|-L|-S|--jobs|--max-args|--sshlogin|--joblog|--results|--tmpdir|-a|--arg-file|--colsep|-d|--delimiter|-I|--timeout|--delay|--retries|--tag-string)$/.test(
-          prev,
-        )
+  const isSep = (a: Arg) => a.value === ":::" || a.value === "::::" || a.value === ":::+" || a.value === "::::+";
+  const sources: { file: boolean; args: Arg[] }[] = [];
+  let i = 0;
+  let quote = false;
+  for (; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const v = a.value;
+    if (v === undefined) {
+      if (a.prefix.startsWith("-") || a.prefix === "")
+        return ctx.find("exec.dynamic-word", `passes \`${a.text}\` to parallel, which is not a literal`);
+      break;
+    }
+    if (isSep(a)) break;
+    if (v === "--") {
+      i++;
+      break;
+    }
+    if (!v.startsWith("-") || v === "-") break;
+    const eq = v.indexOf("=");
+    const name = v.startsWith("--") && eq > 0 ? v.slice(0, eq) : v;
+    const value = v.startsWith("--") && eq > 0 ? syntheticArg(v.slice(eq + 1), a) : PARALLEL_VALUES.test(name) ? args[i + 1] : undefined;
+    if (PARALLEL_VALUES.test(name) && !(v.startsWith("--") && eq > 0)) i++;
+    if (name === "-q" || name === "--quote") quote = true;
+    if (
+      /^(-S|--sshlogin|--sshloginfile|--slf|--sshlogin-file|--onall|--nonall|--basefile|--bf|--transferfile|--tf|--return|--trc)$/.test(
+        name,
       )
-    );
-  });
-  if (args.some((a) => /^(-S|--sshlogin|--sshloginfile|--slf)$/.test(a.value ?? "")))
-    ctx.find("net.remote-session", "runs commands on other hosts");
-  if (before.length > 0) {
-    const text = before.map((a) => a.value?.replace(/\{[^}]*\}/g, "x")).join(" ");
-    if (before.some((a) => a.value === undefined)) return ctx.shell(syntheticArg(undefined, before[0]));
-    ctx.shell(syntheticArg(text, before[0]));
-    if (sep < 0 || args[sep]?.value?.startsWith("::::")) ctx.find("local.read");
+    )
+      ctx.find("net.remote-session", "runs commands on other hosts");
+    if (/^(--ssh|--limit|--compress-program|--decompress-program|--cleanup)$/.test(name) && value) ctx.commandText(value);
+    if (/^(--filter|--rpl|--plus-rpl)$/.test(name)) {
+      if (value) ctx.code(value, "perl");
+      else ctx.find("exec.dynamic-code", "runs Perl code it cannot see");
+    }
+    if (/^(--sql|--sqlmaster|--sqlandworker|--sqlworker)$/.test(name))
+      ctx.find("exec.surface", "reads or writes its jobs through a database");
+    if (/^(--shebang|--shebang-wrap|--pipepart)$/.test(name)) ctx.find("exec.surface", "runs a script given as input");
+    if (/^(--joblog|--results|--res|--results-dir|--tmpdir|--tempdir)$/.test(name) && value && value.value !== "-")
+      ctx.path(value, "write");
+    if (/^(-a|--arg-file)$/.test(name) && value) sources.push({ file: true, args: [value] });
+  }
+  const command: Arg[] = [];
+  for (; i < args.length && !isSep(args[i] as Arg); i++) command.push(args[i] as Arg);
+  // The argument sources.
+  while (i < args.length) {
+    const file = (args[i]?.value ?? "").startsWith("::::");
+    const group: Arg[] = [];
+    for (i++; i < args.length && !isSep(args[i] as Arg); i++) group.push(args[i] as Arg);
+    sources.push({ file, args: group });
+  }
+  for (const w of command) for (const m of (w.value ?? "").matchAll(/\{=(.*?)=\}/gs)) ctx.code(syntheticArg(m[1] as string, w), "perl");
+  const literal = sources.filter((s) => !s.file).flatMap((s) => s.args);
+  const unseen = sources.some((s) => s.file) || sources.length === 0;
+  if (command.length === 0) {
+    // The arguments, or the input lines, are the commands.
+    for (const a of literal) ctx.shell(a);
+    if (sources.some((s) => s.file)) ctx.find("exec.dynamic-code", "runs commands listed in a file");
+    if (sources.length === 0) ctx.stdinCode("shell");
     return;
   }
-  if (sep >= 0 && !args[sep]?.value?.startsWith("::::")) {
-    for (const a of args.slice(sep + 1)) if (a.value !== ":::") ctx.shell(a);
+  if (command.some((w) => w.value === undefined)) return ctx.shell(syntheticArg(undefined, command[0]));
+  const whole = (w: Arg) => /^\{\d*[./#%]*\}$/.test(w.value ?? "");
+  const placeholders = command.some((w) => /\{(\d*)([./#%]*)\}|\{=/.test(w.value ?? ""));
+  const plain = quote || command.every((w) => whole(w) || (/^[\w./@%+,:=~-]*$/.test(w.value ?? "") && !w.value?.includes("{")));
+  const appended = unseen ? (ctx.inv.stdin.kind === "pipe" && sources.length === 0 ? ctx.inv.stdin.producers.paths : "unknown") : undefined;
+  if (plain) {
+    // `parallel rm -rf ::: a b`, `parallel gzip {} ::: a b`: the arguments take the replacement strings' places (or are appended).
+    if (!placeholders) {
+      if (literal.length > 0) ctx.command([...command, ...literal]);
+    } else for (const a of literal.slice(0, 32)) ctx.command(command.map((w) => (whole(w) ? a : w)));
+    if (appended !== undefined)
+      ctx.command(
+        command.filter((w) => !whole(w)),
+        { appended },
+      );
+    if (literal.length === 0 && appended === undefined) ctx.command(command.filter((w) => !whole(w)));
     return;
   }
+  // Through the shell, with every argument in place of the replacement strings (or appended).
+  const text = command.map((w) => w.value as string).join(" ");
+  const fill = (arg: string) => (placeholders ? text.replace(REPLACEMENT, () => arg).replace(/\{=(.*?)=\}/gs, "x") : `${text} ${arg}`);
+  for (const a of literal.slice(0, 32)) {
+    const shown = a.value !== undefined && !a.splits && /^[\w./@%+,:=-]*$/.test(a.value) ? a.value : a.text;
+    ctx.shell(syntheticArg(fill(shown), a));
+  }
+  if (appended !== undefined) {
+    const shown = appended === "inside" ? "./found" : '"$__PARALLEL_ARGUMENT__"';
+    ctx.shell(syntheticArg(fill(shown), command[0]));
+  }
+  if (literal.length === 0 && appended === undefined) ctx.shell(syntheticArg(text, command[0]));
+}
+
+/** Wrappers that start a shell when given no command (`unshare`, `setarch ARCH`, `linux32`, `firejail`). */
+export function defaultShell(ctx: ToolContext): void {
+  const { parsed } = ctx;
+  if (parsed.commandAt !== undefined) return;
+  if (parsed.has("--list", "-h", "--help", "-V", "--version", "--tree", "--top", "--debug-profiles", "--debug-syscalls")) return;
+  if (parsed.positionals.length < (parsed.level.command ?? 0)) return;
   ctx.stdinCode("shell");
+}
+
+/** `pidstat -e CMD…`, `schedtool -e CMD…`: the words after `-e` are a command; otherwise schedtool's arguments are processes. */
+export function execOption(ctx: ToolContext): void {
+  const { inv, parsed } = ctx;
+  const at = inv.args.findIndex((a) => a.value !== undefined && /^-[a-zA-Z]*e$/.test(a.value) && !a.value.startsWith("--"));
+  if (at >= 0) {
+    const words = inv.args.slice(at + 1);
+    if (words.length > 0) return ctx.command(words);
+    return ctx.stdinCode("shell");
+  }
+  if (inv.program === "schedtool" && parsed.positionals.length > 0) ctx.find("sys.signal", "changes the scheduling of other processes");
 }
 
 /** `sops exec-env FILE 'CMD'`, `sops exec-file FILE 'CMD'`: CMD is a shell command. */
