@@ -104,6 +104,17 @@ function listAt(code: string, i: number, lang: CodeLanguage): { values: string[]
   return { values, end: k + 1 };
 }
 
+/** A call whose first argument is one literal http(s) URL (`urlopen("https://x/a")`, `fetch('http://localhost:3000')`). */
+function literalUrlCall(code: string, end: number, lang: CodeLanguage): boolean {
+  let i = skipBlank(code, end);
+  if (code[i] === "(") i = skipBlank(code, i + 1);
+  else if (!(lang === "perl" || lang === "ruby")) return false;
+  const lit = literalAt(code, i, lang);
+  if (!lit || !/^https?:\/\/[^\s]+$/.test(lit.value)) return false;
+  const after = skipBlank(code, lit.end);
+  return code[after] === ")" || code[after] === "," || code[after] === undefined || code[after] === ";" || code[after] === "\n";
+}
+
 /** Whether a token sits in an import (`import subprocess`, `require("child_process")`, `use IPC::Open3`, `const { execSync } = require(…)`). */
 function inImport(code: string, token: Token): boolean {
   const lineStart = Math.max(code.lastIndexOf("\n", token.start - 1), code.lastIndexOf(";", token.start - 1)) + 1;
@@ -157,6 +168,7 @@ interface Compiled {
   dynamic: NameMatcher;
   files: NameMatcher;
   network: NameMatcher;
+  gets: NameMatcher;
   packages: NameMatcher;
   native: NameMatcher;
   opens: Set<string>;
@@ -174,6 +186,7 @@ function rulesFor(lang: CodeLanguage): Compiled | undefined {
     dynamic: compile(rules.dynamic),
     files: compile(rules.files),
     network: compile(rules.network),
+    gets: compile(rules.gets ?? []),
     packages: compile(rules.packages),
     native: compile(rules.native),
     opens: new Set(rules.opens),
@@ -246,6 +259,8 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
     if (!found.has(id)) found.set(id, what);
   };
   let files = false;
+  const gets: string[] = [];
+  const networkImports: string[] = [];
   let dynamicPaths = false;
   let opens = false;
   for (const t of s.names) {
@@ -261,7 +276,17 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
       if (!(lang === "perl" && t.name === "eval" && t.next === "{"))
         add("code.dynamic", `evaluates code the detector cannot see (${t.name})`);
     }
-    if (matches(rules.network, t)) add("code.network", `opens network connections (${t.name})`);
+    if (matches(rules.network, t)) {
+      // Imports of network modules do nothing by themselves; a GET of one literal URL reads (R4).
+      // A name inside a string counts only as a whole string (`__import__("socket")`), not as part of a URL.
+      if (t.inString && !(/['"`]/.test(code[t.start - 1] ?? "") && /['"`]/.test(code[t.end] ?? ""))) continue;
+      if (t.inString ? inImport(code, t) : inImport(code, t) && t.next !== "(") {
+        networkImports.push(t.name);
+        continue;
+      }
+      if (!t.inString && matches(rules.gets, t) && literalUrlCall(code, t.end, lang)) gets.push(t.name);
+      else add("code.network", `opens network connections (${t.name})`);
+    }
     if (matches(rules.packages, t)) add("code.packages", `manages packages (${t.name})`);
     if (matches(rules.native, t)) add("code.runs-programs", `loads native code (${t.name})`);
     if (matches(rules.files, t)) files = true;
@@ -308,6 +333,21 @@ export function analyseCode(code: string, lang: CodeLanguage): CodeAnalysis {
   if (lang === "ruby" && s.strings.some((str) => str.startsWith("|"))) add("code.runs-programs", "opens a pipe to a command");
   if (lang === "tcl" && s.strings.some((str) => str.startsWith("|"))) add("code.runs-programs", "opens a pipe to a command");
   if (lang === "php" && s.strings.some((str) => /^(https?|ftp|php):\/\//.test(str))) add("code.network", "reads a URL");
+  // Importing a network module is using it, unless the code only does literal GETs through the
+  // module's own name (no `from m import x`, no alias, no destructuring that could hide a POST).
+  const head64 = code.length > 65536 ? code.slice(0, 65536) : code;
+  if (
+    networkImports.length > 0 &&
+    (gets.length === 0 ||
+      /\bfrom\s+\S+\s+import\b(?!\s+(urlopen|get|head)\s*(;|$))|\bimport\s+\S+\s+as\b|\{[^}]*\}\s*=\s*require|import\s*\{/m.test(head64))
+  )
+    add("code.network", `opens network connections (${networkImports[0]})`);
+  // A GET that names a state-changing method or sends a body is not a read.
+  if (
+    gets.length > 0 &&
+    (s.strings.some((str) => /^(POST|PUT|PATCH|DELETE)$/i.test(str)) || /\b(data|body|json|files|method)\s*[=:]/.test(code))
+  )
+    add("code.network", `sends data over the network (${gets[0]})`);
   if (opens) {
     const writeMode = lang === "perl" ? s.strings.some((str) => PERL_WRITE.test(str)) : s.strings.some((str) => WRITE_MODE.test(str));
     if (writeMode) files = true;

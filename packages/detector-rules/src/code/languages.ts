@@ -25,6 +25,12 @@ export interface LanguageRules {
    * call is "runs other programs".
    */
   opaqueCalls?: boolean;
+  /**
+   * HTTP GETs whose answer the code reads (`urlopen("https://…").read()`): local like a `curl` GET
+   * printed to stdout (R4) when the URL is one literal, no state-changing method is named and
+   * nothing else in the code opens a connection. Each must also match `network`.
+   */
+  gets?: readonly string[];
 }
 
 const PY: LanguageRules = {
@@ -133,6 +139,16 @@ const PY: LanguageRules = {
     "boto3",
     "botocore",
     "urlopen",
+  ],
+  gets: [
+    "urlopen",
+    "urllib.request.urlopen",
+    "urllib.urlopen",
+    "urllib2.urlopen",
+    "requests.get",
+    "requests.head",
+    "httpx.get",
+    "httpx.head",
   ],
   packages: ["pip", "ensurepip", "setuptools.sandbox", "conda.cli"],
   native: ["ctypes", "_ctypes", "cffi"],
@@ -268,6 +284,10 @@ const JS: LanguageRules = {
     "Deno.connect*",
     "Bun.connect",
     "EventSource",
+    "request(",
+    "connect(",
+    "createConnection(",
+    ".Socket",
     // The modules themselves (`require("https").request(…)` is not a dotted chain).
     "http",
     "https",
@@ -282,6 +302,7 @@ const JS: LanguageRules = {
     "node:dns",
   ],
   packages: ["npm.commands", "npm.load", "pacote"],
+  gets: ["fetch(", "http.get", "https.get", "axios.get"],
   native: ["process.binding", "process._linkedBinding", "process.dlopen", "ffi-napi", "node-ffi", "koffi", "Deno.dlopen", "bun:ffi"],
   opens: ["fs.open", "fs.openSync", "openSync", "fs.promises.open", "Deno.open*"],
 };
@@ -362,6 +383,7 @@ const RUBY: LanguageRules = {
     "RestClient",
     "Excon",
   ],
+  gets: ["Net::HTTP.get", "URI.open", "HTTParty.get", "Faraday.get", "RestClient.get"],
   packages: ["Gem.install", "Gem::Installer", "Gem::DependencyInstaller", "Bundler"],
   native: ["Fiddle", "FFI", "DL"],
   backticksRun: true,
@@ -391,7 +413,20 @@ const PERL: LanguageRules = {
     "utime",
     "File::Path",
   ],
-  network: ["LWP", "HTTP::Tiny", "IO::Socket", "Net::", "Socket", "Mojo::UserAgent", "WWW::Mechanize", "getstore", "getprint"],
+  network: [
+    "LWP",
+    "HTTP::Tiny",
+    "IO::Socket",
+    "Net::",
+    "Socket",
+    "Mojo::UserAgent",
+    "WWW::Mechanize",
+    "getstore",
+    "getprint",
+    "get(",
+    "head(",
+  ],
+  gets: ["getprint", "get(", "head("],
   packages: ["CPAN", "App::cpanminus"],
   native: ["DynaLoader", "XSLoader", "FFI::", "Inline"],
   backticksRun: true,
