@@ -4,7 +4,7 @@ import { database } from "./db.js";
 import { archiver, chmod, compress, copy, dd, extract, lastOutput, rm, tar, tee, zip } from "./files.js";
 import { fd, find } from "./find.js";
 import { git, gitConfig } from "./git.js";
-import { denoRun, interpreter, python } from "./interpreters.js";
+import { denoRun, ghc, interpreter, python, repl } from "./interpreters.js";
 import { capture, exiftool, ffmpeg, latexmk } from "./media.js";
 import { grpc, http, loadTest, lookup, netcat, remoteCopy, scanTarget, ssh, sshKeygen, tlsClient } from "./network.js";
 import {
@@ -35,8 +35,22 @@ import {
   trap,
   watch,
 } from "./shell.js";
-import { crontab, date, debugger_, hostname, ifconfig, inPlace, ip, kill, launcher, mount, splitFilter, sysctl } from "./system.js";
-import { awk, dc, ed, emacs, pager, sed, vim } from "./text.js";
+import {
+  crontab,
+  date,
+  debugger_,
+  hostname,
+  ifconfig,
+  inPlace,
+  ip,
+  kill,
+  launcher,
+  mount,
+  rpmMacros,
+  splitFilter,
+  sysctl,
+} from "./system.js";
+import { awk, dc, ed, emacs, pager, sed, vim, vscode } from "./text.js";
 import { chdirCommand, defaultShell, env, execOption, parallel, sopsExec, taskset, xargs } from "./wrappers.js";
 
 /** A handler judges what a tool's data cannot: see engine/context.ts for what it may call. */
@@ -87,6 +101,7 @@ export const HANDLERS = {
   find,
   forge,
   gcloud,
+  ghc,
   git,
   "go-run": goRun,
   "git-config": gitConfig,
@@ -118,9 +133,11 @@ export const HANDLERS = {
   python,
   read,
   "remote-copy": remoteCopy,
+  repl,
   "scan-target": scanTarget,
   "script-session": scriptSession,
   rm,
+  "rpm-macros": rpmMacros,
   sed,
   set,
   shell,
@@ -142,6 +159,7 @@ export const HANDLERS = {
   unset,
   "uv-run": uvRun,
   vim,
+  vscode,
   watch,
   xargs,
   "yarn-node": yarnNode,

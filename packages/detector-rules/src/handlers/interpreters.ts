@@ -31,6 +31,8 @@ export function python(ctx: ToolContext): void {
     onlyInformational(ctx)
   )
     return;
+  // `-i` (alone or in a cluster before `-c`/`-m`): an interactive session follows whatever runs first.
+  if (pythonInteractive(args)) ctx.stdinCode("python");
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as Arg;
     const v = a.value;
@@ -66,6 +68,28 @@ export function python(ctx: ToolContext): void {
     return script(ctx, a, "python", args.slice(i + 1));
   }
   ctx.stdinCode("python");
+}
+
+/** Whether python's options (before the script, `-c` or `-m`) include `-i`. */
+function pythonInteractive(args: readonly Arg[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i]?.value;
+    if (v === undefined || v === "-" || v === "--" || !v.startsWith("-")) return false;
+    if (v.startsWith("--")) {
+      if (v === "--check-hash-based-pycs") i++;
+      continue;
+    }
+    for (let j = 1; j < v.length; j++) {
+      const c = v[j] as string;
+      if (c === "i") return true;
+      if (c === "c" || c === "m") return false;
+      if (c === "W" || c === "X") {
+        if (j === v.length - 1) i++;
+        break;
+      }
+    }
+  }
+  return false;
 }
 
 /** Modules that are tools of their own (`python -m pip` is pip). */
@@ -298,7 +322,8 @@ const SPECS: Record<string, InterpreterSpec> = {
   julia: {
     language: "julia",
     code: ["-e", "--eval", "-E", "--print"],
-    values: ["-L", "--load", "-J", "--sysimage", "-p", "--procs", "-t", "--threads", "--project", "-O", "--startup-file", "--history-file"],
+    // `--project`, `--startup-file`, `--history-file`, `-O`/`--optimize` take a value only with `=` (or attached).
+    values: ["-L", "--load", "-J", "--sysimage", "-p", "--procs", "-t", "--threads", "-C", "--cpu-target"],
     loads: ["-L", "--load"],
   },
   tcl: { language: "tcl", code: ["-c"], values: ["-encoding", "-f"] },
@@ -366,6 +391,9 @@ export function interpreter(ctx: ToolContext): void {
     ctx.find("local.project-code", "runs PHP's built-in server on the project");
     return ctx.projectCode();
   }
+  // An interactive session after the program (`node -i`, `php -a`, `perl -d`, `lua -i`, `julia -i`) reads code from input.
+  if (interactiveAfter(key, args, spec)) ctx.stdinCode(spec.language);
+  if (key === "node" && args.find((a) => !(a.value ?? "-").startsWith("-"))?.value === "inspect") return ctx.stdinCode("js");
   let sawCode = false;
   let rest: Arg[] = [];
   const modules: string[] = [];
@@ -456,6 +484,33 @@ export function interpreter(ctx: ToolContext): void {
   ctx.stdinCode(spec.language);
 }
 
+/** Letters that take the rest of a perl/ruby option cluster as their value. */
+const CLUSTER_VALUES = new Set(["e", "E", "M", "m", "I", "x", "C", "F", "0", "l", "D", "i", "r"]);
+
+/** Whether an interpreter's options (before the script) ask for an interactive session or debugger. */
+function interactiveAfter(key: string, args: readonly Arg[], spec: InterpreterSpec): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i]?.value;
+    if (v === undefined || v === "--" || v === "-" || !v.startsWith("-")) return false;
+    if (key === "node" && (v === "-i" || v === "--interactive")) return true;
+    if (key === "php" && v === "-a") return true;
+    if ((key === "lua" || key === "julia") && (v === "-i" || v === "--interactive")) return true;
+    if (key === "perl" && !v.startsWith("--")) {
+      for (let j = 1; j < v.length; j++) {
+        const c = v[j] as string;
+        if (c === "d") {
+          if (v[j + 1] !== ":") return true;
+          break;
+        }
+        if (CLUSTER_VALUES.has(c)) break;
+      }
+    }
+    const name = v.startsWith("--") && v.includes("=") ? v.slice(0, v.indexOf("=")) : v;
+    if ((spec.values.includes(name) || spec.code.includes(name) || (spec.loads ?? []).includes(name)) && !v.includes("=")) i++;
+  }
+  return false;
+}
+
 /** `ruby -I DIR`, `perl -IDIR`: modules load from DIR, which must be the project's, a scratch or a system directory (like RUBYLIB). */
 function searchPath(ctx: ToolContext, dir: Arg): void {
   const cls = ctx.classify(dir);
@@ -479,6 +534,25 @@ function withModules(code: Arg, modules: string[], key: string): Arg {
 /** Files loaded before the program (`node -r ./x.js`, `ruby -r ./x`): paths are project code; module names are packages. */
 function checkLoads(ctx: ToolContext, modules: string[], codes: Arg[], spec: InterpreterSpec, inPlace: boolean, files: Arg[]): void {
   for (const m of modules) {
+    if (/^(https?|ftps?):\/\//i.test(m)) {
+      ctx.find("download.execute", `loads a module from the network (\`${m}\`)`);
+      continue;
+    }
+    if (/^data:/i.test(m)) {
+      const comma = m.indexOf(",");
+      const meta = m.slice(5, comma < 0 ? m.length : comma);
+      if (comma < 0 || /;base64$/i.test(meta)) ctx.find("exec.dynamic-code", "loads a module from an encoded data: URL");
+      else {
+        let code: string | undefined;
+        try {
+          code = decodeURIComponent(m.slice(comma + 1));
+        } catch {
+          code = undefined;
+        }
+        ctx.code(syntheticArg(code), spec.language);
+      }
+      continue;
+    }
     if (m.startsWith("/") || m.startsWith(".") || m.startsWith("~") || m.includes("/")) {
       if (m.startsWith("/") || m.startsWith("~") || m.startsWith("..") || m.startsWith("."))
         ctx.runFile(syntheticArg(m.replace(/^file:\/\//, "")), spec.language);
@@ -528,4 +602,134 @@ export function denoRun(ctx: ToolContext): void {
   if (target.value !== undefined && /^(https?:|jsr:|npm:|github:)/.test(target.value))
     return ctx.find("download.launcher", `runs ${target.value}, fetched from the network`);
   ctx.runFile(target, "js");
+}
+
+/** The language a REPL reads, by program. */
+const REPL_LANGUAGE: Record<string, CodeLanguage> = {
+  irb: "ruby",
+  pry: "ruby",
+  bundle: "ruby",
+  bundler: "ruby",
+  rails: "ruby",
+  deno: "js",
+  node: "js",
+  bun: "js",
+};
+
+/**
+ * REPLs read their program from standard input (clause 8, like a bare `python3`): `irb`, `pry`,
+ * `iex`, `ghci`, `jshell`, `erl`, `scala`, `clj`, and verbs that start one (`bundle console`,
+ * `rails console`, `dotnet fsi`, `lein repl`, `sbt console`, `deno repl`, `cabal repl`). Inline code
+ * options are analysed; a remote shell option is a remote session; a script given instead of a
+ * session (`irb x.rb`, `dotnet fsi x.fsx`, `scala run x.scala`, `clj -M -m app`) is project code.
+ */
+export function repl(ctx: ToolContext): void {
+  const { inv, parsed } = ctx;
+  const program = inv.program;
+  const language: CodeLanguage = REPL_LANGUAGE[program] ?? "unknown";
+  const args = inv.args;
+  const verb = parsed.verbs[parsed.verbs.length - 1];
+  if (parsed.verbs.length === 0 && args.length > 0 && args.every((a) => INFORMATIONAL.test(a.value ?? "")))
+    return ctx.find("local.read", "prints its version or help");
+  if (args.some((a) => a.value === undefined && (a.prefix === "" || a.prefix.startsWith("-"))))
+    return ctx.find("exec.dynamic-word", `passes a word that is not a literal to ${program}'s REPL`);
+  const words = args.map((a) => a.value as string);
+  const has = (...names: string[]) =>
+    words.some((w) => names.includes(w) || names.some((n) => n.startsWith("--") && w.startsWith(`${n}=`)));
+  const optionValue = (...names: string[]): Arg | undefined => {
+    for (let i = 0; i < args.length; i++) {
+      const w = words[i] as string;
+      for (const n of names) {
+        if (w === n) return args[i + 1];
+        if (n.startsWith("--") && w.startsWith(`${n}=`)) return syntheticArg(w.slice(n.length + 1), args[i]);
+      }
+    }
+    return undefined;
+  };
+  if (has("--remsh", "-remsh", "--connect") || (program === "lein" && words.includes(":connect")))
+    ctx.find("net.remote-session", "opens a shell on another node");
+  const code = optionValue("-e", "--eval", "-eval", "--expression", "--exec");
+  if (verb === "runner" || verb === "r") {
+    // `rails runner CODE|FILE`
+    const target = parsed.positionals[0];
+    if (!target) return;
+    if (target.value !== undefined && (/\.rb$/.test(target.value) || target.value.includes("/"))) return ctx.runFile(target, "ruby");
+    return ctx.code(target, "ruby");
+  }
+  if (code) ctx.code(code, language);
+  // A script instead of a session.
+  if (verb === "fsi") {
+    const script = parsed.positionals.find((p) => /\.(fsx|fs)$/.test(p.value ?? ""));
+    if (script && !words.some((w) => /^--use:/.test(w))) return ctx.runFile(script, "unknown");
+    return ctx.stdinCode(language);
+  }
+  if (parsed.verbs.length === 0) {
+    if (program === "irb") {
+      const script = firstPositional(args, [
+        "-r",
+        "-I",
+        "-E",
+        "--encoding",
+        "--context-mode",
+        "--prompt",
+        "--prompt-mode",
+        "--back-trace-limit",
+      ]);
+      if (script) return ctx.runFile(script, "ruby");
+    }
+    if (program === "ghci" && code) return;
+    if (program === "erl" && has("-noshell", "-noinput", "-detached")) return ctx.find("local.project-code");
+    if (program === "scala" || program === "scala-cli") {
+      const first = firstPositional(args, ["-cp", "-classpath", "--classpath", "-i", "-D", "-J", "--server", "-S", "--scala", "-O"]);
+      if (code && !has("-i")) return;
+      if (first && first.value !== "repl") {
+        ctx.find("local.project-code");
+        return ctx.projectCode();
+      }
+    }
+    if (program === "clj" || program === "clojure") {
+      if (!has("-r", "--repl")) {
+        if (code) return;
+        const runs = words.some(
+          (w) => /^-(m|-main|X|T)/.test(w) || /^-M:/.test(w) || /^-A:/.test(w) || /\.(clj|cljc|cljs)$/.test(w) || w === "-",
+        );
+        if (runs) {
+          ctx.find("local.project-code");
+          return ctx.projectCode();
+        }
+      }
+    }
+  }
+  ctx.stdinCode(language);
+}
+
+/** The first argument that is neither an option nor the value of one of `values`. */
+function firstPositional(args: Arg[], values: readonly string[]): Arg | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i]?.value ?? "";
+    if (values.includes(v)) {
+      i++;
+      continue;
+    }
+    if (v === "--") return args[i + 1];
+    if (!v.startsWith("-")) return args[i];
+  }
+  return undefined;
+}
+
+/** `ghc -pgmc CMD`, `-pgmF CMD` … name the programs ghc runs (the C compiler, preprocessors, the linker). */
+export function ghc(ctx: ToolContext): void {
+  const args = ctx.inv.args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const m = /^-pgm[a-zA-Z]+/.exec(a.value ?? a.prefix);
+    if (!m) continue;
+    if (a.value === undefined) {
+      ctx.find("exec.dynamic-word", `names a program ghc runs with \`${a.text}\`, which is not a literal`);
+      continue;
+    }
+    const rest = a.value.slice(m[0].length).replace(/^=/, "");
+    const value = rest !== "" ? syntheticArg(rest, a) : args[++i];
+    if (value) ctx.commandText(value);
+  }
 }

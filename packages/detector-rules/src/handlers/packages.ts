@@ -294,6 +294,7 @@ export function buildInstallTargets(ctx: ToolContext): void {
  * one is judged, not only the first.
  */
 export function buildGoals(ctx: ToolContext): void {
+  if (ctx.tool.names.includes("mvn")) mavenProperties(ctx);
   const table = ctx.tool.verbs ?? {};
   const first = ctx.parsed.verbs[0];
   const goals =
@@ -310,5 +311,43 @@ export function buildGoals(ctx: ToolContext): void {
     if (outcome && outcome !== "local.project-code" && !outcome.startsWith("local.")) ctx.find(outcome, `runs the ${v} goal`);
     else if (!entry && /^(publish|upload|deploy|release)/i.test(v.replace(/^.*:/, ""))) ctx.find("remote.change", `runs the ${v} task`);
     else if (!entry && /^(install|publishToMavenLocal)$/i.test(v.replace(/^.*:/, ""))) ctx.find("pkg.install", `runs the ${v} task`);
+    // `sbt core/console`, `mill app.repl`: the built-in REPL tasks read code from standard input.
+    if (/(^|[/.:])(console|consoleQuick|consoleProject|repl)$/.test(v) && !entry) ctx.stdinCode("unknown");
   }
+}
+
+/**
+ * Maven `-D` properties that name what plugins run: `exec.executable` (with `exec.args`) is the
+ * program `exec:exec` runs, `jvm` the JVM surefire forks, `argLine` its JVM options (agents load
+ * code), `maven.ext.class.path` extensions loaded into Maven itself.
+ */
+function mavenProperties(ctx: ToolContext): void {
+  const props = new Map<string, Arg>();
+  for (const o of ctx.parsed.options) {
+    if ((o.name !== "-D" && o.name !== "--define") || !o.value) continue;
+    const v = o.value.value;
+    if (v === undefined) {
+      if (/^(exec\.|jvm|argLine|maven\.ext)/.test(o.value.prefix) || o.value.prefix === "")
+        ctx.find("exec.dynamic-word", `sets a Maven property from \`${o.value.text}\`, which is not a literal`);
+      continue;
+    }
+    const eq = v.indexOf("=");
+    if (eq > 0) props.set(v.slice(0, eq), syntheticArg(v.slice(eq + 1), o.value));
+  }
+  const executable = props.get("exec.executable");
+  if (executable) {
+    const args = props.get("exec.args");
+    if (executable.value === undefined || (args && args.value === undefined))
+      ctx.find("exec.dynamic-code", "runs a program (exec.executable) the detector cannot see");
+    else ctx.commandText(syntheticArg(`${executable.value} ${args?.value ?? ""}`.trim(), executable));
+  }
+  const jvm = props.get("jvm");
+  if (jvm) ctx.commandText(jvm);
+  const argLine = props.get("argLine")?.value ?? "";
+  for (const m of argLine.matchAll(/-(?:javaagent|agentpath|agentlib):([^=\s]+)/g))
+    if (ctx.classify(syntheticArg(m[1] as string)) !== "inside") ctx.find("exec.native", `loads a JVM agent (${m[1]}) into the tests`);
+  const ext = props.get("maven.ext.class.path");
+  if (ext)
+    for (const p of (ext.value ?? "").split(/[:;]/))
+      if (p && ctx.classify(syntheticArg(p)) !== "inside") ctx.find("exec.native", `loads a Maven extension from ${p}`);
 }

@@ -155,3 +155,56 @@ export function splitFilter(ctx: ToolContext): void {
   const next = at >= 0 ? ctx.inv.args[at + 1] : undefined;
   if (next) ctx.shell(next);
 }
+
+/** The bodies of `%(…)` (shell) and `%{lua:…}` (Lua) in an rpm macro string, with balanced brackets. */
+function macroBodies(text: string, open: string, close: string, start: RegExp): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(start)) {
+    let depth = 1;
+    let i = (m.index as number) + m[0].length;
+    const from = i;
+    for (; i < text.length && depth > 0; i++) {
+      if (text[i] === open) depth++;
+      else if (text[i] === close) depth--;
+    }
+    out.push(text.slice(from, depth === 0 ? i - 1 : i));
+  }
+  return out;
+}
+
+/** An rpm macro expression: `%(…)` runs shell, `%{lua:…}` runs Lua; `%{expand:…}`, `%%`, `%{load:…}` and `%[…]` build code at run time. */
+function rpmMacro(ctx: ToolContext, value: Arg): void {
+  const v = value.value;
+  if (v === undefined) return ctx.find("exec.dynamic-word", `expands an rpm macro from \`${value.text}\`, which is not a literal`);
+  for (const body of macroBodies(v, "(", ")", /%\(/g)) ctx.shell(syntheticArg(body, value));
+  for (const body of macroBodies(v, "{", "}", /%\{lua:/g)) ctx.code(syntheticArg(body, value), "lua");
+  if (/%%|%\{?(expand|load|uncompress|dnl)\b|%\[/.test(v)) ctx.find("exec.surface", "expands an rpm macro that builds code at run time");
+}
+
+/**
+ * rpm: `--eval`/`-E` expands macros, whose `%(…)` run shell and `%{lua:…}` Lua; `--define`/`-D`
+ * defines them (helper programs are `__…` macros); `--macros`, `--load` and `--rcfile` read macro
+ * files, which must be the project's or the system's.
+ */
+export function rpmMacros(ctx: ToolContext): void {
+  for (const o of ctx.parsed.options) {
+    if (!o.value) continue;
+    if (o.name === "--eval" || o.name === "-E") rpmMacro(ctx, o.value);
+    else if (o.name === "--define" || o.name === "-D") {
+      const v = o.value.value;
+      if (v === undefined) {
+        ctx.find("exec.dynamic-word", `defines an rpm macro from \`${o.value.text}\`, which is not a literal`);
+        continue;
+      }
+      const m = /^\s*(\S+)\s*(.*)$/s.exec(v);
+      if (m && /^__/.test(m[1] as string)) ctx.find("exec.surface", `defines the rpm helper program ${m[1]}`);
+      rpmMacro(ctx, syntheticArg(m?.[2] ?? v, o.value));
+    } else if (o.name === "--macros" || o.name === "--load" || o.name === "--rcfile") {
+      for (const file of (o.value.value ?? "").split(":")) {
+        const arg = syntheticArg(file === "" && o.value.value === undefined ? undefined : file, o.value);
+        const cls = ctx.classify(arg);
+        if (cls !== "inside") ctx.find("exec.surface", `reads rpm macros, which can run shell code, from \`${file || o.value.text}\``);
+      }
+    }
+  }
+}

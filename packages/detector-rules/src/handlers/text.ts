@@ -269,3 +269,24 @@ export function emacs(ctx: ToolContext): void {
       ctx.find("exec.surface", `runs the emacs command ${f ?? "(computed)"}, which can start programs`);
   }
 }
+
+/**
+ * VS Code's CLI (`code`, `cursor`, `codium` …): `tunnel` and `serve-web` open the machine to remote
+ * sessions, `--remote`/`vscode-remote://` open one, `chat` hands the machine to an agent.
+ */
+export function vscode(ctx: ToolContext): void {
+  const ps = ctx.parsed.positionals;
+  const first = ps[0]?.value;
+  if (ps[0] && first === undefined) return ctx.find("exec.dynamic-word", "names a VS Code command that is not a literal");
+  if (first === "tunnel" || first === "serve-web") {
+    const sub = ps[1]?.value;
+    if (first === "tunnel" && (sub === "status" || sub === "help" || (sub === "user" && ps[2]?.value === "show")))
+      return ctx.find("local.read");
+    if (first === "tunnel" && (sub === "kill" || sub === "restart")) return ctx.find("sys.signal", "stops or restarts the tunnel process");
+    return ctx.find("net.remote-session", `opens the machine to remote sessions (${ctx.inv.program} ${first})`);
+  }
+  if (first === "chat" || first === "agent") return ctx.find("exec.surface", "hands the machine to a coding agent");
+  if (ctx.inv.args.some((a) => /^vscode-remote:\/\//.test(a.value ?? "") || (a.value === undefined && /vscode-remote/.test(a.text))))
+    return ctx.find("net.remote-session", "opens a remote workspace");
+  ctx.find("local.read");
+}

@@ -551,7 +551,10 @@ export const tools: Tool[] = [
       "-V": "local.read",
       help: "local.read",
     },
-    examples: { local: ["maturin build --release"], sandbox: ["maturin develop", "uv run --no-sync maturin develop --uv", "maturin publish"] },
+    examples: {
+      local: ["maturin build --release"],
+      sandbox: ["maturin develop", "uv run --no-sync maturin develop --uv", "maturin publish"],
+    },
   },
   {
     names: ["twine"],
