@@ -1,6 +1,7 @@
 import type { ToolContext } from "../engine/context.js";
-import { syntheticArg } from "../engine/words.js";
+import { type Arg, syntheticArg } from "../engine/words.js";
 import type { FindingId } from "../findings.js";
+import { LOCALHOST } from "./network.js";
 
 /**
  * Cloud CLIs name their operations by convention (`describe-instances`, `list`, `get-iam-policy`):
@@ -48,7 +49,28 @@ function words(ctx: ToolContext): (string | undefined)[] {
   return ctx.parsed.positionals.map((p) => p.value);
 }
 
+/**
+ * `file://PATH` and `fileb://PATH` parameter values (and `@PATH` for az) are read and sent with the
+ * request: a path outside the project (or under /tmp) sends that file away (clause 7).
+ */
+function fileParameters(ctx: ToolContext, prefix: RegExp): void {
+  for (const a of ctx.inv.args) {
+    const v = a.value;
+    if (v === undefined) {
+      if (prefix.test(a.prefix.replace(/^--[\w-]+=/, ""))) ctx.find("net.upload", `sends a file named at run time (\`${a.text}\`)`);
+      continue;
+    }
+    const value = v.replace(/^--[\w-]+=/, "");
+    const m = prefix.exec(value);
+    if (!m) continue;
+    const path = value.slice(m[0].length);
+    const cls = ctx.classify(syntheticArg(path, a));
+    if (cls !== "inside") ctx.find("net.upload", `sends \`${path}\`, outside the project, with the request`);
+  }
+}
+
 export function aws(ctx: ToolContext): void {
+  fileParameters(ctx, /^fileb?:\/\//i);
   const [service, operation, ...rest] = words(ctx);
   if (service === undefined || (ctx.parsed.positionals.length > 0 && ctx.parsed.positionals[0]?.value === undefined)) {
     if (ctx.parsed.positionals.length === 0) return ctx.find("local.read");
@@ -71,6 +93,8 @@ export function aws(ctx: ToolContext): void {
 /** `aws s3 cp|sync|mv SRC DST`: from a bucket into the project is a download; into a bucket is an upload; rm/mb/rb change state. */
 function s3(ctx: ToolContext, operation: string, rest: (string | undefined)[]): void {
   if (operation === "ls" || operation === "presign") return ctx.find("local.read");
+  // `--dryrun` prints what cp/mv/rm/sync would do and changes nothing.
+  if (ctx.parsed.has("--dryrun") && /^(cp|mv|rm|sync)$/.test(operation)) return ctx.find("local.read", "a dry run (aws s3 --dryrun)");
   if (operation === "cp" || operation === "sync" || operation === "mv") {
     const [src, dst] = rest;
     if (src === undefined || dst === undefined) return ctx.find("exec.dynamic-word", "copies between paths that are not literals");
@@ -90,7 +114,39 @@ function s3(ctx: ToolContext, operation: string, rest: (string | undefined)[]): 
 }
 
 const GCLOUD_READ =
-  /^(list|describe|get-[\w-]+|show[\w-]*|print-[\w-]+|read|tail|info|version|help|search|lookup|list-[\w-]+|describe-[\w-]+|check-[\w-]+|validate|test-iam-permissions|logs|explain|preview|get|query-[\w-]*|export|diff|status|whoami|current|find-[\w-]+|detect|estimate|analyze[\w-]*)$/;
+  /^(list|describe|get-[\w-]+|show[\w-]*|print-[\w-]+|read|tail|info|version|help|search|lookup|list-[\w-]+|describe-[\w-]+|check-[\w-]+|validate|test-iam-permissions|logs|explain|preview|get|query-[\w-]*|export|diff|status|whoami|current|find-[\w-]+|detect|estimate|analyze[\w-]*|access|ls|cat|du|hash|sign-url)$/;
+
+/** `gcloud storage cp|rsync|mv SRC DST`: into the project is a download; into a bucket an upload; ls/cat/du read. */
+function gcloudStorage(ctx: ToolContext, path: string[]): void {
+  const op = path[1] ?? "";
+  if (/^(ls|cat|du|hash|sign-url|buckets|objects|managed-folders|folders|operations|insights)$/.test(op)) {
+    const sub = path[2] ?? "";
+    if (op === "ls" || op === "cat" || op === "du" || op === "hash" || op === "sign-url" || /^(list|describe)$/.test(sub))
+      return ctx.find("local.read");
+    return ctx.find("infra.change", `changes bucket state (gcloud storage ${op} ${sub})`);
+  }
+  if (/^(cp|rsync|mv)$/.test(op)) {
+    const ps = ctx.parsed.positionals.slice(2).filter((p) => !(p.value ?? "").startsWith("-"));
+    if (ps.some((p) => p.value === undefined)) return ctx.find("net.upload", "copies between locations it computes");
+    const dest = ps[ps.length - 1];
+    const sources = ps.slice(0, -1);
+    const remote = (v: string) => REMOTE_PATH.test(v);
+    if (!dest || sources.length === 0) return ctx.find("exec.unknown-verb", `this form of gcloud storage ${op} is not known to be local`);
+    if (remote(dest.value as string))
+      return ctx.find(
+        sources.every((s) => remote(s.value as string)) ? "infra.change" : "net.upload",
+        `copies into a bucket (gcloud storage ${op})`,
+      );
+    if (op === "mv" && sources.some((s) => remote(s.value as string)))
+      ctx.find("infra.change", "removes the objects it moves from the bucket");
+    if (dest.value !== "-") {
+      ctx.path(dest, op === "rsync" && ctx.parsed.has("--delete-unmatched-destination-objects") ? "delete" : "write", { recursive: true });
+      ctx.wrote(dest, { kind: "download" });
+    }
+    return ctx.find("local.network-read");
+  }
+  ctx.find("infra.change", `changes bucket state (gcloud storage ${op})`);
+}
 
 export function gcloud(ctx: ToolContext): void {
   const ws = words(ctx);
@@ -98,6 +154,20 @@ export function gcloud(ctx: ToolContext): void {
   if (ws.some((w) => w === undefined)) return ctx.find("exec.dynamic-word", "names a gcloud command that is not a literal");
   const path = (ws as string[]).filter((w) => /^[a-z][\w-]*$/.test(w));
   const joined = path.join(" ");
+  for (const o of ctx.inv.args) {
+    // `--flags-file`, `--metadata-from-file k=PATH`, `--*-from-file=PATH`: files sent with the request.
+    const m = /^--([\w-]*from-file|flags-file)=(.*)$/.exec(o.value ?? "");
+    if (m)
+      for (const part of (m[2] as string).split(",")) {
+        const path = part.replace(/^[\w.-]+=/, "");
+        if (path && ctx.classify(syntheticArg(path, o)) !== "inside")
+          ctx.find("net.upload", `sends \`${path}\`, outside the project, with the request`);
+      }
+  }
+  // Writing credentials into ~/.kube/config or ~/.ssh/config is user-global configuration.
+  if (/\bget-credentials\b|^compute config-ssh\b|\bconfigure-docker\b/.test(joined))
+    return ctx.find("sys.config", `writes user configuration (gcloud ${joined})`);
+  if (path[0] === "storage") return gcloudStorage(ctx, path);
   if (
     /^(config set|config unset|config configurations (create|activate|delete)|auth (login|activate-service-account|revoke|application-default login|configure-docker)|init)\b/.test(
       joined,
@@ -131,7 +201,11 @@ const AZ_READ =
   /^(list|show|get|get-[\w-]+|list-[\w-]+|show-[\w-]+|query|version|help|check-[\w-]+|exists|wait|tail|download|browse|find|export|what-if|validate)$/;
 
 export function az(ctx: ToolContext): void {
-  const ws = words(ctx);
+  fileParameters(ctx, /^@(?!@)/);
+  // The command path is the words before the first option (later words are option values).
+  const firstOption = ctx.inv.args.findIndex((a) => (a.value ?? a.prefix).startsWith("-"));
+  const leading = new Set(firstOption < 0 ? ctx.inv.args : ctx.inv.args.slice(0, firstOption));
+  const ws = ctx.parsed.positionals.filter((p) => leading.has(p)).map((p) => p.value);
   if (ws.length === 0 || ctx.parsed.has("--version")) return ctx.find("local.read");
   if (ws.some((w) => w === undefined)) return ctx.find("exec.dynamic-word", "names an az command that is not a literal");
   const path = (ws as string[]).filter((w) => /^[a-z][\w-]*$/.test(w));
@@ -214,14 +288,23 @@ export function forge(ctx: ToolContext): void {
     return ctx.find("local.network-read");
   }
   if (group === "pr" && verb === "checkout") return ctx.find("local.git");
-  if (/^(run|release|gist|attestation|cache)$/.test(group) && verb === "download") return ctx.find("local.network-read");
+  if (/^(run|release|gist|attestation|cache)$/.test(group) && verb === "download") return forgeDownload(ctx);
+  if (group === "gist" && verb === "clone") {
+    const [, , id, dir] = parsed.positionals;
+    const target = dir ?? id;
+    if (target) {
+      ctx.path(target, "write");
+      ctx.wrote(target, { kind: "download" });
+    }
+    return ctx.find("local.network-read");
+  }
   if (group === "codespace" && /^(ssh|code|cp|jupyter|ports)$/.test(verb)) return ctx.find("net.remote-session");
   if (/^(list|ls|view|show|status|checks|diff|watch|verify|search|get|inspect|logs|log)$/.test(verb)) return ctx.find("local.read");
   ctx.find("remote.change", `changes the remote (${ctx.inv.program} ${group} ${verb})`);
 }
 
 const PROVIDER_READ =
-  /^((list|get|describe|show|print|read|check|find|search|query)-[\w-]+|synth|ip|ssh-config|url|docker-env|podman-env|kubeconfig|global-status|list|ls|get|show|status|logs?|info|describe|whoami|version|--version|help|account|apps|ps|config|releases|regions|sizes|inspect|history|diff|top|plan|preview|outputs?|stats|metrics|images|domains|certs|addons|dynos|env|secrets-list|view|search|check|doctor|ping|tail|find|query|export|dump|read|current|context)$/;
+  /^((list|get|describe|show|print|read|check|find|search|query)-[\w-]+|validate|lint|template|render|fmt-check|synth|ip|ssh-config|url|docker-env|podman-env|kubeconfig|global-status|list|ls|get|show|status|logs?|info|describe|whoami|version|--version|help|account|apps|ps|config|releases|regions|sizes|inspect|history|diff|top|plan|preview|outputs?|stats|metrics|images|domains|certs|addons|dynos|env|secrets-list|view|search|check|doctor|ping|tail|find|query|export|dump|read|current|context)$/;
 
 /** Provider CLIs (`doctl compute droplet list`, `heroku config:get X`, `fly status`): a read verb anywhere on the command path is read; anything else changes state. */
 export function cloudVerbs(ctx: ToolContext): void {
@@ -241,6 +324,21 @@ export function cloudVerbs(ctx: ToolContext): void {
     }
   }
   if (path.some((w) => /^(open|dashboard|browse)$/.test(w))) return ctx.find("exec.surface", "opens a browser");
+  // Saving cluster credentials into ~/.kube/config (and switching contexts) is user-global configuration.
+  const flags = ctx.inv.args.map((a) => a.value ?? "");
+  if (
+    path.some((w) =>
+      /^(get-credentials|update-kubeconfig|write-kubeconfig|create-kubeconfig|update-context|use-context|switch-context)$/.test(w),
+    ) ||
+    (path.some((w) => /kubeconfig|^config$|^credentials$|^kube-?config$/.test(w)) &&
+      (path.some((w) => /^(save|merge|write|install|export|use|switch|set)$/.test(w)) ||
+        flags.some((f) =>
+          /^--(save|merge|switch-context|set-current-context|kubeconfig-update-default|kubeconfig-switch-context)(=(?!false).*)?$/.test(f),
+        )))
+  )
+    return ctx.find("sys.config", `writes cluster credentials or contexts into user configuration (${ctx.inv.program} ${path.join(" ")})`);
+  if (ctx.inv.program === "packer" && (path[0] === "init" || (path[0] === "plugins" && /^(install|required)$/.test(path[1] ?? ""))))
+    return ctx.find("pkg.install", "installs Packer plugins");
   if (path[0] === "init") return ctx.find("local.project-write", "writes a configuration file into the project");
   const changes = path.some((w) =>
     /^(create|delete|destroy|deploy|update|set|unset|add|remove|rm|scale|restart|stop|start|run|push|apply|import|restore|resize|rollback|promote|release|attach|detach|cancel|enable|disable|upgrade|rename|move|reset|rotate|revoke|grant|invite|transfer|publish|sync|execute|invoke|trigger|kill|suspend|resume|migrate|seed|new|init)$/.test(
@@ -256,6 +354,88 @@ export function containerCopy(ctx: ToolContext): void {
   const [src, dest] = ctx.parsed.positionals;
   if (!src || !dest || dest.value === undefined || src.value === undefined)
     return ctx.find("infra.change", "copies between a container and a path it computes");
-  if (/^[\w.-]+:/.test(dest.value)) return ctx.find("infra.change", "copies files into a container");
-  if (dest.value !== "-") ctx.path(dest, "write");
+  const inContainer = (v: string) => /^[\w.-]+(\/[\w.-]+)?:/.test(v) && !/^\.{0,2}\//.test(v);
+  if (inContainer(dest.value)) return ctx.find("infra.change", "copies files into a container");
+  if (dest.value !== "-") {
+    ctx.path(dest, "write");
+    // Out of a container: a download (running it later on the line is download-and-run).
+    if (inContainer(src.value)) ctx.wrote(dest, { kind: "download" });
+  }
+}
+
+const KUBE_HOME = /^(~|\$HOME|\$\{HOME\}|\/home\/[^/]+|\/root|\/Users\/[^/]+)\/\.kube(\/|$)/;
+
+/**
+ * `--kubeconfig FILE` (kubectl, helm): a kubeconfig can run exec credential plugins, so one outside
+ * the project (and outside ~/.kube) is a program from outside (clause 8).
+ */
+export function kubeconfig(ctx: ToolContext): void {
+  const args = ctx.inv.args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const text = a.value ?? a.prefix;
+    let file: Arg | undefined;
+    if (text === "--kubeconfig") file = args[i + 1];
+    else if (text.startsWith("--kubeconfig="))
+      file = a.value !== undefined ? syntheticArg(a.value.slice(13), a) : syntheticArg(undefined, a);
+    if (!file) continue;
+    const v = file.value;
+    if (v === undefined) {
+      ctx.find("exec.surface", "loads a kubeconfig (which can run credential plugins) from a path it computes");
+      continue;
+    }
+    if (KUBE_HOME.test(v) || (file.tilde && /^~?\/?\.kube(\/|$)/.test(v.replace(/^~\//, "")))) continue;
+    if (ctx.classify(file) !== "inside")
+      ctx.find("exec.surface", `loads a kubeconfig (which can run credential plugins) from \`${v}\`, outside the project`);
+  }
+}
+
+/** Docker contexts that are this machine. */
+const LOCAL_CONTEXTS =
+  /^(default|desktop-linux|desktop-windows|colima|colima-[\w-]+|rancher-desktop|orbstack|podman|rootless|lima|lima-[\w-]+|minikube|kind-[\w-]+)$/;
+
+/** `docker -H HOST`, `--host`, `--context`: a daemon on another host is a remote session (clause 7). */
+export function dockerHost(ctx: ToolContext): void {
+  for (const o of ctx.parsed.options) {
+    if (!/^(-H|--host|-c|--context)$/.test(o.name) || !o.value) continue;
+    const v = o.value.value;
+    if (v === undefined) {
+      ctx.find("net.remote-session", "talks to a Docker daemon it computes");
+      continue;
+    }
+    if (o.name === "-c" || o.name === "--context") {
+      if (!LOCAL_CONTEXTS.test(v))
+        ctx.find("net.remote-session", `talks to the Docker daemon of context \`${v}\`, which may be another host`);
+      continue;
+    }
+    if (/^(unix|npipe|fd):\/\//i.test(v) || LOCALHOST.test(v) || v.startsWith("/")) continue;
+    ctx.find("net.remote-session", `talks to a Docker daemon on ${v}`);
+  }
+}
+
+/**
+ * `gh release download`, `gh run download`, `gh gist clone` …: what they write is a download, so
+ * running it later on the line is download-and-run (clause 4). `-O FILE` names the file, `-D DIR`
+ * the directory; otherwise the assets land in the current directory.
+ */
+function forgeDownload(ctx: ToolContext): void {
+  const { parsed } = ctx;
+  const output = parsed.value("-O", "--output");
+  const dir = parsed.value("-D", "--dir");
+  if (output && output.value !== "-") {
+    ctx.path(output, "write");
+    ctx.wrote(output, { kind: "download" });
+  } else if (dir) {
+    ctx.path(dir, "write", { recursive: true });
+    ctx.wrote(dir, { kind: "download" });
+    for (const p of parsed.options.filter((o) => /^(-p|--pattern)$/.test(o.name) && o.value?.value !== undefined))
+      if (!/[*?[]/.test(p.value?.value as string))
+        ctx.wrote(syntheticArg(`${dir.value ?? "."}/${p.value?.value}`, p.value), { kind: "download" });
+  } else {
+    // Into the current directory: the named assets, or whatever the patterns match.
+    ctx.wrote(syntheticArg("."), { kind: "download" });
+    for (const p of parsed.options.filter((o) => /^(-p|--pattern|-n|--name)$/.test(o.name) && o.value?.value !== undefined))
+      if (!/[*?[]/.test(p.value?.value as string)) ctx.wrote(syntheticArg(p.value?.value as string, p.value), { kind: "download" });
+  }
+  ctx.find("local.network-read");
 }

@@ -1,5 +1,5 @@
 import type { ToolContext } from "../engine/context.js";
-import { aws, az, cloudVerbs, containerCopy, forge, gcloud, objectStore } from "./cloud.js";
+import { aws, az, cloudVerbs, containerCopy, dockerHost, forge, gcloud, kubeconfig, objectStore } from "./cloud.js";
 import { database } from "./db.js";
 import { archiver, chmod, compress, copy, dd, extract, lastOutput, rm, tar, tee, zip } from "./files.js";
 import { fd, find } from "./find.js";
@@ -36,6 +36,7 @@ import {
   watch,
 } from "./shell.js";
 import {
+  capsh,
   crontab,
   date,
   debugger_,
@@ -50,7 +51,7 @@ import {
   splitFilter,
   sysctl,
 } from "./system.js";
-import { awk, dc, ed, emacs, pager, sed, vim, vscode } from "./text.js";
+import { awk, dc, dos2unix, ed, emacs, m4, pager, sed, uudecode, vim, vscode } from "./text.js";
 import { chdirCommand, defaultShell, env, execOption, parallel, sopsExec, taskset, xargs } from "./wrappers.js";
 
 /** A handler judges what a tool's data cannot: see engine/context.ts for what it may call. */
@@ -69,6 +70,7 @@ export const HANDLERS = {
   "build-goals": buildGoals,
   "build-install-targets": buildInstallTargets,
   busybox,
+  capsh,
   capture,
   cd,
   "chdir-command": chdirCommand,
@@ -85,9 +87,11 @@ export const HANDLERS = {
   date,
   dc,
   dd,
+  dos2unix,
   debugger: debugger_,
   declare,
   "default-shell": defaultShell,
+  "docker-host": dockerHost,
   "deno-run": denoRun,
   ed,
   emacs,
@@ -113,11 +117,13 @@ export const HANDLERS = {
   interpreter,
   ip,
   kill,
+  kubeconfig,
   latexmk,
   "last-output": lastOutput,
   launcher,
   "load-test": loadTest,
   lookup,
+  m4,
   make,
   mount,
   netcat,
@@ -157,6 +163,7 @@ export const HANDLERS = {
   trap,
   "unknown-variables": unknownVariables,
   unset,
+  uudecode,
   "uv-run": uvRun,
   vim,
   vscode,

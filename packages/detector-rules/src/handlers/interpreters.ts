@@ -203,9 +203,10 @@ function pythonModule(ctx: ToolContext, module: Arg, rest: Arg[]): void {
     case "server":
       return ctx.find("net.remote-session", "starts a network server");
     case "venv": {
+      // Creating an environment (and installing pip into it) is clause 1, wherever it is.
       const dir = rest.find((r) => !(r.value ?? "-").startsWith("-"));
       if (dir) ctx.path(dir, "write");
-      return ctx.find("local.project-write");
+      return ctx.find("pkg.install", "creates a Python environment (python -m venv)");
     }
     case "archive": {
       // `-e ARCHIVE DIR` extracts, `-c ARCHIVE FILES` creates.
@@ -717,9 +718,38 @@ function firstPositional(args: Arg[], values: readonly string[]): Arg | undefine
   return undefined;
 }
 
-/** `ghc -pgmc CMD`, `-pgmF CMD` … name the programs ghc runs (the C compiler, preprocessors, the linker). */
+/**
+ * A Haskell expression that can only compute and print: no GHCi commands (`:!`), no qualified names
+ * (any module is reachable that way), no imports, splices, pragmas or FFI, and none of the
+ * Prelude's file and input functions.
+ */
+function pureHaskell(expr: string): boolean {
+  if (/^\s*:/.test(expr)) return false;
+  if (/\b[A-Z][\w']*(\.[A-Z][\w']*)*\.[a-z_(]/.test(expr)) return false;
+  if (
+    /\b(import|foreign|unsafe\w*|runIO|readFile|writeFile|appendFile|interact|getContents|getLine|getChar|readLn|readIO)\b|\$\(|\[\w*\||\{-#/.test(
+      expr,
+    )
+  )
+    return false;
+  return true;
+}
+
+/**
+ * ghc: `-e EXPR` evaluates Haskell, which the detector reads only when it is a pure expression
+ * (otherwise it fails closed); `-pgmc CMD`, `-pgmF CMD` … name the programs ghc runs.
+ */
 export function ghc(ctx: ToolContext): void {
   const args = ctx.inv.args;
+  const expressions = ctx.parsed.options.filter((o) => o.name === "-e");
+  if (expressions.length > 0) {
+    const plain = ctx.parsed.options.every((o) => o.name === "-e");
+    for (const e of expressions) {
+      if (!e.value) continue;
+      if (e.value.value !== undefined && plain && pureHaskell(e.value.value)) continue;
+      ctx.code(e.value, "unknown");
+    }
+  }
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as Arg;
     const m = /^-pgm[a-zA-Z]+/.exec(a.value ?? a.prefix);

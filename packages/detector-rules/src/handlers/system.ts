@@ -98,13 +98,29 @@ export function launcher(ctx: ToolContext): void {
   if (start >= 0) ctx.command(inv.args.slice(start));
 }
 
-/** `kill -l` and `kill -0` (existence check) signal nothing; everything else signals other processes. */
+/** `kill -l` (and `-L`) only list signal names; every other kill, `-0` included, is clause 2 (R26). */
 export function kill(ctx: ToolContext): void {
   const { parsed } = ctx;
-  if (parsed.has("-l", "-L", "--list", "--table") || parsed.has("-0") || ctx.inv.args.some((a) => a.value === "-s" && false))
+  if (parsed.has("-l", "-L", "--list", "--table") && parsed.positionals.every((p) => /^\d+$/.test(p.value ?? "x")))
     return ctx.find("local.read");
-  if (ctx.inv.args[0]?.value === "-0" || (ctx.inv.args[0]?.value === "-s" && ctx.inv.args[1]?.value === "0")) return ctx.find("local.read");
   ctx.find("sys.signal");
+}
+
+/**
+ * capsh: `--print`, `--decode`, `--supports`, `--has-*` only report; changing user, groups or
+ * capabilities is clause 3, and `--` / `==` run a shell with the rest of the arguments.
+ */
+export function capsh(ctx: ToolContext): void {
+  const args = ctx.inv.args;
+  const run = args.findIndex((a) => a.value === "--" || a.value === "==");
+  const options = run < 0 ? args : args.slice(0, run);
+  if (options.some((a) => a.value === undefined)) ctx.find("exec.dynamic-word", "passes capsh an option that is not a literal");
+  const reportOnly = options.every((a) =>
+    /^--(print|decode|supports|has-[\w-]+|explain|current|license|help|noenv)(=.*)?$/.test(a.value ?? ""),
+  );
+  if (!reportOnly || run >= 0) ctx.find("priv.escalate", "changes user, groups or capabilities (capsh)");
+  else ctx.find("local.read");
+  if (run >= 0) ctx.command([syntheticArg("bash", args[run]), ...args.slice(run + 1)]);
 }
 
 const DEBUGGER_SAFE =

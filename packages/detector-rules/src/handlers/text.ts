@@ -290,3 +290,67 @@ export function vscode(ctx: ToolContext): void {
     return ctx.find("net.remote-session", "opens a remote workspace");
   ctx.find("local.read");
 }
+
+/**
+ * dos2unix and friends convert their files in place; after `-n`/`--newfile` the names come in pairs
+ * (INFILE OUTFILE) and only the second of each pair is written; `-o` returns to in-place mode;
+ * `-i`/`--info` only reports.
+ */
+export function dos2unix(ctx: ToolContext): void {
+  const args = ctx.inv.args;
+  if (args.some((a) => /^(-i[a-zA-Z0-9]*|--info(=.*)?)$/.test(a.value ?? ""))) return ctx.find("local.read");
+  let newFile = false;
+  let pending: Arg | undefined;
+  let end = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Arg;
+    const v = a.value;
+    if (!end && v !== undefined && v.startsWith("-") && v !== "-") {
+      if (v === "--") end = true;
+      else if (v === "-n" || v === "--newfile") {
+        newFile = true;
+        pending = undefined;
+      } else if (v === "-o" || v === "--oldfile") newFile = false;
+      else if (v === "-c" || v === "--convmode" || v === "-D" || v === "--display-enc") i++;
+      continue;
+    }
+    if (!newFile) {
+      ctx.path(a, "write");
+      continue;
+    }
+    if (pending === undefined) pending = a;
+    else {
+      ctx.path(a, "write");
+      pending = undefined;
+    }
+  }
+}
+
+/** `uudecode` writes the file its input names (anywhere), unless `-o FILE` names it. */
+export function uudecode(ctx: ToolContext): void {
+  if (ctx.parsed.has("-o", "--output-file")) return;
+  ctx.find("fs.write-outside", "writes the file named inside its input, which may be anywhere (use -o)");
+}
+
+const M4_RUNS = /\b(e?syscmd|debugfile|maketemp|mkstemp)\b/;
+
+/**
+ * m4: `syscmd`/`esyscmd` run shell commands. Definitions (`-D`) and macro text read from input must
+ * be visible and free of them; input files are project code (judged like running them).
+ */
+export function m4(ctx: ToolContext): void {
+  const { parsed, inv } = ctx;
+  for (const o of parsed.options) {
+    if (!/^(-D|--define)$/.test(o.name) || !o.value) continue;
+    if (o.value.value === undefined) ctx.find("exec.dynamic-word", "defines an m4 macro with text that is not a literal");
+    else if (M4_RUNS.test(o.value.value)) ctx.find("exec.surface", "defines an m4 macro that runs shell commands");
+  }
+  const files = parsed.positionals.filter((p) => p.value !== "-");
+  for (const f of files) ctx.runFile(f, "unknown");
+  if (files.length > 0 && !parsed.positionals.some((p) => p.value === "-")) return;
+  const stdin = inv.stdin;
+  const text = stdin.kind === "text" ? (stdin.literal ? stdin.text : undefined) : stdin.kind === "pipe" ? stdin.producers.text : undefined;
+  if (stdin.kind === "file") return ctx.runFile(stdin.arg, "unknown");
+  if (text === undefined) return ctx.stdinCode("unknown");
+  if (M4_RUNS.test(text)) ctx.find("exec.surface", "expands m4 input that runs shell commands");
+}

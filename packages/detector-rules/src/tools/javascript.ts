@@ -505,7 +505,9 @@ export const tools: Tool[] = [
   },
   {
     names: ["npx", "pnpx", "bunx"],
-    about: "package launchers download and run packages (clause 4); `npx --no-install` runs an installed one",
+    about:
+      "package launchers download and run packages (clause 4); `npx --no-install` runs an installed one (its options end at the package)",
+    optionsEndAtPositional: true,
     options: {
       ...values("-p", "--package", "--cache", "--registry"),
       "-c": "value",
@@ -516,8 +518,20 @@ export const tools: Tool[] = [
     },
     handler: "launcher",
     examples: {
-      local: ["npx --no-install eslint .", "npx --no tsc --noEmit"],
-      sandbox: ["npx cowsay hi", "npx -y create-react-app x", "bunx prettier .", "npx --no-install rm -rf ~"],
+      local: [
+        "npx --no-install eslint .",
+        "npx --no tsc --noEmit",
+        "npx --no-install tsc -p tsconfig.json",
+        "npx --no-install vitest run -c vitest.config.ts",
+      ],
+      sandbox: [
+        "npx cowsay hi",
+        "npx -y create-react-app x",
+        "bunx prettier .",
+        "npx --no-install rm -rf ~",
+        "npx --no-install -p cowsay cowsay",
+        "npx --no-install tsc -p ../other",
+      ],
     },
   },
   {
