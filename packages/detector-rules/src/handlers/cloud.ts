@@ -304,7 +304,7 @@ export function forge(ctx: ToolContext): void {
 }
 
 const PROVIDER_READ =
-  /^((list|get|describe|show|print|read|check|find|search|query)-[\w-]+|validate|lint|template|render|fmt-check|synth|ip|ssh-config|url|docker-env|podman-env|kubeconfig|global-status|list|ls|get|show|status|logs?|info|describe|whoami|version|--version|help|account|apps|ps|config|releases|regions|sizes|inspect|history|diff|top|plan|preview|outputs?|stats|metrics|images|domains|certs|addons|dynos|env|secrets-list|view|search|check|doctor|ping|tail|find|query|export|dump|read|current|context)$/;
+  /^((list|get|describe|show|print|read|check|find|search|query)-[\w-]+|[\w-]+-(view|show|list|info|status)|validate|lint|template|render|fmt-check|synth|ip|ssh-config|url|docker-env|podman-env|kubeconfig|global-status|list|ls|get|show|status|logs?|info|describe|whoami|version|--version|help|account|apps|ps|config|releases|regions|sizes|inspect|history|diff|top|plan|preview|outputs?|stats|metrics|images|domains|certs|addons|dynos|env|secrets-list|view|search|check|doctor|ping|tail|find|query|export|dump|read|current|context)$/;
 
 /** Provider CLIs (`doctl compute droplet list`, `heroku config:get X`, `fly status`): a read verb anywhere on the command path is read; anything else changes state. */
 export function cloudVerbs(ctx: ToolContext): void {
@@ -397,13 +397,13 @@ const LOCAL_CONTEXTS =
 /** `docker -H HOST`, `--host`, `--context`: a daemon on another host is a remote session (clause 7). */
 export function dockerHost(ctx: ToolContext): void {
   for (const o of ctx.parsed.options) {
-    if (!/^(-H|--host|-c|--context)$/.test(o.name) || !o.value) continue;
+    if (!/^(-H|--host|-c|--context|--url|--connection)$/.test(o.name) || !o.value) continue;
     const v = o.value.value;
     if (v === undefined) {
       ctx.find("net.remote-session", "talks to a Docker daemon it computes");
       continue;
     }
-    if (o.name === "-c" || o.name === "--context") {
+    if (o.name === "-c" || o.name === "--context" || o.name === "--connection") {
       if (!LOCAL_CONTEXTS.test(v))
         ctx.find("net.remote-session", `talks to the Docker daemon of context \`${v}\`, which may be another host`);
       continue;

@@ -257,8 +257,9 @@ export function lookup(ctx: ToolContext): void {
   }
   if (STDIN_TARGETS.has(program) && inv.stdin.kind !== "terminal" && !(inv.stdin.kind === "text" && inv.stdin.literal)) {
     const targets = inv.args.filter((a) => !(a.value ?? "-").startsWith("-"));
-    if (targets.length === 0 || (program === "nslookup" && targets.every((t) => t.value === "-")))
-      return ctx.find("net.exfiltrate", `looks up names read from standard input (${program})`);
+    // `nslookup - SERVER`: interactive mode, the names come from standard input.
+    const interactive = program === "nslookup" && inv.args.find((a) => a.value === "-" || !(a.value ?? "-").startsWith("-"))?.value === "-";
+    if (targets.length === 0 || interactive) return ctx.find("net.exfiltrate", `looks up names read from standard input (${program})`);
   }
   ctx.find("local.network-read");
 }

@@ -295,6 +295,14 @@ export function buildInstallTargets(ctx: ToolContext): void {
  */
 export function buildGoals(ctx: ToolContext): void {
   if (ctx.tool.names.includes("mvn")) mavenProperties(ctx);
+  // `sbt` alone starts its interactive shell, which reads commands (`console`, `eval`) from standard input.
+  if (
+    ctx.inv.program === "sbt" &&
+    ctx.parsed.verbs.length === 0 &&
+    ctx.parsed.positionals.length === 0 &&
+    !ctx.parsed.has("--version", "-V", "--help", "-h", "about")
+  )
+    ctx.stdinCode("unknown");
   const table = ctx.tool.verbs ?? {};
   const first = ctx.parsed.verbs[0];
   const goals =

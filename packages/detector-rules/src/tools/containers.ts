@@ -282,7 +282,8 @@ export const tools: Tool[] = [
     names: ["docker", "podman", "nerdctl", "finch", "lima-nerdctl"],
     about: "docker: ps/images/logs/inspect are read; run/build/pull/exec/rm change container state",
     options: {
-      ...values("-H", "--host", "--context", "-c", "--log-level", "-l", "--tlscacert", "--tlscert", "--tlskey"),
+      ...values("-H", "--host", "--context", "-c", "--log-level", "-l", "--tlscacert", "--tlscert", "--tlskey", "--url", "--connection"),
+      "--remote": { flag: "net.remote-session" },
       "--config": "exec.surface",
     },
     verbs: DOCKER_VERBS,

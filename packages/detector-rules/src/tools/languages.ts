@@ -834,6 +834,7 @@ export const tools: Tool[] = [
       local: ["sbt test", "ant build", "lein test", "sbt compile", "lein run -m app.core"],
       sandbox: [
         "sbt publish",
+        "sbt",
         "lein repl",
         "sbt console",
         "sbt consoleQuick",
