@@ -196,8 +196,21 @@ export function vim(ctx: ToolContext): void {
       continue;
     }
     if (v.startsWith("-") && v.length > 1 && !v.startsWith("--")) {
-      if (v.includes("e") || v.includes("E")) exMode = true;
-      if (v.includes("Z")) restricted = true;
+      // A cluster (`-sc CMD`, `-es`, `-Nu FILE`): flags, until a letter that takes a value (the rest, or the next word).
+      for (let j = 1; j < v.length; j++) {
+        const c = v[j] as string;
+        if (c === "e" || c === "E") exMode = true;
+        if (c === "Z") restricted = true;
+        if (!/[cSuUsWwiTtqr]/.test(c) || (c === "s" && exMode)) continue;
+        const rest = v.slice(j + 1);
+        const value = rest !== "" ? syntheticArg(rest, a) : args[++i];
+        if (!value) break;
+        if (c === "c") commands.push(value);
+        else if (c === "S" || ((c === "u" || c === "U") && !/^(NONE|NORC|DEFAULTS)$/.test(value.value ?? ""))) ctx.runFile(value, "vim");
+        else if (c === "s") ctx.find("exec.surface", "replays editor keys from a file");
+        else if ((c === "W" || c === "w" || c === "i") && value.value !== "NONE") ctx.path(value, "write");
+        break;
+      }
       continue;
     }
     if (v.startsWith("--")) continue;

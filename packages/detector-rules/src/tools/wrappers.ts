@@ -1129,7 +1129,7 @@ export const tools: Tool[] = [
       "kill-pane": "sys.signal",
       "-V": "local.read",
     },
-    options: { ...values("-L", "-S", "-f", "-T"), "-c": "shell", "-X": "exec.surface", "-x": "exec.surface" },
+    options: { ...values("-L", "-S", "-T"), "-f": "script", "-c": "shell", "-X": "exec.surface", "-x": "exec.surface" },
     bare: "local.read",
     examples: {
       local: ["tmux ls", "tmux new-session -d -s dev 'npm run dev'", "tmux -c 'ls -la'", "tmux new -d -c ./app 'npm start'"],
@@ -1143,6 +1143,7 @@ export const tools: Tool[] = [
         "tmux pipe-pane -o 'cat >> ~/.bashrc'",
         "tmux if-shell true 'run-shell id'",
         "tmux source-file /tmp/x.conf",
+        "tmux -f /tmp/x.conf new -d",
       ],
     },
   },
