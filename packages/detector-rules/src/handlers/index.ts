@@ -52,7 +52,7 @@ import {
   sysctl,
 } from "./system.js";
 import { awk, dc, dos2unix, ed, emacs, m4, pager, sed, uudecode, vim, vscode } from "./text.js";
-import { chdirCommand, defaultShell, env, execOption, parallel, sopsExec, taskset, xargs } from "./wrappers.js";
+import { chdirCommand, defaultShell, env, execOption, parallel, sopsExec, taskset, tracer, xargs } from "./wrappers.js";
 
 /** A handler judges what a tool's data cannot: see engine/context.ts for what it may call. */
 export type Handler = (ctx: ToolContext) => void;
@@ -160,6 +160,7 @@ export const HANDLERS = {
   taskset,
   tee,
   "tls-client": tlsClient,
+  tracer,
   trap,
   "unknown-variables": unknownVariables,
   unset,

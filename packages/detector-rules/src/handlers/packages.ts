@@ -120,7 +120,7 @@ export function make(ctx: ToolContext): void {
       ctx.find("build.install-target", `runs the ${v} target, which writes outside the project`);
   }
   for (const o of parsed.options) {
-    if (o.name !== "--eval" || !o.value) continue;
+    if ((o.name !== "--eval" && o.name !== "-E") || !o.value) continue;
     const text = o.value.value;
     if (text === undefined) {
       ctx.find("exec.surface", "evaluates makefile text built at run time");
@@ -230,6 +230,34 @@ export function cmake(ctx: ToolContext): void {
     ctx.find("build.install-target", "installs build results outside the project");
   const script = args.findIndex((a) => a.value === "-P");
   if (script >= 0 && args[script + 1]) ctx.runFile(args[script + 1] as Arg, "unknown");
+  cmakeCache(ctx);
+}
+
+/** Cache variables that name programs cmake's builds run (compilers, launchers, linters, emulators). */
+const CMAKE_PROGRAMS =
+  /^CMAKE_(\w+_)?(COMPILER|COMPILER_LAUNCHER|LINKER|LINKER_LAUNCHER|LINKER_TYPE|MAKE_PROGRAM|AR|RANLIB|NM|OBJCOPY|OBJDUMP|STRIP|ADDR2LINE|READELF|CLANG_TIDY|CPPCHECK|CPPLINT|INCLUDE_WHAT_YOU_USE|LINK_WHAT_YOU_USE|CROSSCOMPILING_EMULATOR|RULE_LAUNCH_\w+)$/;
+/** Cache variables that name cmake code it includes. */
+const CMAKE_SCRIPTS =
+  /^CMAKE_(TOOLCHAIN_FILE|PROJECT_INCLUDE|PROJECT_INCLUDE_BEFORE|PROJECT_\w+_INCLUDE(_BEFORE)?|PROJECT_TOP_LEVEL_INCLUDES|USER_MAKE_RULES_OVERRIDE(_\w+)?)$/;
+
+/** `cmake -D NAME[:TYPE]=VALUE`: programs and included scripts named there are judged. */
+function cmakeCache(ctx: ToolContext): void {
+  for (const o of ctx.parsed.options) {
+    if (o.name !== "-D" || !o.value) continue;
+    const v = o.value.value;
+    if (v === undefined) {
+      if (/^CMAKE_/.test(o.value.prefix) || o.value.prefix === "")
+        ctx.find("exec.dynamic-word", "sets a cmake cache variable that is not a literal");
+      continue;
+    }
+    const m = /^([\w.-]+)(?::\w+)?=(.*)$/s.exec(v);
+    if (!m || m[2] === "") continue;
+    const name = m[1] as string;
+    // A cmake list (`clang-tidy;-checks=*`) is the program and its arguments.
+    const words = (m[2] as string).split(";").filter((w) => w !== "");
+    if (CMAKE_PROGRAMS.test(name)) ctx.command(words.map((w) => syntheticArg(w, o.value)));
+    else if (CMAKE_SCRIPTS.test(name)) for (const f of (m[2] as string).split(";")) if (f) ctx.runFile(syntheticArg(f, o.value), "unknown");
+  }
 }
 
 /** `corepack pnpm …`, `corepack yarn …`: runs that package manager; other verbs manage package managers. */

@@ -221,3 +221,19 @@ export function taskset(ctx: ToolContext): void {
   const words = inv.args.slice(start);
   if (words.length > 0) ctx.command(words);
 }
+
+/** strace/ltrace: `-o |CMD` (or `!CMD`) pipes the trace into a shell command; `-E VAR=VALUE` sets the traced program's environment. */
+export function tracer(ctx: ToolContext): void {
+  for (const o of ctx.parsed.options) {
+    if (!o.value) continue;
+    const v = o.value.value;
+    if ((o.name === "-o" || o.name === "--output") && v !== undefined && /^[|!]/.test(v)) ctx.shell(syntheticArg(v.slice(1), o.value));
+    if (o.name === "-E" || o.name === "--env") {
+      if (v === undefined) ctx.find("exec.surface", "sets an environment variable the detector cannot see");
+      else {
+        const eq = v.indexOf("=");
+        if (eq > 0) ctx.env(v.slice(0, eq), syntheticArg(v.slice(eq + 1), o.value));
+      }
+    }
+  }
+}

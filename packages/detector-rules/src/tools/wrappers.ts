@@ -630,12 +630,25 @@ export const tools: Tool[] = [
     options: {
       "-o": "write",
       "--output": "write",
-      ...values("-e", "-s", "-u", "-E", "-a", "-X", "-P", "--trace", "--string-limit", "-I"),
+      ...values("-e", "-s", "-E", "--env", "-a", "-X", "-P", "--trace", "--string-limit", "-I", "-b", "-O"),
+      "-u": "priv.escalate",
+      "--user": "priv.escalate",
       "-p": "sys.signal",
       "--attach": "sys.signal",
     },
     command: 0,
-    examples: { local: ["strace -f -o trace.log ./app"], sandbox: ["strace -p 1234", "strace -o /etc/x ls"] },
+    handler: "tracer",
+    examples: {
+      local: ["strace -f -o trace.log ./app", "strace -e trace=file -E LANG=C ./app"],
+      sandbox: [
+        "strace -p 1234",
+        "strace -o /etc/x ls",
+        "strace -o '|rm -rf ~' ls",
+        "strace -o '!sh' ls",
+        "strace -E LD_PRELOAD=/tmp/x.so ls",
+        "strace -u root ls",
+      ],
+    },
   },
   {
     names: ["valgrind", "heaptrack", "memusage"],
