@@ -4,7 +4,7 @@ import { database } from "./db.js";
 import { archiver, chmod, compress, copy, dd, extract, lastOutput, rm, tar, tee, zip } from "./files.js";
 import { fd, find } from "./find.js";
 import { git, gitConfig } from "./git.js";
-import { denoRun, ghc, interpreter, python, repl } from "./interpreters.js";
+import { denoRun, frameworkShell, ghc, interpreter, python, repl } from "./interpreters.js";
 import { capture, exiftool, ffmpeg, latexmk } from "./media.js";
 import { grpc, http, loadTest, lookup, netcat, remoteCopy, scanTarget, ssh, sshKeygen, tlsClient } from "./network.js";
 import {
@@ -104,6 +104,7 @@ export const HANDLERS = {
   ffmpeg,
   find,
   forge,
+  "framework-shell": frameworkShell,
   gcloud,
   ghc,
   git,

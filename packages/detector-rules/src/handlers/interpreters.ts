@@ -237,6 +237,13 @@ function pythonModule(ctx: ToolContext, module: Arg, rest: Arg[]): void {
 function script(ctx: ToolContext, file: Arg | undefined, language: ScriptLanguage, rest: Arg[]): void {
   if (!file) return ctx.stdinCode(language);
   if (file.value === "-") return ctx.stdinCode(language);
+  // `python manage.py shell`: Django's REPL reads code from standard input.
+  if (
+    language === "python" &&
+    /(^|\/)manage\.py$/.test(file.value ?? "") &&
+    FRAMEWORK_SHELLS.test(rest.find((r) => !(r.value ?? "-").startsWith("-"))?.value ?? "")
+  )
+    ctx.stdinCode("python");
   if (language === "python" && /(^|\/)setup\.py$/.test(file.value ?? "")) {
     const verbs = rest.map((r) => r.value);
     if (verbs.some((v) => v === "install" || v === "develop" || v === "easy_install"))
@@ -571,6 +578,12 @@ function checkLoads(ctx: ToolContext, modules: string[], codes: Arg[], spec: Int
 
 function scriptOf(ctx: ToolContext, file: Arg | undefined, spec: InterpreterSpec, edited: Arg[] = []): void {
   if (!file) return ctx.stdinCode(spec.language);
+  // `php artisan tinker`, `rails`-style project consoles: a REPL on standard input.
+  if (spec.language === "php" && /(^|\/)artisan$/.test(file.value ?? "")) {
+    const args = ctx.inv.args;
+    const next = args.slice(args.indexOf(file) + 1).find((a) => !(a.value ?? "-").startsWith("-"));
+    if (/^(tinker|shell)$/.test(next?.value ?? "")) ctx.stdinCode("php");
+  }
   for (const f of edited) ctx.path(f, "write");
   ctx.runFile(file, spec.language);
 }
@@ -762,4 +775,14 @@ export function ghc(ctx: ToolContext): void {
     const value = rest !== "" ? syntheticArg(rest, a) : args[++i];
     if (value) ctx.commandText(value);
   }
+}
+
+/** Commands of Python app frameworks that start a REPL (Django, Flask, Celery, Scrapy, Jupyter). */
+const FRAMEWORK_SHELLS = /^(shell|dbshell|shell_plus|console|qtconsole|repl)$/;
+
+/** `flask shell`, `django-admin shell`, `celery shell`, `scrapy shell`, `jupyter console`: REPLs on standard input. */
+export function frameworkShell(ctx: ToolContext): void {
+  const first = ctx.parsed.positionals.find((p) => p.value === undefined || !/[:=/.]/.test(p.value));
+  if (first?.value !== undefined && FRAMEWORK_SHELLS.test(first.value))
+    ctx.stdinCode(ctx.inv.program === "django-admin" && first.value === "dbshell" ? "unknown" : "python");
 }
