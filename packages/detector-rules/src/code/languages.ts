@@ -184,6 +184,7 @@ const JS: LanguageRules = {
   ],
   dynamic: [
     "eval(",
+    "eval", // passed as a function (`.then(eval)`)
     "Function(",
     "vm.run*",
     "vm.Script",

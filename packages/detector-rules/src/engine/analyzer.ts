@@ -988,8 +988,9 @@ export class Analyzer {
     for (const { arg: a, option, systemIsFine } of candidates) {
       if (!looksLikePath(a)) continue;
       const cls = classifyArg(a, scope, this.project, dir);
-      // What a project tool loads or runs from /tmp is outside code; option values under /tmp are scratch output.
-      if (!(cls === "outside" || (cls === "tmp" && !option))) continue;
+      // What a project tool loads or runs from /tmp is outside code (`pytest /tmp/t`, `pytest -c /tmp/x.ini`);
+      // values of options that say they write (`--cache-dir /tmp/x`) are scratch output.
+      if (!(cls === "outside" || (cls === "tmp" && (!option || systemIsFine)))) continue;
       // A file this line wrote is judged by its content when the tool runs project code.
       const abs = a.value === undefined ? undefined : resolve(a.value, dir ?? scope.dir, scope);
       if (abs !== undefined && !abs.startsWith("~") && scope.effects.origin(abs) !== undefined) continue;

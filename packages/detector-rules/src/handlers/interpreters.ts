@@ -203,10 +203,13 @@ function pythonModule(ctx: ToolContext, module: Arg, rest: Arg[]): void {
     case "server":
       return ctx.find("net.remote-session", "starts a network server");
     case "venv": {
-      // Creating an environment (and installing pip into it) is clause 1, wherever it is.
+      // Creating an environment copies the interpreter and its bundled pip, offline: a write of
+      // its directory (R31). Upgrading its packages from the index is clause 1.
       const dir = rest.find((r) => !(r.value ?? "-").startsWith("-"));
       if (dir) ctx.path(dir, "write");
-      return ctx.find("pkg.install", "creates a Python environment (python -m venv)");
+      if (rest.some((r) => r.value === "--upgrade-deps"))
+        return ctx.find("pkg.install", "upgrades pip in the new environment from the index");
+      return ctx.find("local.project-write", "creates a Python environment in the directory it names");
     }
     case "archive": {
       // `-e ARCHIVE DIR` extracts, `-c ARCHIVE FILES` creates.

@@ -100,7 +100,13 @@ const UV_VERBS: Record<string, Level | FindingId> = {
   lock: "pkg.install",
   export: "local.project-write",
   tree: read,
-  venv: { is: "pkg.install", positionals: "write", options: values("-p", "--python", "--prompt", "--seed") },
+  // Creating an environment with an interpreter that is there is a write (R31); naming one may download it.
+  venv: {
+    is: "local.project-write",
+    positionals: "write",
+    options: values("--prompt", "-p", "--python"),
+    when: [{ if: ["-p", "--python", "--seed"], is: "pkg.install" }],
+  },
   run: {
     is: "local.project-code",
     handler: "uv-run",
@@ -233,7 +239,7 @@ export const tools: Tool[] = [
     options: { "--directory": "cwd", ...values("--project", "--cache-dir", "--color", "--config-file", "-p", "--python") },
     verbs: UV_VERBS,
     examples: {
-      local: ["uv run pytest", "uv run python -m app", "uv pip list", "uv tree", "uv run script.py"],
+      local: ["uv run pytest", "uv run python -m app", "uv pip list", "uv tree", "uv run script.py", "uv venv", "uv venv .venv"],
       sandbox: [
         "uv add requests",
         "uv sync",
@@ -242,8 +248,6 @@ export const tools: Tool[] = [
         "uv tool run ruff",
         "uv run --with requests x.py",
         "uv run pip install x",
-        "uv venv",
-        "uv venv .venv",
         "uv venv --python 3.12 .venv",
       ],
     },
@@ -399,12 +403,18 @@ export const tools: Tool[] = [
   },
   {
     names: ["virtualenv", "pyenv-virtualenv"],
-    about: "virtualenv DIR: creates an environment (clause 1)",
-    is: "pkg.install",
-    when: [{ if: ["--version", "-h", "--help"], is: "local.read" }],
+    about: "virtualenv DIR: creates an environment from the seeds it ships (R31); downloading seeds is clause 1",
+    is: "local.project-write",
+    when: [
+      { if: ["--version", "-h", "--help"], is: "local.read" },
+      { if: ["--download", "--upgrade-embed-wheels"], is: "pkg.install" },
+    ],
     positionals: "write",
     options: values("-p", "--python", "--prompt", "--seeder", "--activators", "--extra-search-dir", "--app-data"),
-    examples: { local: ["virtualenv --version"], sandbox: ["virtualenv ~/envs/x", "virtualenv .venv", "virtualenv -p python3.12 .venv"] },
+    examples: {
+      local: ["virtualenv --version", "virtualenv .venv", "virtualenv -p python3.12 .venv"],
+      sandbox: ["virtualenv ~/envs/x", "virtualenv --download .venv"],
+    },
   },
   {
     names: [
@@ -477,6 +487,8 @@ export const tools: Tool[] = [
       "--distpath": "write",
       "--basetemp": "write",
       "--junitxml": "write",
+      "--cache-dir": "write",
+      "--cache-location": "write",
       "--junit-xml": "write",
       "--html": "write",
       "--init-hook": "code:python",
