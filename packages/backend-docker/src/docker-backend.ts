@@ -25,6 +25,7 @@ import {
   workspaceMirrorsOf,
 } from "@stigmer/core";
 import Docker from "dockerode";
+import { agentStats } from "./agent-files.js";
 import { runViaAgent, type SandboxStats } from "./agent-runner.js";
 import { describeEndpoint, engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { type ResolvedDockerOptions, resolveDockerOptions } from "./docker-options.js";
@@ -49,6 +50,9 @@ const PING_TIMEOUT_MS = 5000;
 function endpointKey(): string {
   return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
 }
+
+/** More processes than the agent and its helpers after a command ends: something was left running. */
+const LEFTOVER_PIDS = 4;
 
 /** A sandbox at (or near) its pids or memory limit: a fork bomb or a leak that the next command must not inherit. */
 function saturated(stats: SandboxStats): string | undefined {
@@ -201,6 +205,15 @@ export class DockerBackend implements Backend {
     // outside) is recreated once; a command that had started is never run twice.
     for (let attempt = 1; ; attempt++) {
       const sandbox = await this.pool.acquire(spec, output, request.signal);
+      if (sandbox.leftovers && sandbox.active === 1) {
+        // What the last command left running may have filled the sandbox since: a fresh one then.
+        const full = saturated(sandbox.channel ? await agentStats(sandbox.channel).catch(() => ({})) : await this.execStats(sandbox));
+        if (full) {
+          this.pool.invalidate(sandbox, `the sandbox is saturated (${full})`);
+          this.pool.release(sandbox);
+          continue;
+        }
+      }
       try {
         await this.syncIn(workspace, sandbox);
         if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
@@ -208,6 +221,7 @@ export class DockerBackend implements Backend {
         if (workspace.strategy === "sync" && stats.dirty !== false) await this.syncOut(workspace, sandbox, exit);
         const full = saturated(stats);
         if (full) this.pool.invalidate(sandbox, `the sandbox is saturated (${full})`);
+        sandbox.leftovers = stats.pids != null && stats.pids > LEFTOVER_PIDS;
         return exit;
       } catch (error) {
         if (error instanceof SandboxGoneError && attempt === 1 && !request.signal.aborted) {

@@ -61,6 +61,12 @@ export interface Sandbox {
   readonly user: string | undefined;
   active: number;
   dead: boolean;
+  /**
+   * The last command left processes behind (a bomb still growing, a daemon), or the sandbox was
+   * adopted from an earlier process: before the next command it is checked again and retired if
+   * it has filled up meanwhile.
+   */
+  leftovers?: boolean;
   idleTimer?: NodeJS.Timeout | undefined;
   beatTimer?: NodeJS.Timeout | undefined;
 }
@@ -428,7 +434,8 @@ export class SandboxPool {
     const files = fields.channel
       ? agentFiles(fields.channel, fileOptions)
       : execFiles(this.docker.getContainer(fields.id), { ...fileOptions, workspacePath: this.options.workspacePath });
-    const sandbox: Sandbox = { ...rest, files, active: 0, dead: false };
+    // An adopted sandbox (left by an earlier process) may hold what its last command left running.
+    const sandbox: Sandbox = { ...rest, files, active: 0, dead: false, leftovers: !fresh && fields.channel !== undefined };
     fields.channel?.onLost(() => this.invalidate(sandbox, "the sandbox agent disconnected"));
     this.live.add(sandbox);
     if (this.config.cleanup) this.unhook ??= onProcessExit(() => this.releaseOnExit());
