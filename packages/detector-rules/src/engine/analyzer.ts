@@ -14,7 +14,7 @@ import type {
 import { forEachChild, parse } from "unbash";
 import { analyseCode } from "../code/analyse.js";
 import { FINDINGS, type Finding, type FindingId } from "../findings.js";
-import { HANDLERS } from "../handlers/index.js";
+import { HANDLERS, type HandlerName } from "../handlers/index.js";
 import type { RuleIndex } from "../matcher.js";
 import { matches as matchesRule } from "../matcher.js";
 import { ENVIRONMENT, PROGRAM_LIKE_VARIABLE } from "../tools/environment.js";
@@ -954,8 +954,14 @@ export class Analyzer {
       const words = inv.args.slice(parsed.commandAt);
       ctx.command(words);
     }
-    const handlers = new Set([tool.handler, ...parsed.levels.map((l) => l.handler)].filter((h) => h !== undefined));
-    for (const h of handlers) HANDLERS[h](ctx);
+    // Each handler once: the tool's, then its verbs' (a verb may name the tool's handler again).
+    const ran: HandlerName[] = [];
+    for (const level of parsed.levels) {
+      const h = level.handler;
+      if (h === undefined || ran.includes(h)) continue;
+      ran.push(h);
+      HANDLERS[h](ctx);
+    }
     if (parsed.outcome === "local.project-code") ctx.projectCode();
   }
 
@@ -967,8 +973,9 @@ export class Analyzer {
    * when the option's name says it writes there (`--target-dir /opt/t`, `--outputFile=/etc/x`).
    */
   private outsideTree(inv: Invocation, parsed: Parsed, positionals: boolean, scope: Scope, dir: Resolved): void {
-    const looksLikePath = (a: Arg) => a.tilde || /^(\/(?!\/)|~|\.\.(\/|$))/.test(a.value ?? a.prefix); // `//src:app` is a build label
-    const WRITES = /out|dest|target|dist|build|cache|report|log|save|export|dump|artifact|site|install|prefix|dir$/i;
+    // Most invocations name no absolute, home or parent path at all.
+    if (!inv.args.some((a) => a.tilde || OUTSIDE_LOOKING.test(a.text))) return;
+    const looksLikePath = (a: Arg) => a.tilde || PATH_START.test(a.value ?? a.prefix);
     // `option`: an option's value (under /tmp it is scratch output); `systemIsFine`: a value the tool only reads.
     const candidates: { arg: Arg; option: boolean; systemIsFine: boolean }[] = [];
     if (positionals) for (const p of parsed.positionals) candidates.push({ arg: p, option: false, systemIsFine: false });
@@ -1647,6 +1654,13 @@ const READ_OUTCOMES = new Set<FindingId>(["local.read", "local.pkg-read"]);
 /** Text put into a project file that reads as a command worth judging (see the `edited` origin). */
 const RISKY_TEXT =
   /[|;&`]|\$\(|\b(curl|wget|nc|ncat|socat|bash|sh|zsh|eval|exec|rm|dd|mkfs|chmod|chown|sudo|su|python3?|perl|ruby|node|base64|scp|ssh|rsync|kill|pkill)\b/;
+
+/** A word that may hold a path outside the project: `/…`, `~…`, `..` (also after `=`). */
+const OUTSIDE_LOOKING = /(^|=)["']?(\/|~|\.\.)/;
+/** A path that starts outside the project; `//src:app` is a build label. */
+const PATH_START = /^(\/(?!\/)|~|\.\.(\/|$))/;
+/** Option names that say the value is written to (`--out-dir`, `--cache-location`). */
+const WRITES = /out|dest|target|dist|build|cache|report|log|save|export|dump|artifact|site|install|prefix|dir$/i;
 
 /** Pipeline stages that pass every line on (a listing through them is still the whole listing). */
 const PASS_THROUGH = new Set(["sort", "uniq", "cat", "tac", "tee", "xargs"]);
