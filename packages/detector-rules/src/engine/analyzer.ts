@@ -17,116 +17,36 @@ import { FINDINGS, type Finding, type FindingId } from "../findings.js";
 import { HANDLERS, type HandlerName } from "../handlers/index.js";
 import type { RuleIndex } from "../matcher.js";
 import { matches as matchesRule } from "../matcher.js";
-import { ENVIRONMENT, PROGRAM_LIKE_VARIABLE } from "../tools/environment.js";
 import type { ToolIndex } from "../tools/index.js";
 import type { Tool } from "../tools/spec.js";
 import { type Budget, BudgetExceeded } from "./budget.js";
 import type { ScriptLanguage, ToolContext } from "./context.js";
-import { judgeGitConfig } from "./git-config.js";
-import type { Invocation, Producers, Stdin } from "./invocation.js";
+import { envVariable } from "./environment.js";
+import type { Invocation, Stdin } from "./invocation.js";
+import { InvocationContext } from "./invocation-context.js";
+import { DOWNLOADERS, listsEverything, producers } from "./listings.js";
 import { type Parsed, parseArgs } from "./parse-args.js";
 import {
   classifyArg,
   classOf,
   installsIntoProject,
-  isCodeFile,
   isSystemBinDir,
   isSystemPath,
   isUserToolDir,
   isWholeDirectory,
-  PATH_RANK,
   type PathClass,
   type Resolved,
   resolve,
 } from "./paths.js";
-import { basename } from "./paths-util.js";
+import { basename, tidy } from "./paths-util.js";
+import { gitConfigFile, judgeOrigin, loadsWritten, projectCodeRuns } from "./provenance.js";
 import { type FileOrigin, FileSystemEffects, type FunctionDefinition, Scope } from "./scope.js";
 import { type Arg, evaluate, fields, splitCommandText, syntheticArg } from "./words.js";
 
-const MAX_FINDINGS = 64;
-/** Programs whose output on a pipe is network data. */
-export const DOWNLOADERS = new Set([
-  "curl",
-  "wget",
-  "fetch",
-  "http",
-  "https",
-  "xh",
-  "aria2c",
-  "lwp-download",
-  "lwp-request",
-  "GET",
-  "POST",
-  "nc",
-  "ncat",
-  "netcat",
-  "socat",
-  "ssh",
-  "scp",
-  "sftp",
-  "telnet",
-  "gsutil",
-  "aws",
-  "gcloud",
-  "az",
-  "gh",
-  "glab",
-  "httpie",
-  "iwr",
-  "invoke-webrequest",
-  "rclone",
-  "s3cmd",
-  "mc",
-  "ftp",
-  "tftp",
-  "links",
-  "lynx",
-  "w3m",
-  "elinks",
-  "axel",
-  "dig",
-]);
-/** Programs whose output is decoded or decompressed input: hidden text. */
-const DECODERS = new Set([
-  "base64",
-  "base32",
-  "basenc",
-  "xxd",
-  "openssl",
-  "gunzip",
-  "zcat",
-  "gzip",
-  "bzcat",
-  "bunzip2",
-  "xzcat",
-  "unxz",
-  "zstdcat",
-  "uudecode",
-  "rev",
-  "tr",
-  "od",
-  "printf",
-  "echo",
-]);
 const LOOPS_DEPTH = 6;
 
 function snippet(src: string, node: { pos: number; end: number }): string {
   return src.slice(node.pos, Math.min(node.end, node.pos + 200));
-}
-
-function tidy(text: string): string {
-  let flat = "";
-  let space = false;
-  for (let i = 0; i < text.length && flat.length < 90; i++) {
-    const c = text[i] as string;
-    if (c === " " || c === "\n" || c === "\t" || c === "\r") space = flat.length > 0;
-    else {
-      if (space) flat += " ";
-      space = false;
-      flat += c;
-    }
-  }
-  return flat.length > 80 ? `${flat.slice(0, 77)}…` : flat;
 }
 
 interface Snapshot {
@@ -135,12 +55,16 @@ interface Snapshot {
   vars: Map<string, string | undefined | null>;
 }
 
+/** More findings than this add nothing to a decision (the first ones decide and explain it). */
+const MAX_FINDINGS = 64;
+
 /** Walks a command line and collects findings. One instance per decision. */
 export class Analyzer {
   readonly findings: Finding[] = [];
   private readonly keys = new Set<string>();
   private readonly seenScripts = new WeakSet<object>();
-  private readonly judgedFiles = new Set<string>();
+  /** Files whose written content was judged already: each once per line (provenance.ts). */
+  readonly judgedFiles = new Set<string>();
   private readonly judging = new Set<string>();
   private readonly definitions: FunctionDefinition[] = [];
 
@@ -148,7 +72,7 @@ export class Analyzer {
     readonly project: string,
     private readonly tools: ToolIndex,
     private readonly user: { deny: RuleIndex; allow: RuleIndex },
-    private readonly budget: Budget,
+    readonly budget: Budget,
     private readonly requestEnv: Readonly<Record<string, string>> = {},
   ) {}
 
@@ -333,7 +257,7 @@ export class Analyzer {
             if (globPrefix !== undefined) inner.globs.set(name, globPrefix);
             if (
               globPrefix !== undefined &&
-              items.some((i) => (i.value !== undefined && isWholeDirectory(i.value)) || this.listsEverything(i, scope))
+              items.some((i) => (i.value !== undefined && isWholeDirectory(i.value)) || listsEverything(this, i, scope))
             )
               inner.globsAll.add(name);
             else inner.globsAll.delete(name);
@@ -411,7 +335,7 @@ export class Analyzer {
 
   private pipeline(node: Pipeline, scope: Scope, src: string, stdin: Stdin): void {
     node.commands.forEach((stage, index) => {
-      const input: Stdin = index === 0 ? stdin : { kind: "pipe", producers: this.producers(node.commands.slice(0, index), scope) };
+      const input: Stdin = index === 0 ? stdin : { kind: "pipe", producers: producers(this, node.commands.slice(0, index), scope) };
       // Every stage runs in a subshell; what it does to the file system persists.
       this.node(stage, node.commands.length > 1 ? scope.clone() : scope, src, input);
     });
@@ -440,141 +364,6 @@ export class Analyzer {
       }
     });
     merge(scope, ends);
-  }
-
-  /** What the stages before a pipe produce. */
-  private producers(stages: readonly CommandNode[], scope: Scope): Producers {
-    let paths: PathClass | undefined;
-    const listed = () => {
-      paths ??= this.listedPaths(stages[0], scope);
-      // A filter between the listing and its reader (`ls | grep x | xargs rm`) makes it targeted.
-      if (paths === "inside-all" && stages.slice(1).some((s) => s.type !== "Command" || !PASS_THROUGH.has(basename(s.name?.value ?? ""))))
-        paths = "inside";
-      return paths;
-    };
-    const out: Producers = {
-      download: false,
-      decodes: false,
-      programs: [],
-      text: undefined,
-      get paths() {
-        return listed();
-      },
-    };
-    const visit = (n: SyntaxNode) => {
-      this.budget.step();
-      if (n.type === "Command" && n.name) {
-        const name = basename(n.name.value);
-        out.programs.push(name);
-        if (DOWNLOADERS.has(name)) out.download = true;
-        if (DECODERS.has(name) && n.suffix.some((s) => s.type === "Word" && /^-[a-zA-Z]*[dDr]|^--decode|^enc$|^-base64$/.test(s.value)))
-          out.decodes = true;
-        if (
-          DOWNLOADERS.has(name) === false &&
-          /^python[0-9.]*$|^node$|^perl$|^ruby$/.test(name) &&
-          n.suffix.some((s) => s.type === "Word" && /urllib|requests|http|fetch|LWP|open-uri|Net::HTTP/.test(s.value))
-        )
-          out.download = true;
-      }
-      forEachChild(n, visit);
-    };
-    for (const s of stages) visit(s);
-    const last = stages[stages.length - 1];
-    if (stages.length === 1 && last?.type === "Command" && last.name && (last.name.value === "echo" || last.name.value === "printf")) {
-      const words = last.suffix.filter((s): s is Word => s.type === "Word");
-      if (words.every((w) => evaluate(w, undefined).literal || !w.parts)) {
-        const values = words.map((w) => w.value);
-        if (last.name.value === "echo" && !values.some((v) => /^-[a-zA-Z]*e/.test(v) || v.includes("\\")))
-          out.text = values.filter((v) => !/^-[neE]+$/.test(v)).join(" ");
-        if (last.name.value === "printf" && values.length >= 2 && /^%s(\\n|\s)$/.test(values[0] as string))
-          out.text = values.slice(1).join("\n");
-      }
-    }
-    return out;
-  }
-
-  /** A word that is the output of an unfiltered listing of the project (`$(git ls-files)`, `$(ls)`). */
-  private listsEverything(arg: Arg, scope: Scope): boolean {
-    return arg.substitutions.some((script) => {
-      const c = script.commands.length === 1 ? script.commands[0]?.command : undefined;
-      const stages = c?.type === "Pipeline" ? c.commands : c ? [c] : [];
-      return stages.length > 0 && this.producers(stages as readonly CommandNode[], scope).paths === "inside-all";
-    });
-  }
-
-  /**
-   * Where the paths a pipeline's first stage lists point (`find src -name x | xargs rm`);
-   * `inside-all` when the listing is unfiltered at the project root (`ls`, `find . -type f`,
-   * `git ls-files`, `git diff --name-only`): it may be every entry of the working tree.
-   */
-  private listedPaths(stage: CommandNode | undefined, scope: Scope): PathClass {
-    if (stage?.type !== "Command" || !stage.name) return "unknown";
-    const name = basename(stage.name.value);
-    const words = stage.suffix.filter((s): s is Word => s.type === "Word").map((w) => evaluate(w, scope));
-    const roots = (list: Arg[], filtered: boolean) => {
-      const paths = list.length === 0 ? [syntheticArg(".")] : list;
-      let worst: PathClass = "null";
-      for (const p of paths) {
-        const cls = !filtered && this.isProjectRoot(p, scope) ? "inside-all" : classifyArg(p, scope, this.project);
-        if (PATH_RANK[cls] > PATH_RANK[worst]) worst = cls;
-      }
-      return worst === "null" ? "inside" : worst;
-    };
-    if (name === "find") {
-      const split = words.findIndex((w) => w.value === undefined || w.value.startsWith("-") || w.value === "(" || w.value === "!");
-      const expression = words.slice(split < 0 ? words.length : split).map((w) => w.value ?? "");
-      // Tests that select some files; `-path ./.git -prune` and `-type` do not.
-      const pruned = expression.filter(
-        (w, i) => !(expression[i + 1] === "-prune" || (expression[i + 2] === "-prune" && /^-(i?path|i?name)$/.test(w))),
-      );
-      const filtered = pruned.some((w) =>
-        /^-(i?name|i?path|i?wholename|i?regex|newer\w*|[amc](time|min)|size|empty|perm|user|group|nouser|nogroup|links|inum|samefile|i?lname|readable|writable|executable|used)$/.test(
-          w,
-        ),
-      );
-      return roots(words.slice(0, split < 0 ? words.length : split), filtered);
-    }
-    if (name === "fd" || name === "fdfind" || name === "ls" || name === "rg" || name === "grep") {
-      if (name === "grep" || name === "rg") {
-        const positional = words.filter((w) => w.value !== undefined && !w.value.startsWith("-"));
-        const files = name === "rg" && words.some((w) => w.value === "--files");
-        return roots(files ? positional : positional.slice(1), !files || words.some((w) => /^(-g|--glob|-t|--type)/.test(w.value ?? "")));
-      }
-      const positional = words.filter((w) => w.value === undefined || !w.value.startsWith("-"));
-      if (name === "ls") return roots(positional, positional.length > 0 && !positional.every((p) => this.isProjectRoot(p, scope)));
-      // fd PATTERN [PATH…]: an empty or match-all pattern lists everything.
-      const pattern = positional[0]?.value;
-      const all = positional.length === 0 || pattern === "" || pattern === "." || pattern === "^";
-      const filteredFd = !all || words.some((w) => /^(-e|--extension|-g|--glob)/.test(w.value ?? ""));
-      return roots(positional.slice(1), filteredFd);
-    }
-    if (name === "git") {
-      const verb = words.find((w) => w.value === "ls-files" || w.value === "diff" || w.value === "status");
-      if (!verb) return "unknown";
-      // Without a pathspec after the verb, every tracked, modified or untracked file.
-      const after = words.slice(words.indexOf(verb) + 1);
-      const pathspec = after.some(
-        (w) => w.value === undefined || (!w.value.startsWith("-") && !/^(HEAD|@)([~^]\d*)*$|^[0-9a-f]{7,40}$/.test(w.value)),
-      );
-      return pathspec ? "inside" : "inside-all";
-    }
-    if ((name === "echo" || name === "printf") && words.length > 0 && words.every((w) => w.value !== undefined)) {
-      const items =
-        name === "printf" && /^%s(\\n|\\0|\s)$/.test(words[0]?.value ?? "")
-          ? words.slice(1)
-          : name === "echo"
-            ? words.filter((w) => !/^-[neE]+$/.test(w.value ?? ""))
-            : [];
-      if (items.length === 0) return "unknown";
-      const paths = items.flatMap((w) =>
-        (w.value as string)
-          .split(/\s+/)
-          .filter(Boolean)
-          .map((p) => syntheticArg(p)),
-      );
-      return roots(paths, false);
-    }
-    return "unknown";
   }
 
   // ------------------------------------------------------------------ commands
@@ -1171,7 +960,7 @@ export class Analyzer {
     const cls = classifyArg(file, scope, this.project);
     if (abs !== undefined && !abs.startsWith("~")) {
       const origin = scope.effects.origin(abs);
-      if (origin) return this.judgeOrigin(abs, origin, language, scope, at, true);
+      if (origin) return judgeOrigin(this, abs, origin, language, scope, at, true);
     }
     if (cls === "unknown") return this.find("exec.dynamic-code", at, "runs a script whose path the detector cannot resolve");
     if (cls !== "inside") {
@@ -1186,151 +975,18 @@ export class Analyzer {
     this.projectCodeRuns(scope, at);
   }
 
-  /** Judges a file the line wrote, by where its content came from. */
-  private judgeOrigin(abs: string, origin: FileOrigin, language: ScriptLanguage, scope: Scope, at: string, direct: boolean): void {
-    switch (origin.kind) {
-      case "download":
-        return this.find(
-          "download.run",
-          at,
-          `runs ${direct ? "" : "project code after "}a file downloaded on the same line (${basename(abs)})`,
-        );
-      case "outside":
-        return this.find("exec.outside-program", at, `runs ${basename(abs)}, copied from outside the project on the same line`);
-      case "project":
-        return this.find("local.project-code", at);
-      case "edited": {
-        if (this.judgedFiles.has(abs)) return;
-        this.judgedFiles.add(abs);
-        // Only the inserted text is new: it is judged when it looks like code (a pipeline, a
-        // substitution or a command that can do harm); plain words and values are data.
-        for (const text of origin.inserted) if (RISKY_TEXT.test(text)) this.text(text, scope.clone(1), at);
-        return this.find("local.project-code", at);
-      }
-      case "unknown":
-        return this.find("exec.generated-code", at, `runs ${basename(abs)}, written on the same line with content the detector cannot see`);
-      case "text": {
-        if (this.judgedFiles.has(abs)) return;
-        this.judgedFiles.add(abs);
-        const lang = languageOfFile(abs, origin.text, language);
-        if (lang === undefined) return;
-        if (lang === "npm-scripts") return this.packageJson(origin.text, scope, at);
-        if (lang === "make") return this.makefile(origin.text, scope, at);
-        if (lang === "npmrc") return this.npmrc(origin.text, scope, at);
-        if (lang === "gitconfig") return this.gitConfigFile(origin.text, scope, at);
-        if (lang === "shell") return this.text(origin.text, scope.clone(1), at);
-        return this.inlineCode(syntheticArg(origin.text), lang, scope, at);
-      }
-    }
-  }
-
   /** A tool loads files of the line's making whose path matches (`git` reads `.git/config`): they are judged by where they came from. */
   loadsWritten(scope: Scope, at: string, pattern: RegExp): void {
-    for (const [abs, origin] of scope.effects.files) if (pattern.test(abs)) this.judgeOrigin(abs, origin, "shell", scope, at, false);
-    for (const [link, target] of scope.effects.links) if (pattern.test(link)) this.linkedCode(link, target, at);
-  }
-
-  /** A code file the line linked to somewhere: code from outside the project unless the target is inside. */
-  private linkedCode(link: string, target: string | undefined, at: string): void {
-    const cls = target === undefined ? "unknown" : classOf(target, this.project);
-    if (cls !== "inside")
-      this.find(
-        "exec.outside-program",
-        at,
-        `runs ${basename(link)}, linked on the same line to ${target ?? "a path the detector cannot resolve"}`,
-      );
+    return loadsWritten(this, scope, at, pattern);
   }
 
   /** A tool runs project code: every file the line wrote into the project is judged as code it may run. */
   projectCodeRuns(scope: Scope, at: string): void {
-    const effects = scope.effects;
-    for (const [link, target] of effects.links)
-      if (classOf(link, this.project) === "inside" && isCodeFile(link)) this.linkedCode(link, target, at);
-    if (effects.files.size > 0) {
-      for (const [abs, origin] of effects.files) {
-        if (classOf(abs, this.project) !== "inside" && classOf(abs, this.project) !== "tmp") continue;
-        // Only what a build or test tool may load: code files, and downloaded trees.
-        const extension = /\.[A-Za-z0-9]+$/.test(basename(abs));
-        if (isCodeFile(abs) || effects.executables.has(abs) || (origin.kind === "download" && !extension))
-          this.judgeOrigin(abs, origin, "shell", scope, at, false);
-      }
-    }
-    // Running code in a directory that was downloaded on the line.
-    for (const dir of scope.dirs()) {
-      if (dir === undefined) continue;
-      const origin = effects.origin(dir);
-      if (origin?.kind === "download") this.find("download.run", at, "runs code in a directory downloaded on the same line");
-    }
+    return projectCodeRuns(this, scope, at);
   }
 
-  private packageJson(text: string, scope: Scope, at: string): void {
-    let scripts: Record<string, unknown> | undefined;
-    try {
-      const parsed = JSON.parse(text) as { scripts?: Record<string, unknown>; tasks?: Record<string, unknown> };
-      scripts = { ...(parsed.scripts ?? {}), ...(parsed.tasks ?? {}) };
-    } catch {
-      return this.find("exec.generated-code", at, "writes a package.json the detector cannot read, then runs project code");
-    }
-    for (const value of Object.values(scripts ?? {})) {
-      for (const item of Array.isArray(value) ? value : [value]) if (typeof item === "string") this.text(item, scope.clone(1), at);
-    }
-  }
-
-  private makefile(text: string, scope: Scope, at: string): void {
-    const recipes: string[] = [];
-    const rules: { targets: string[]; recipes: string[] }[] = [];
-    for (const line of text.split("\n")) {
-      if (line.startsWith("\t")) {
-        const recipe = line.slice(1).replace(/^[@+-]+/, "");
-        recipes.push(recipe);
-        rules[rules.length - 1]?.recipes.push(recipe);
-      } else {
-        const rule = /^([^\s:=#][^:=#]*?)\s*::?(?!=)/.exec(line);
-        if (rule) rules.push({ targets: (rule[1] as string).split(/\s+/), recipes: [] });
-      }
-      const shellCall = line.indexOf("$(shell ");
-      if (shellCall >= 0) recipes.push(line.slice(shellCall + 8, line.lastIndexOf(")")));
-    }
-    // A recipe that runs make on the same makefile for its own target (or the default one) recurses
-    // without end: every level starts another make, a process tree that starves the host.
-    const first = rules.find((r) => !(r.targets[0] ?? ".").startsWith("."));
-    for (const rule of rules) {
-      for (const recipe of rule.recipes) {
-        for (const m of recipe.matchAll(/(?:\$[({]MAKE[)}]|(?:^|[;&|(]\s*)make)(?=\s|$|[;&|)])([^;&|)]*)/g)) {
-          const words = (m[1] as string).trim().split(/\s+/).filter(Boolean);
-          if (words.some((w) => /^(-C|-f|--directory|--file|--makefile)/.test(w) || /^-[a-zA-Z]*[Cf]/.test(w))) continue;
-          const goals = words.filter((w) => !w.startsWith("-") && !w.includes("="));
-          const recursive = goals.length === 0 ? rule === first : goals.some((g) => rule.targets.includes(g));
-          if (recursive) this.find("sys.fork-bomb", at, `a makefile recipe of ${rule.targets[0]} runs make on itself without end`);
-        }
-      }
-    }
-    for (const r of recipes) this.text(makeRecipeText(r), scope.clone(1), at);
-  }
-
-  private npmrc(text: string, scope: Scope, at: string): void {
-    for (const line of text.split("\n")) {
-      const m = /^\s*([\w.-]+)\s*=\s*(.*)$/.exec(line);
-      if (m) this.envVariable(`npm_config_${(m[1] as string).replace(/-/g, "_")}`, syntheticArg(m[2] as string), scope, at);
-    }
-  }
-
-  private gitConfigFile(text: string, scope: Scope, at: string): void {
-    let section = "";
-    for (const line of text.split("\n")) {
-      const header = /^\s*\[\s*([^\]\s"]+)(?:\s+"([^"]*)")?\s*\]/.exec(line);
-      if (header) {
-        section = header[2] !== undefined ? `${header[1]}.${header[2]}` : (header[1] as string);
-        continue;
-      }
-      const kv = /^\s*([\w.-]+)\s*(?:=\s*(.*))?$/.exec(line);
-      if (kv && section)
-        judgeGitConfig(
-          `${section}.${kv[1]}`,
-          kv[2] !== undefined ? syntheticArg(kv[2].trim().replace(/^"|"$/g, "")) : undefined,
-          this.judgeContext(scope, at),
-        );
-    }
+  gitConfigFile(text: string, scope: Scope, at: string): void {
+    return gitConfigFile(this, text, scope, at);
   }
 
   /** An interpreter reading its program from standard input. */
@@ -1364,230 +1020,7 @@ export class Analyzer {
 
   /** An environment variable set for what runs next: judged by what it makes programs do. */
   envVariable(name: string, value: Arg, scope: Scope, at: string, siblings?: ReadonlyMap<string, Arg>, listedOnly = false): void {
-    const key = /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)
-      ? "GIT_CONFIG_KEY_n"
-      : /^npm_config_/i.test(name)
-        ? `npm_config_${name.slice(11).toLowerCase().replace(/-/g, "_")}`
-        : name;
-    const effect = ENVIRONMENT[key] ?? (/^CARGO_TARGET_\w+_(LINKER|RUNNER)$/.test(name) ? "command" : undefined);
-    if (!effect) return listedOnly ? undefined : this.unlistedVariable(name, value, scope, at);
-    const ctx = this.judgeContext(scope, at);
-    const v = value.value;
-    if (v === "" && typeof effect === "string" && effect.includes(".")) return; // a finding id: set to nothing, it does nothing
-    if (name === "GOTOOLCHAIN" && (v === "local" || v === "auto")) return; // only a named toolchain is downloaded
-    if (name === "HOME" && v !== undefined) {
-      // Programs read their configuration (and git its hooks path, shells their rc files) below $HOME.
-      const abs = resolve(v, scope.dir, scope);
-      const cls = classOf(abs, this.project);
-      if (cls === "inside" || (abs !== undefined && scope.effects.origin(abs) !== undefined)) return;
-      // A user's real home directory (`/home/dev`, `/root`, `/Users/dev`) is where config normally lives.
-      if (abs !== undefined && /^(\/home\/[^/]+|\/root|\/Users\/[^/]+)$/.test(abs)) return;
-    }
-    if (name === "DOCKER_HOST" || name === "CONTAINER_HOST") {
-      if (v !== undefined && (v === "" || /^unix:\/\/|^(tcp|https?):\/\/(localhost|127(\.\d+){3}|\[?::1\]?)(:\d+)?\/?$/.test(v))) return;
-      return this.find("net.remote-session", at, `points the container CLI at ${v ?? "an engine the detector cannot see"} (${name})`);
-    }
-    switch (effect) {
-      case "shell":
-        if (v === "") return;
-        // less's input preprocessor: `|cmd %s` pipes, `-` and `||` are flags, `%s` is the file name.
-        if (/^LESS(OPEN|CLOSE)$/.test(name) && v !== undefined)
-          return this.shellCode(syntheticArg(v.replace(/^\s*\|{0,2}-?\s*/, "").replace(/%s/g, "file"), value), scope, at);
-        return this.shellCode(value, scope, at);
-      case "prompt": {
-        if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
-        // Only the substitutions of a prompt string run (`PS4='+ $(date +%T) '`).
-        for (const m of v.matchAll(/\$\(((?:[^()]|\([^()]*\))*)\)|`([^`]*)`/g))
-          this.shellCode(syntheticArg((m[1] ?? m[2]) as string, value), scope, at);
-        if (/\$\((?!(?:[^()]|\([^()]*\))*\))/.test(v)) this.find("exec.surface", at, `sets ${name} to a prompt the detector cannot read`);
-        return;
-      }
-      case "command":
-        if (v === "") return;
-        return this.commandText(value, scope, at);
-      case "executable":
-        if (v === "") return;
-        return this.executableValue(value, scope, at);
-      case "script":
-        if (v === "") return;
-        return ctx.runFile(value);
-      case "native":
-      case "search-path":
-        return this.searchPath(name, value, scope, at, effect === "native");
-      case "path":
-        if (v === "") return;
-        return this.pathVariable(value, scope, at);
-      case "git-config": {
-        if (name === "GIT_CONFIG_COUNT" || /^GIT_CONFIG_VALUE_\d+$/.test(name)) return;
-        const pair = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
-        if (pair) {
-          const valueName = `GIT_CONFIG_VALUE_${pair[1]}`;
-          const sibling =
-            siblings?.get(valueName) ?? (scope.vars.has(valueName) ? syntheticArg(scope.vars.get(valueName) ?? undefined) : undefined);
-          if (v === undefined) return this.find("exec.surface", at, `sets git configuration through the environment (${name})`);
-          return judgeGitConfig(v, sibling, ctx);
-        }
-        if (name === "GIT_CONFIG_PARAMETERS") {
-          if (v === undefined)
-            return this.find("exec.surface", at, "sets git configuration through the environment (GIT_CONFIG_PARAMETERS)");
-          for (const m of v.matchAll(/'([^']*)'(?:='([^']*)')?/g)) {
-            const kv = m[1] as string;
-            const eq = kv.indexOf("=");
-            if (m[2] !== undefined) judgeGitConfig(kv, syntheticArg(m[2]), ctx);
-            else judgeGitConfig(eq < 0 ? kv : kv.slice(0, eq), eq < 0 ? undefined : syntheticArg(kv.slice(eq + 1)), ctx);
-          }
-          return;
-        }
-        if (v === "/dev/null") return;
-        const abs = v === undefined ? undefined : resolve(v, scope.dir, scope);
-        const origin = abs !== undefined && !abs.startsWith("~") ? scope.effects.origin(abs) : undefined;
-        if (origin?.kind === "text") return this.gitConfigFile(origin.text, scope, at);
-        return this.find("exec.surface", at, `makes git read its configuration from ${v ?? "a file it computes"} (${name})`);
-      }
-      case "git-dir": {
-        const cls = ctx.classify(value);
-        if (cls !== "inside" && cls !== "tmp")
-          this.find("git.outside-repository", at, `points git at a repository outside the project (${name})`);
-        return;
-      }
-      case "node-options": {
-        if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
-        const nodeWords = v.split(/\s+/).filter(Boolean);
-        for (let k = 0; k < nodeWords.length; k++) {
-          const word = nodeWords[k] as string;
-          const load = /^(-r|--require|--import|--loader|--experimental-loader)(?:=(.*))?$/.exec(word);
-          if (load) {
-            const target = load[2] ?? nodeWords[++k] ?? "";
-            if (/^[@\w][\w./@-]*$/.test(target) && !target.includes("..") && !target.startsWith("/")) {
-              if (target.startsWith(".") || target.includes("/")) this.runPath(syntheticArg(target), "js", scope, at, false);
-              continue;
-            }
-            if (target.startsWith("./") || target.startsWith("../") || target.startsWith("/") || target.startsWith("~")) {
-              this.runPath(syntheticArg(target), "js", scope, at, false);
-              continue;
-            }
-            return this.find("exec.surface", at, `makes node load ${target} through ${name}`);
-          }
-          if (
-            /^--(max-old-space-size|max-semi-space-size|stack-size|enable-source-maps|no-warnings|no-deprecation|trace-warnings|trace-deprecation|trace-uncaught|unhandled-rejections|openssl-legacy-provider|experimental-[\w-]+|no-experimental-[\w-]+|inspect(-brk|-port)?|heapsnapshot-[\w-]+|max-http-header-size|dns-result-order|title|conditions|disable-warning|use-openssl-ca|use-system-ca|expose-gc|preserve-symlinks[\w-]*|abort-on-uncaught-exception|report-[\w-]+|es-module-specifier-resolution)(=\S*)?$|^\d+$/.test(
-              word,
-            )
-          )
-            continue;
-          return this.find("exec.surface", at, `makes node load or run something through ${name} (\`${word}\`)`);
-        }
-        return;
-      }
-      case "interpreter-options":
-        if (v === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
-        for (const word of v.split(/\s+/).filter(Boolean)) {
-          if (
-            /^-(M-?|m|r)[A-Za-z_][\w:]*(=[\w,]+)?$|^-[wWTtdU]$|^-W[0-2]$|^-W:[\w-]+$|^-X[a-z]+$|^--(enable|disable)[-=][\w-]+$/.test(word)
-          )
-            continue;
-          return this.find("exec.surface", at, `makes an interpreter load something through ${name} (\`${word}\`)`);
-        }
-        return;
-      case "jvm-options":
-        if (
-          v === undefined ||
-          /-(javaagent|agentpath|agentlib)|OnOutOfMemoryError|OnError|-Xbootclasspath|-XX:\+?StartFlightRecording.*filename/i.test(v)
-        )
-          this.find("exec.native", at, `makes the JVM load code through ${name}`);
-        return;
-      case "cdpath":
-        return;
-      default:
-        this.find(effect, at, `${FINDINGS[effect].description} (${name})`);
-    }
-  }
-
-  /**
-   * A variable the environment table does not list. A program-like name with a value the detector
-   * cannot see is fail-closed; a literal value that names a path outside the project (and outside
-   * the system and the user's tool directories: `JAVA_HOME=/usr/lib/jvm/x` is fine) may be loaded
-   * or run by the program (`RUSTFLAGS="-C linker=/home/u/ld"`, `GOFLAGS=-toolexec=~/t`,
-   * `MAKEFLAGS="SHELL=/home/u/sh"`), or written (`…_TARGET_DIR=/opt/x`).
-   */
-  private unlistedVariable(name: string, value: Arg, scope: Scope, at: string): void {
-    const v = value.value;
-    if (v === undefined) {
-      if (PROGRAM_LIKE_VARIABLE.test(name) || /FLAGS$|OPTS$|OPTIONS$/.test(name))
-        this.find("exec.surface", at, `sets ${name} from a value the detector cannot see`);
-      return;
-    }
-    if (/^[a-z][\w+.-]*:\/\//i.test(v)) return; // a URL (`DATABASE_URL=postgres://localhost/x`)
-    // Only names that say they configure a program (`D=~/.bashrc` is just data).
-    if (!PROGRAM_LIKE_VARIABLE.test(name) && !/(FLAGS|OPTS|OPTIONS|ARGS|CONFIG|CONF|FILE|DIR|PATH|HOME|ROOT|PREFIX)$/.test(name)) return;
-    const writes = /(TARGET_DIR|OUT_DIR|OUTDIR|DESTDIR|PREFIX|INSTALL_DIR|TMPDIR|TEMP|TMP|CACHE_DIR|CACHE)$/.test(name);
-    for (const token of v.split(/[\s=,:;]+/)) {
-      if (!/^(\/(?!\/)|~|\.\.(\/|$))/.test(token)) continue;
-      const abs = resolve(token, scope.dir, scope);
-      const cls = classOf(abs, this.project);
-      // Under /tmp: scratch output for a place it writes; code or configuration from outside otherwise (R29).
-      if (cls !== "outside" && !(cls === "tmp" && !writes && !(abs !== undefined && scope.effects.origin(abs) !== undefined))) continue;
-      if (
-        !writes &&
-        abs !== undefined &&
-        (isSystemPath(abs) ||
-          /^~\/\.(local|cargo|rustup|pyenv|nvm|sdkman|jdks|asdf|volta|fnm|rbenv|goenv|gradle|m2|conda|deno|bun|npm|cache|config|kube|aws|docker|ssh)(\/|$)|^~\/(go|sdk|miniconda3|anaconda3)(\/|$)/.test(
-            abs,
-          ))
-      )
-        continue;
-      return this.find("exec.surface", at, `sets ${name} to ${tidy(token)}, outside the project, which the program may load, run or write`);
-    }
-  }
-
-  /**
-   * The entries of a `:`-separated list variable (`PATH`, `PYTHONPATH`): the variable's own previous
-   * value (`$PATH`, `${X:+:$X}`) is dropped, `$PWD`/`$(pwd)`/`$HOME` are resolved; an entry with
-   * anything else unknown is undefined.
-   */
-  private listEntries(name: string, value: Arg, scope: Scope): (string | undefined)[] {
-    let text = value.value;
-    if (text === undefined) {
-      text = value.text.replace(/^["']|["']$/g, "").replace(/"/g, "");
-      const self = new RegExp(`\\$\\{${name}:?\\+:?\\$\\{?${name}\\}?:?\\}|\\$\\{${name}(:-)?\\}|\\$${name}\\b`, "g");
-      text = text
-        .replace(self, "")
-        .replace(/\$\{?PWD\}?|\$\(pwd\)|`pwd`/g, scope.dir ?? "$UNKNOWN")
-        .replace(/\$\{?HOME\}?/g, "~");
-    }
-    return text.split(":").map((e) => (/[$`]/.test(e) ? undefined : e.replace(/(.)\/+$/, "$1")));
-  }
-
-  /** LD_PRELOAD, PYTHONPATH, NODE_PATH …: every entry must be in the project or a system directory. */
-  private searchPath(name: string, value: Arg, scope: Scope, at: string, native: boolean): void {
-    if (value.value === "") return;
-    if (native) return this.find("exec.native", at, `loads native code into every program it starts (${name})`);
-    for (const entry of this.listEntries(name, value, scope)) {
-      if (entry === "") continue;
-      if (entry === undefined) return this.find("exec.surface", at, `sets ${name} to something the detector cannot see`);
-      const abs = resolve(entry, scope.dir, scope);
-      if (classOf(abs, this.project) === "inside") continue;
-      if (abs !== undefined && /^\/(usr|lib|lib64|opt\/homebrew)(\/|$)/.test(abs)) continue;
-      return this.find("exec.surface", at, `makes programs load code from ${entry} (${name})`);
-    }
-  }
-
-  /** PATH: a directory outside the project and the system makes a bare name run something else. */
-  private pathVariable(value: Arg, scope: Scope, at: string): void {
-    for (const entry of this.listEntries("PATH", value, scope)) {
-      if (entry === "") continue;
-      if (entry === undefined) return this.find("exec.surface", at, "puts a directory on PATH that the detector cannot resolve");
-      const abs = resolve(entry, scope.dir, scope);
-      if (abs === undefined) return this.find("exec.surface", at, `puts \`${entry}\` on PATH, which the detector cannot resolve`);
-      const cls = classOf(abs, this.project);
-      if (
-        cls === "inside" ||
-        isSystemBinDir(abs) ||
-        isUserToolDir(abs) ||
-        /^\/(usr\/local|opt)\/[\w.-]+\/bin$|^\/usr\/lib\/[\w.-]+\/bin$/.test(abs)
-      )
-        continue;
-      return this.find("exec.surface", at, `puts ${entry} on PATH, so bare command names may run programs from there`);
-    }
+    return envVariable(this, name, value, scope, at, siblings, listedOnly);
   }
 
   // ------------------------------------------------------------------ paths
@@ -1603,7 +1036,7 @@ export class Analyzer {
     // `tee >(sha256sum > x)`: a pipe into a process substitution, whose own commands are judged where they are.
     if (arg.value === undefined && arg.processSubstitutions.length > 0 && arg.text.trim().startsWith(">(")) return;
     if (kind === "delete" && this.isProjectRoot(arg, scope, dir)) return this.find("fs.wipe-project", at, "deletes the whole working tree");
-    if (kind === "delete" && arg.globbed && this.listsEverything(arg, scope))
+    if (kind === "delete" && arg.globbed && listsEverything(this, arg, scope))
       return this.find("fs.wipe-project", at, "deletes every path a command lists, which may be the whole working tree");
     if (kind === "delete" && arg.listedAll && classifyArg(arg, scope, this.project, dir) === "inside")
       return this.find("fs.wipe-project", at, "deletes every entry of the working tree, one by one");
@@ -1650,11 +1083,6 @@ export class Analyzer {
   }
 }
 
-const READ_OUTCOMES = new Set<FindingId>(["local.read", "local.pkg-read"]);
-/** Text put into a project file that reads as a command worth judging (see the `edited` origin). */
-const RISKY_TEXT =
-  /[|;&`]|\$\(|\b(curl|wget|nc|ncat|socat|bash|sh|zsh|eval|exec|rm|dd|mkfs|chmod|chown|sudo|su|python3?|perl|ruby|node|base64|scp|ssh|rsync|kill|pkill)\b/;
-
 /** A word that may hold a path outside the project: `/…`, `~…`, `..` (also after `=`). */
 const OUTSIDE_LOOKING = /(^|=)["']?(\/|~|\.\.)/;
 /** A path that starts outside the project; `//src:app` is a build label. */
@@ -1662,8 +1090,7 @@ const PATH_START = /^(\/(?!\/)|~|\.\.(\/|$))/;
 /** Option names that say the value is written to (`--out-dir`, `--cache-location`). */
 const WRITES = /out|dest|target|dist|build|cache|report|log|save|export|dump|artifact|site|install|prefix|dir$/i;
 
-/** Pipeline stages that pass every line on (a listing through them is still the whole listing). */
-const PASS_THROUGH = new Set(["sort", "uniq", "cat", "tac", "tee", "xargs"]);
+const READ_OUTCOMES = new Set<FindingId>(["local.read", "local.pkg-read"]);
 
 /** Handlers of tools that run code whose own arguments may include `--help`. */
 const CODE_HANDLERS = new Set([
@@ -1816,43 +1243,6 @@ function commonGlobPrefix(globs: string[]): string | undefined {
   return common;
 }
 
-/** The usual programs behind make's built-in variables, so `$(CC) -o app main.c` is judged as `cc …`. */
-const MAKE_PROGRAMS: Record<string, string> = {
-  MAKE: "make",
-  CC: "cc",
-  CXX: "c++",
-  CPP: "cpp",
-  LD: "ld",
-  AR: "ar",
-  AS: "as",
-  RM: "rm -f",
-  SHELL: "sh",
-  PYTHON: "python3",
-  PYTHON3: "python3",
-  GO: "go",
-  CARGO: "cargo",
-  NPM: "npm",
-  NODE: "node",
-  INSTALL: "install",
-  MKDIR: "mkdir",
-  CP: "cp",
-  MV: "mv",
-  LN: "ln",
-  SED: "sed",
-  AWK: "awk",
-  DOCKER: "docker",
-};
-
-/** A make recipe as shell text: `$$` is `$`, known variables are their usual programs, others a placeholder word. */
-function makeRecipeText(recipe: string): string {
-  return recipe
-    .split("$$")
-    .map((part) =>
-      part.replace(/\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]/g, (_, name: string) => MAKE_PROGRAMS[name] ?? "x").replace(/\$[@<^*?]/g, "x"),
-    )
-    .join("$");
-}
-
 /** The text `printf FORMAT` prints for its escapes (`\n`, `\t`, `\\`, octal). */
 function unescapePrintf(format: string): string {
   return format.replace(/\\(0[0-7]{0,3}|[0-7]{1,3}|.)/g, (_, e: string) => {
@@ -1929,143 +1319,4 @@ function expandBraces(value: string): string[] | undefined {
   return out.some((o) => o.includes("{")) ? out.flatMap((o) => expandBraces(o) ?? [o]) : out;
 }
 
-type FileLanguage = ScriptLanguage | "npm-scripts" | "make" | "npmrc" | "gitconfig";
-
-function languageOfFile(abs: string, text: string, fallback: ScriptLanguage): FileLanguage | undefined {
-  const name = basename(abs);
-  if (name === "package.json" || name === "composer.json" || name === "deno.json" || name === "deno.jsonc") return "npm-scripts";
-  if (/^(GNUmakefile|makefile|Makefile)$|\.mk$/.test(name)) return "make";
-  if (name === ".npmrc") return "npmrc";
-  if (/\/\.git\/config$|\/\.gitconfig$/.test(abs)) return "gitconfig";
-  const shebang = /^#!\s*(?:\/usr\/bin\/env\s+(?:-S\s+)?)?(\S+)/.exec(text);
-  const interpreter = shebang ? basename(shebang[1] as string) : undefined;
-  if (interpreter) {
-    if (/^(ba|da|z|k|a|mk)?sh$/.test(interpreter)) return "shell";
-    if (/^python/.test(interpreter)) return "python";
-    if (/^(node|deno|bun|tsx|ts-node)$/.test(interpreter)) return "js";
-    if (interpreter === "ruby") return "ruby";
-    if (interpreter === "perl") return "perl";
-    if (interpreter === "php") return "php";
-    return "unknown";
-  }
-  if (/\.(sh|bash|zsh|ksh)$/.test(name)) return "shell";
-  if (/\.pyw?$/.test(name)) return "python";
-  if (/\.(m|c)?(j|t)sx?$/.test(name)) return "js";
-  if (/\.rb$|^Rakefile$|^Gemfile$/.test(name)) return "ruby";
-  if (/\.p[lm]$/.test(name)) return "perl";
-  if (/\.php$/.test(name)) return "php";
-  if (/\.lua$/.test(name)) return "lua";
-  if (/\.r$/i.test(name)) return "r";
-  if (/\.jl$/.test(name)) return "julia";
-  if (/\.go$/.test(name)) return "go";
-  if (/\.rs$/.test(name)) return "rust";
-  if (/\.(java|kt|kts|scala|groovy|gradle)$/.test(name)) return "java";
-  if (/\.(c|h|cc|cpp|cxx|hpp|hh|m|mm)$/.test(name)) return "c";
-  if (/\.(cs|csx)$/.test(name)) return "csharp";
-  if (name === "CMakeLists.txt" || /\.cmake$/.test(name)) return "cmake";
-  if (name === "pom.xml" || name === "build.xml") return "unknown"; // Maven and Ant builds can run any program
-  if (/\.(fs|fsx|swift|hs|zig|nim|d|ex|exs|erl|clj|dart|cr|ml)$/.test(name)) return "unknown";
-  if (/\/\.git\/hooks\/|\/\.husky\/|^\.envrc$|^[Jj]ustfile$/.test(abs) || !name.includes("."))
-    return fallback === "shell" ? "shell" : fallback;
-  if (/\.(json|md|txt|csv|yml|yaml|toml|ini|cfg|lock|xml|html|css|svg|env|log)$/.test(name)) return undefined;
-  return fallback;
-}
-
 export { BudgetExceeded };
-
-/** The engine as one handler sees it: one object per invocation, its methods on the prototype. */
-class InvocationContext implements ToolContext {
-  readonly project: string;
-  private readonly at: string;
-
-  constructor(
-    private readonly engine: Analyzer,
-    readonly tool: Tool,
-    readonly inv: Invocation,
-    readonly parsed: Parsed,
-    readonly scope: Scope,
-    readonly dir: Resolved,
-  ) {
-    this.project = engine.project;
-    this.at = inv.at;
-  }
-
-  find(id: FindingId, what?: string): void {
-    this.engine.find(id, this.at, what);
-  }
-  isTool(name: string): boolean {
-    return this.engine.knowsTool(name);
-  }
-  path(arg: Arg, kind: "write" | "delete", options?: { recursive?: boolean; dir?: Resolved }): void {
-    this.engine.writePath(arg, kind, options?.recursive ?? false, this.scope, this.at, options?.dir);
-  }
-  judge(cls: PathClass, kind: "write" | "delete", options?: { recursive?: boolean; pattern?: boolean }): void {
-    this.engine.judgeClass(cls, kind, options?.recursive ?? false, options?.pattern ?? false, this.at);
-  }
-  appendedPaths(kind: "write" | "delete", options?: { recursive?: boolean }): void {
-    if (this.inv.appended) this.engine.judgeClass(this.inv.appended, kind, options?.recursive ?? false, true, this.at);
-  }
-  classify(arg: Arg, d?: Resolved): PathClass {
-    return classifyArg(arg, this.scope, this.project, d);
-  }
-  resolve(arg: Arg, d?: Resolved): Resolved {
-    if (arg.value === undefined) return undefined;
-    return resolve(arg.tilde && !arg.value.startsWith("~") ? `~${arg.value}` : arg.value, d ?? this.scope.dir, this.scope);
-  }
-  isProjectRoot(arg: Arg): boolean {
-    return this.engine.isProjectRoot(arg, this.scope);
-  }
-  shell(code: Arg, params?: Arg[]): void {
-    this.engine.shellCode(code, this.scope, this.at, params);
-  }
-  code(code: Arg, language: ScriptLanguage): void {
-    this.engine.inlineCode(code, language, this.scope, this.at);
-  }
-  command(words: Arg[], options?: { stdin?: Stdin; appended?: PathClass; env?: Map<string, Arg>; dir?: Arg }): void {
-    const [name, ...rest] = words;
-    if (!name) return;
-    let where = this.scope;
-    if (options?.dir) {
-      // It runs in another directory (`env -C DIR`, `cmake -E chdir DIR`); files it writes are still the line's.
-      where = this.scope.clone();
-      where.changeDir(this.resolve(options.dir), true);
-    }
-    const inv: Invocation = {
-      name,
-      program: name.value ?? "",
-      args: rest,
-      env: options?.env ?? this.inv.env,
-      stdin: options?.stdin ?? this.inv.stdin,
-      at: this.at,
-    };
-    if (options?.appended) inv.appended = options.appended;
-    this.engine.invoke(inv, where);
-  }
-  commandText(text: Arg): void {
-    this.engine.commandText(text, this.scope, this.at);
-  }
-  runFile(file: Arg, language: ScriptLanguage): void {
-    this.engine.runPath(file, language, this.scope, this.at, false);
-  }
-  stdinCode(language: ScriptLanguage): void {
-    this.engine.stdinCode(this.inv.stdin, language, this.scope, this.at);
-  }
-  projectCode(): void {
-    this.engine.projectCodeRuns(this.scope, this.at);
-  }
-  loads(pattern: RegExp): void {
-    this.engine.loadsWritten(this.scope, this.at, pattern);
-  }
-  wrote(file: Arg, origin: FileOrigin): void {
-    const abs = file.value === undefined ? undefined : resolve(file.value, this.dir ?? this.scope.dir, this.scope);
-    if (abs !== undefined && !abs.startsWith("~")) this.engine.record(this.scope.effects, abs, origin);
-  }
-  gitConfig(key: string, value: Arg | undefined): void {
-    judgeGitConfig(key, value, this.engine.judgeContext(this.scope, this.at));
-  }
-  env(name: string, value: Arg, deferred?: boolean): void {
-    const exported = this.inv.program === "export" || this.parsed.has("-x");
-    if (deferred) this.scope.pending.push({ name, value, at: this.at, exported });
-    else this.engine.envVariable(name, value, this.scope, this.at);
-  }
-}
