@@ -63,6 +63,15 @@ export interface Fault {
   path?: string | RegExp;
   /** Only API requests, toolbox requests (HTTP and the logs WebSocket), or anything. */
   kind?: "api" | "toolbox";
+  /**
+   * Only WebSocket upgrades (true: the logs follow stream), only plain HTTP requests (false: e.g.
+   * the stored logs `GET …/logs`), or both (absent). A status on an upgrade is answered as an HTTP
+   * response instead of `101`, as Daytona's proxy answers `502` when it cannot reach the daemon.
+   */
+  websocket?: boolean;
+  /** WebSocket only: accept the upgrade, then close at once with this code (e.g. 1011) before any log byte. */
+  closeCode?: number;
+  closeReason?: string;
   /** Answer with this status (a Daytona-style error body unless `body` is given). */
   status?: number;
   body?: unknown;

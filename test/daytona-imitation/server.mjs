@@ -125,10 +125,11 @@ export async function startDaytonaImitation(options = {}) {
   };
 
   /** The first fault matching this request (consumes one of its `times`). */
-  function takeFault(method, route, kind) {
+  function takeFault(method, route, kind, websocket = false) {
     for (const fault of faultList) {
       if (fault.method && fault.method.toUpperCase() !== method) continue;
       if (fault.kind && fault.kind !== kind) continue;
+      if (fault.websocket !== undefined && fault.websocket !== websocket) continue;
       const matches =
         fault.path instanceof RegExp ? fault.path.test(route) : typeof fault.path === "string" ? route.endsWith(fault.path) : true;
       if (!matches) continue;
@@ -306,7 +307,7 @@ export async function startDaytonaImitation(options = {}) {
     }
     const entry = logRequest(req, url, true);
     const method = req.method;
-    const fault = takeFault(method, entry.route, "toolbox");
+    const fault = takeFault(method, entry.route, "toolbox", true);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.drop && fault.dropAfterBytes === undefined) {
       socket.destroy();
@@ -339,6 +340,11 @@ export async function startDaytonaImitation(options = {}) {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       entry.status = 101;
+      if (fault?.closeCode !== undefined) {
+        // Accepted, then closed before any log byte (a proxy whose upstream connection failed).
+        ws.close(fault.closeCode, fault.closeReason ?? "");
+        return;
+      }
       sb.activeRequests++;
       touch(sb);
       sb.daemon

@@ -199,7 +199,13 @@ export class DaytonaBackend implements Backend {
         const files = this.filesOf(live, workspace.root, output);
         await this.syncIn(workspace, live, files);
         if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
-        const exit = await runInSession(live, this.pool, request, output, this.options);
+        const exit = await runInSession(live, this.pool, request, output, this.options, this.logger).catch(async (error: unknown) => {
+          // The command ran but its output is lost: what it changed still comes back.
+          const lost = StigmerError.isInstance(error) && error.details.reason === "output-unavailable";
+          if (lost)
+            await this.syncOut(workspace, live, files, { exitCode: error.details.exitCode as number, signal: null }).catch(() => {});
+          throw error;
+        });
         // Also after a timeout or a cancellation: what the command wrote before it was stopped comes back.
         await this.syncOut(workspace, live, files, exit);
         return exit;

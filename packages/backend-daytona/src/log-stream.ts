@@ -100,9 +100,23 @@ export class OrderedWriter {
   }
 }
 
+/** How a followed log ended. */
+export interface LogEnd {
+  /** The WebSocket was opened (the upgrade answered 101). */
+  opened: boolean;
+  /**
+   * The server closed it normally (1000): the daemon does that only once the command's exit code
+   * is written (or its session is deleted), after sending the whole log. Anything else (refused,
+   * dropped, another close code) says nothing about whether the output is complete.
+   */
+  normal: boolean;
+  /** What went wrong, for messages: `HTTP 502`, `close 1011`, `ECONNRESET`… */
+  why?: string;
+}
+
 /** A followed log: ends (resolves) when the server closes it or it drops; never rejects. */
 export interface LogFollow {
-  readonly ended: Promise<void>;
+  readonly ended: Promise<LogEnd>;
   pause(): void;
   resume(): void;
   close(): void;
@@ -111,12 +125,29 @@ export interface LogFollow {
 /** Opens `…/command/{cid}/logs?follow=true` with the SDK's own toolbox URL and headers. */
 export function followLog(url: string, headers: Record<string, string>, onFrame: (bytes: Uint8Array) => void): LogFollow {
   const socket = new WebSocket(url.replace(/^http/, "ws"), { headers });
-  const ended = new Promise<void>((resolve) => {
+  let opened = false;
+  let why: string | undefined;
+  const ended = new Promise<LogEnd>((resolve) => {
+    socket.on("open", () => {
+      opened = true;
+    });
     socket.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       onFrame(Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data);
     });
-    socket.on("close", () => resolve());
-    socket.on("error", () => resolve());
+    // The upgrade was answered with an HTTP status instead of 101 (a proxy's 502, a 401…).
+    socket.on("unexpected-response", (_request, response) => {
+      why = `HTTP ${response.statusCode}`;
+      response.resume();
+      socket.terminate();
+    });
+    socket.on("close", (code: number) => {
+      const normal = opened && code === 1000;
+      if (!normal && why === undefined) why = opened ? `close ${code}` : "not opened";
+      resolve({ opened, normal, ...(why !== undefined ? { why } : {}) });
+    });
+    socket.on("error", (error: Error & { code?: string }) => {
+      why ??= error.code ?? error.message;
+    });
   });
   return {
     ended,

@@ -5,15 +5,17 @@ import {
   type BackendRequest,
   CancelledError,
   ExecutionFailedError,
+  type Logger,
   type OutputSink,
   type OutputStream,
   RUN_ID_VARIABLE,
   type StdinSource,
+  StigmerError,
   shellQuote,
   TREE_KILL_SCRIPT,
 } from "@stigmer/core";
 import { statusOf } from "./errors.js";
-import { followLog, LogDemuxer, type LogFollow, OrderedWriter } from "./log-stream.js";
+import { followLog, LogDemuxer, type LogEnd, type LogFollow, OrderedWriter } from "./log-stream.js";
 import type { ResolvedDaytonaOptions } from "./options.js";
 import { sleep } from "./retry.js";
 import type { DaytonaSandboxPool, LiveSandbox } from "./sandbox-pool.js";
@@ -37,6 +39,14 @@ const SESSION_USES = 16;
 const EXIT_POLL_MAX_MS = 500;
 /** Output size below which the rest of the log is fetched at exit rather than awaited on the stream. */
 const CATCH_UP_LIMIT = 1024 * 1024;
+
+/**
+ * Without the WebSocket, how often the stored log is read while the command runs: every second,
+ * and less often as it grows (each read returns the whole log so far).
+ */
+function storedPollMs(deliveredBytes: number): number {
+  return Math.max(1000, Math.min(30_000, (deliveredBytes / (1024 * 1024)) * 1000));
+}
 
 async function collectStdin(stdin: StdinSource): Promise<Uint8Array> {
   if (typeof stdin === "string") return new TextEncoder().encode(stdin);
@@ -125,6 +135,7 @@ export async function runInSession(
   request: BackendRequest,
   output: OutputSink,
   options: ResolvedDaytonaOptions,
+  logger: Logger,
 ): Promise<BackendExit> {
   const { sandbox } = live;
   const runId = randomUUID();
@@ -222,17 +233,49 @@ export async function runInSession(
       writer.push(stream, bytes);
       if (writer.queuedBytes > PAUSE_BYTES) connection?.pause();
     };
-    /** Delivers what the stored log holds beyond what was delivered (once the log is complete). */
-    const catchUp = async () => {
+    /**
+     * Delivers what the stored log (`GET …/logs`, the same endpoint the SDK's getSessionCommandLogs
+     * reads) holds beyond what was delivered: all of it once the command has exited (`final`), else
+     * only whole lines (a line is never cut inside a UTF-8 character, so byte counts stay aligned).
+     */
+    const fetchStored = async (final: boolean) => {
       const log = await pool
         .call("reading the command's output", () => sandbox.process.getSessionCommandLogs(sessionId, cmdId), true)
         .catch(gone);
-      deliver("stdout", Buffer.from(log.stdout ?? "").subarray(delivered.stdout));
-      deliver("stderr", Buffer.from(log.stderr ?? "").subarray(delivered.stderr));
+      for (const stream of ["stdout", "stderr"] as const) {
+        const bytes = Buffer.from(log[stream] ?? "");
+        const end = final ? bytes.length : bytes.lastIndexOf(10) + 1;
+        if (end > delivered[stream]) deliver(stream, bytes.subarray(delivered[stream], end));
+      }
+    };
+    /** The exit code is written, so the stored log is complete: take the rest from it. */
+    const catchUp = () => fetchStored(true);
+    /** Why the live stream could not be used, for the error when the stored log cannot be read either. */
+    let streamTrouble: string | undefined;
+    /**
+     * The command has exited but the stream did not deliver the whole log: the stored log is the
+     * only place left to read it from. If that fails too, say so — never a silent empty result.
+     */
+    const rescue = async (exit: number) => {
+      try {
+        await catchUp();
+      } catch (error) {
+        reusable = false;
+        const cause = StigmerError.isInstance(error) ? error.message : String((error as Error)?.message ?? error);
+        throw new ExecutionFailedError(
+          `The command ended with exit code ${exit} in the Daytona sandbox ${sandbox.id}, but its output could not be read: Daytona's log WebSocket (${streamTrouble ?? "dropped"}) and the stored log (${cause}) both failed. Check that your network or proxy lets WebSocket connections through to Daytona's toolbox, then run the command again.`,
+          {
+            cause: error,
+            details: { reason: "output-unavailable", exitCode: exit, sandbox: sandbox.id, stream: streamTrouble ?? "dropped" },
+          },
+        );
+      }
     };
     let exitCode: number | undefined;
     let heldOpen = false;
     let shellDoneAt: number | undefined;
+    /** Following the stored log over HTTP instead of the WebSocket, which cannot be opened or keeps failing. */
+    let stored = false;
     try {
       for (let reconnects = 0; ; ) {
         // A reconnect replays the log from the start: skip what was delivered already.
@@ -247,12 +290,17 @@ export async function runInSession(
         };
         const before = delivered.stdout + delivered.stderr;
         let closed = false;
-        const current = followLog(logUrl, toolbox.baseOptions?.headers ?? {}, (frame) => demuxer.push(frame, on));
+        let end: LogEnd | undefined;
+        const current = stored ? undefined : followLog(logUrl, toolbox.baseOptions?.headers ?? {}, (frame) => demuxer.push(frame, on));
         connection = current;
-        const follow = current.ended.then(() => {
-          demuxer.flush(on);
-          closed = true;
-        });
+        const follow = current
+          ? current.ended.then((ending) => {
+              demuxer.flush(on);
+              end = ending;
+              closed = true;
+              if (!ending.normal) streamTrouble = ending.why;
+            })
+          : new Promise<void>(() => {});
         // The daemon closes the stream only after a second without output once the command has
         // exited; polling the exit code meanwhile ends short commands at once. After an abort,
         // the kill gets a bounded time.
@@ -262,12 +310,19 @@ export async function runInSession(
           expired = true;
         });
         let exit: number | undefined;
+        let fetchedAt = 0;
         // Every 10 ms for the first quarter second (most agent commands are short), then backing off.
         for (let polls = 0; !closed && !expired; polls++) {
           await Promise.race([follow, deadline.promise, sleep(polls < 25 ? 10 : Math.min(EXIT_POLL_MAX_MS, 10 * 2 ** (polls - 24)))]);
           if (closed || expired) break;
           exit = await exitOf();
           if (exit !== undefined) break;
+          if (stored && performance.now() - fetchedAt >= storedPollMs(delivered.stdout + delivered.stderr)) {
+            // Without the stream, output reaches the caller in batches of whole lines. A failed
+            // read is tried again at the next batch; the read at exit says if it keeps failing.
+            await fetchStored(false).catch(() => {});
+            fetchedAt = performance.now();
+          }
           if (!killing && performance.now() - lastOutputAt > QUIET_MS) {
             const status = await shellExit();
             if (status !== undefined) {
@@ -280,7 +335,7 @@ export async function runInSession(
               if (now - shellDoneAt >= HELD_OPEN_MS && now - lastOutputAt >= HELD_OPEN_MS) {
                 listening = false;
                 await catchUp();
-                current.close();
+                current?.close();
                 heldOpen = true;
                 exitCode = status;
                 break;
@@ -292,32 +347,51 @@ export async function runInSession(
         deadline.cancel();
         exit ??= await exitOf();
         if (exit !== undefined) {
-          if (!closed && delivered.stdout + delivered.stderr < CATCH_UP_LIMIT) {
+          if (!current) {
+            await rescue(exit);
+          } else {
             // The log is complete once the exit code is written: take the rest from it instead
-            // of waiting for the stream to close.
-            listening = false;
-            await catchUp();
-          } else if (!closed) {
-            await Promise.race([follow, sleep(KILL_SETTLE_MS)]);
+            // of waiting for the stream to close (what the stream still sends is skipped as a
+            // duplicate). Large outputs, or a stored log that cannot be read, keep the stream.
+            const caughtUp =
+              !closed &&
+              delivered.stdout + delivered.stderr < CATCH_UP_LIMIT &&
+              (await catchUp().then(
+                () => true,
+                () => false,
+              ));
+            if (!caughtUp) {
+              if (!closed) await Promise.race([follow, sleep(KILL_SETTLE_MS)]);
+              if (!end?.normal) {
+                // Refused, dropped, or closed without the daemon's normal close: the stream may
+                // have missed the end of the output (or all of it). The stored log has it all.
+                streamTrouble ??= end?.why ?? `no end within ${KILL_SETTLE_MS / 1000} s`;
+                listening = false;
+                await rescue(exit);
+              }
+            }
           }
           listening = false;
-          current.close();
+          current?.close();
           exitCode = exit;
           break;
         }
         listening = false;
-        current.close();
+        current?.close();
         if (killing) {
           await killing;
           if (++reconnects > MAX_LOG_RECONNECTS) break;
           continue;
         }
-        if (delivered.stdout + delivered.stderr === before && ++reconnects > MAX_LOG_RECONNECTS) {
-          kill();
-          await killing;
-          throw new ExecutionFailedError(
-            `The Daytona log stream of the command keeps closing while the command runs (${MAX_LOG_RECONNECTS} reconnects without output); it was stopped. Check the network to ${options.apiUrl}.`,
+        if (!stored && delivered.stdout + delivered.stderr === before && ++reconnects > MAX_LOG_RECONNECTS) {
+          // The WebSocket cannot be opened, or keeps closing without output, while the command
+          // runs: follow the stored log over HTTP instead (the command is left running).
+          stored = true;
+          logger.warn(
+            { sandbox: sandbox.id, stream: streamTrouble },
+            "Daytona's log WebSocket cannot be used; following the command's stored log instead",
           );
+          continue;
         }
         await sleep(Math.min(1000, 50 * 2 ** reconnects));
       }
