@@ -5,6 +5,8 @@
 //   2. cold: the first command, container create and start included, vs `docker run --rm IMAGE true`
 //   3. 32 concurrent commands against one sandbox: all succeed with unmixed output; throughput
 //   4. memory: peak RSS growth of the host process while 1e9 bytes stream out of the sandbox
+//   5. the CLI: `stigmer run --mode=sandbox -- true` against a kept, warm sandbox (a new process each
+//      time, as an agent calls it) vs `docker exec <same container> true` through the Docker CLI
 //
 // Sides run interleaved, run by run. Targets are reported (PASS/MISS), not asserted.
 // Figures also go to bench/results/docker.json.
@@ -23,7 +25,9 @@ const AGENT_IMAGE = "stigmer-test/sandbox-basic:ci";
 const EXEC_IMAGE = "stigmer-test/busybox:1";
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 40);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 8);
-const TARGETS = { warmRatio: 0.5, coldRatio: 1.2, memoryGrowthBytes: 64 * MiB };
+const TARGETS = { warmRatio: 0.5, coldRatio: 1.2, memoryGrowthBytes: 64 * MiB, cliWarmRatio: 2.0 };
+const CLI_BIN = join(BENCH_DIR, "../packages/cli/dist/bundle/bin.js");
+const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 20);
 
 function executorFor(image, workdir, env = {}) {
   const config = resolveConfig({
@@ -105,6 +109,62 @@ async function cold(image) {
   const a = summarize(ours);
   const b = summarize(run);
   return { image, ours: a, dockerRun: b, ratio: a.median / b.median };
+}
+
+/**
+ * `stigmer run --mode=sandbox -- true` as a new process each time (kept sandbox, cleanup off, as an
+ * agent runner calling the CLI per command would have it) vs `docker exec` of the same container,
+ * interleaved; Node's own start-up (`node -e 0`) is shown beside them.
+ */
+function cliWarm() {
+  const workdir = mkdtempSync(join(tmpdir(), "stigmer-bench-cli-"));
+  const stateDir = mkdtempSync(join(tmpdir(), "stigmer-bench-state-"));
+  const env = {
+    ...process.env,
+    STIGMER_SANDBOX_IMAGE: AGENT_IMAGE,
+    STIGMER_SANDBOX_CLEANUP: "false",
+    STIGMER_SANDBOX_TTL: "600",
+    STIGMER_SANDBOX_AUTO_PULL: "false",
+    STIGMER_STATE_DIR: stateDir,
+  };
+  const cli = () => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [CLI_BIN, "run", "--mode=sandbox", "--", "true"], { cwd: workdir, env, encoding: "utf8" });
+    const dt = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`stigmer run failed (${r.status}): ${r.stderr}`);
+    return dt;
+  };
+  try {
+    cli(); // creates the sandbox
+    const container = containerFor(workdir);
+    const sides = {
+      cli,
+      exec: () => timedSync(() => docker(["exec", container, "true"])),
+      node: () => timedSync(() => spawnSync(process.execPath, ["-e", "0"])),
+    };
+    const ms = { cli: [], exec: [], node: [] };
+    const names = Object.keys(sides);
+    for (let i = 0; i < CLI_RUNS + 2; i++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(i + k) % names.length];
+        const dt = sides[name]();
+        if (i >= 2) ms[name].push(dt);
+      }
+    }
+    const a = summarize(ms.cli);
+    const b = summarize(ms.exec);
+    return { cli: a, dockerExec: b, node: summarize(ms.node), ratio: a.median / b.median };
+  } finally {
+    spawnSync(process.execPath, [CLI_BIN, "sandbox", "prune", "--all"], { cwd: workdir, env });
+    rmSync(workdir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+function timedSync(fn) {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
 }
 
 async function concurrency() {
@@ -242,6 +302,34 @@ console.log(
   ]),
 );
 out.memory = mem;
+
+const cw = cliWarm();
+console.log(
+  `\n5. The CLI: \`stigmer run --mode=sandbox -- true\` (a new process each time) against a kept, warm sandbox vs \`docker exec <container> true\` (${CLI_RUNS} interleaved runs each)`,
+);
+console.log(
+  table([
+    ["side", "median", "p90", "ratio to docker exec", "target", ""],
+    [
+      "stigmer run --mode=sandbox",
+      fmtMs(cw.cli.median),
+      fmtMs(cw.cli.p90),
+      fmtRatio(cw.ratio),
+      `≤ ${TARGETS.cliWarmRatio}`,
+      verdict(cw.ratio, TARGETS.cliWarmRatio),
+    ],
+    ["docker exec <container> true", fmtMs(cw.dockerExec.median), fmtMs(cw.dockerExec.p90), "1.00×", "", ""],
+    [
+      "node -e 0 (Node's start-up, for reference)",
+      fmtMs(cw.node.median),
+      fmtMs(cw.node.p90),
+      fmtRatio(cw.node.median / cw.dockerExec.median),
+      "",
+      "",
+    ],
+  ]),
+);
+out.cliWarm = { cli: roundSummary(cw.cli), dockerExec: roundSummary(cw.dockerExec), node: roundSummary(cw.node), ratio: round(cw.ratio) };
 
 mkdirSync(dirname(RESULTS_FILE), { recursive: true });
 writeFileSync(RESULTS_FILE, `${JSON.stringify(out, null, 2)}\n`);

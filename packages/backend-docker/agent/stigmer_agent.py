@@ -36,7 +36,7 @@ import threading
 import time
 
 sys.dont_write_bytecode = True
-from stigmer_workspace import Workspace  # noqa: E402
+from stigmer_workspace import Inotify, Workspace  # noqa: E402
 
 HELLO, AUTH, READY, OPEN, PING = 1, 2, 3, 5, 6
 RUN, STDIN, STDIN_EOF, KILL, PUSH, PULL, STATS, DATA, DATA_END = 10, 11, 12, 13, 14, 15, 16, 17, 18
@@ -462,7 +462,8 @@ def control(path, token, cwd, grace, workspace, connected):
     try:
         conn.connect(path)
         authenticate(conn, token, "control")
-        send_json(conn, READY, {"version": 2, "pid": os.getpid(), "workspace": cwd})
+        # How full the sandbox is comes with the greeting: a host adopting it needs no extra round trip.
+        send_json(conn, READY, {"version": 2, "pid": os.getpid(), "workspace": cwd, "stats": stats(None)})
     except OSError:
         conn.close()
         connected[path] = time.time() + 1  # a socket nobody listens on: try it again in a second
@@ -489,9 +490,22 @@ def control(path, token, cwd, grace, workspace, connected):
         conn.close()
 
 
+def channel_watch(channel):
+    """An inotify watch on the channel directory, so a new host socket is seen at once; None without inotify."""
+    try:
+        watch = Inotify()
+        if watch.add("", channel):
+            return watch
+        os.close(watch.fd)
+    except OSError:
+        pass
+    return None
+
+
 def connect_hosts(channel, token, cwd, grace, workspace):
     """Connects to every host socket in the channel directory, now and whenever one appears."""
     connected = {}  # socket path -> None while connected, else when to try it again
+    watch = channel_watch(channel)
     while True:
         try:
             names = os.listdir(channel)
@@ -504,7 +518,17 @@ def connect_hosts(channel, token, cwd, grace, workspace):
             if name.endswith(".sock") and retry is not None and retry <= now:
                 connected[path] = None
                 threading.Thread(target=control, args=(path, token, cwd, grace, workspace, connected), daemon=True).start()
-        time.sleep(0.05)
+        if watch is None:
+            time.sleep(0.05)
+            continue
+        # Wake when the directory changes (a host process started listening), or when a retry is due.
+        due = [t for t in connected.values() if t is not None]
+        timeout = max(0.0, min(due) - time.time()) if due else 1.0
+        try:
+            select.select([watch.fd], [], [], min(timeout, 1.0))
+            watch.read()
+        except OSError:
+            time.sleep(0.05)
 
 
 def main():

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypt
 import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import type { SandboxStats } from "./agent-runner.js";
 import { FrameSocket } from "./frame-socket.js";
 import { Frame } from "./frames.js";
 import { SandboxGoneError } from "./sandbox-errors.js";
@@ -11,6 +12,8 @@ export interface AgentReady {
   version: number;
   pid: number;
   workspace: string;
+  /** How full the sandbox was when the agent connected (pids, memory); absent from older agents. */
+  stats?: SandboxStats;
 }
 
 const AUTH_TIMEOUT_MS = 2000;

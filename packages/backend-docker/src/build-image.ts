@@ -2,8 +2,9 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BackendUnavailableError, DEFAULT_SANDBOX_IMAGE } from "@stigmer/core";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { engineUnavailable, isConnectionError } from "./docker-errors.js";
+import { loadDockerode } from "./engine-api.js";
 
 export const FULL_SANDBOX_IMAGE = "ghcr.io/stigmer/agent-sandbox-full:latest";
 
@@ -35,7 +36,7 @@ export interface BuildOptions {
  * Throws `BACKEND_UNAVAILABLE` when the engine does not answer or the build fails.
  */
 export async function buildSandboxImage(options: BuildOptions = {}): Promise<{ tag: string; size: number }> {
-  const docker = options.docker ?? new Docker();
+  const docker = options.docker ?? new (loadDockerode())();
   const dockerfile = options.full ? "Dockerfile.sandbox.full" : "Dockerfile.sandbox";
   const tag = options.tag ?? (options.full ? FULL_SANDBOX_IMAGE : DEFAULT_SANDBOX_IMAGE);
   let stream: NodeJS.ReadableStream;

@@ -24,15 +24,16 @@ import {
   type WorkspaceSession,
   workspaceMirrorsOf,
 } from "@stigmer/core";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { agentStats } from "./agent-files.js";
 import { runViaAgent, type SandboxStats } from "./agent-runner.js";
 import { describeEndpoint, engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { type ResolvedDockerOptions, resolveDockerOptions } from "./docker-options.js";
+import { type EngineApi, engineApi, loadDockerode } from "./engine-api.js";
 import { runViaExec } from "./exec-runner.js";
 import { type SandboxEnvironment, sandboxEnvironment } from "./sandbox-env.js";
 import { SandboxGoneError, SandboxLostError } from "./sandbox-errors.js";
-import { type Sandbox, SandboxPool } from "./sandbox-pool.js";
+import { LEFTOVER_PIDS, type Sandbox, SandboxPool, saturated } from "./sandbox-pool.js";
 import { engineDir, engineId } from "./sandbox-state.js";
 
 /** agent/ of this package, from src/, dist/ or dist/bundle/. */
@@ -49,21 +50,6 @@ const PING_TIMEOUT_MS = 5000;
 /** The engine endpoint as a stable string: DOCKER_HOST, or the default socket. */
 function endpointKey(): string {
   return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
-}
-
-/** More processes than the agent and its helpers after a command ends: something was left running. */
-const LEFTOVER_PIDS = 4;
-
-/** A sandbox at (or near) its pids or memory limit: a fork bomb or a leak that the next command must not inherit. */
-function saturated(stats: SandboxStats): string | undefined {
-  const { pids, pidsMax, memory, memoryMax } = stats;
-  if (pids != null && pidsMax != null && pidsMax > 0 && pids >= Math.max(pidsMax * 0.9, pidsMax - 16)) {
-    return `${pids} of ${pidsMax} processes in use`;
-  }
-  if (memory != null && memoryMax != null && memoryMax > 0 && memoryMax < 2 ** 60 && memory >= memoryMax * 0.9) {
-    return `${memory} of ${memoryMax} bytes of memory in use`;
-  }
-  return undefined;
 }
 
 /**
@@ -83,7 +69,9 @@ export class DockerBackend implements Backend {
     workspace: ["sync", "mount"],
   };
   readonly sandboxes: SandboxManager;
-  private readonly docker: Docker;
+  /** dockerode, created on first use (a warm command does not need it: see engine-api.ts). */
+  private dockerClient: Docker | undefined;
+  private readonly api: EngineApi;
   private readonly options: ResolvedDockerOptions;
   private readonly environment: SandboxEnvironment;
   private readonly pool: SandboxPool;
@@ -98,13 +86,13 @@ export class DockerBackend implements Backend {
     @inject(PluginOptionsToken) options: Record<string, unknown>,
   ) {
     this.options = resolveDockerOptions(options);
-    // dockerode reads DOCKER_HOST (unix://, tcp://, ssh://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
-    this.docker = new Docker();
+    this.api = engineApi(process.env, () => this.docker);
     this.environment = sandboxEnvironment(config.sandbox);
     const endpoint = endpointKey();
     const stateBase = this.options.stateDir;
     this.pool = new SandboxPool(
-      this.docker,
+      () => this.docker,
+      this.api,
       config.sandbox,
       this.options,
       AGENT_DIR,
@@ -120,6 +108,12 @@ export class DockerBackend implements Backend {
       remove: (id) => ready().then(() => pool.remove(id)),
       prune: (o) => ready().then(() => pool.prune(o)),
     };
+  }
+
+  /** dockerode reads DOCKER_HOST (unix://, tcp://, ssh://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. */
+  private get docker(): Docker {
+    this.dockerClient ??= new (loadDockerode())();
+    return this.dockerClient;
   }
 
   /** The engine's socket and this backend's state: a project directory must never contain them. */
@@ -198,6 +192,8 @@ export class DockerBackend implements Backend {
   }
 
   private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+    // The pool's first housekeeping (one listing) overlaps the engine's reachability check.
+    this.pool.prepare().catch(() => {});
     await this.ensureReachable();
     const workspace = this.workspaceOf(request);
     const spec = { image: request.image ?? this.config.sandbox.image, root: workspace.root, strategy: workspace.strategy };
@@ -299,14 +295,14 @@ export class DockerBackend implements Backend {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          this.docker.ping(),
+          this.api.ping(),
           new Promise((_, reject) => {
             timer = setTimeout(() => reject(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })), PING_TIMEOUT_MS);
           }),
         ]);
       } catch (error) {
         this.reachable = undefined;
-        throw engineUnavailable(this.docker, error);
+        throw engineUnavailable(this.dockerClient, error);
       } finally {
         clearTimeout(timer);
       }

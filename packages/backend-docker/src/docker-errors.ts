@@ -1,8 +1,15 @@
 import { BackendUnavailableError, StigmerError } from "@stigmer/core";
 import type Docker from "dockerode";
 
-/** How dockerode reaches the engine, in the words a user would use (DOCKER_HOST form). */
-export function describeEndpoint(docker: Docker): string {
+/**
+ * How the engine is reached, in the words a user would use (DOCKER_HOST form): from dockerode's
+ * modem when it is loaded, else from the environment it would read.
+ */
+export function describeEndpoint(docker?: Docker): string {
+  if (!docker) {
+    const host = process.env.DOCKER_HOST;
+    return host ? host : "unix:///var/run/docker.sock (the default; DOCKER_HOST is unset)";
+  }
   const modem = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: number | string; protocol?: string };
   // Without DOCKER_HOST, docker-modem 5 keeps a function that finds the default socket.
   if (typeof modem.socketPath === "function") return "unix:///var/run/docker.sock (the default; DOCKER_HOST is unset)";
@@ -30,7 +37,7 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /** The error the backend raises when the engine cannot be reached. */
-export function engineUnavailable(docker: Docker, cause: unknown): StigmerError {
+export function engineUnavailable(docker: Docker | undefined, cause: unknown): StigmerError {
   const endpoint = describeEndpoint(docker);
   const code = (cause as { code?: string })?.code;
   const why = code ? `${code}` : ((cause as Error)?.message ?? String(cause));

@@ -15,9 +15,11 @@ import {
 import type Docker from "dockerode";
 import { AgentChannel } from "./agent-channel.js";
 import { agentFiles } from "./agent-files.js";
+import type { SandboxStats } from "./agent-runner.js";
 import { containerSpec } from "./container-spec.js";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import type { ResolvedDockerOptions } from "./docker-options.js";
+import type { EngineApi } from "./engine-api.js";
 import { ensureImage } from "./ensure-image.js";
 import { execFiles } from "./exec-files.js";
 import { onProcessExit } from "./exit-hooks.js";
@@ -45,6 +47,21 @@ export interface SandboxSpec {
 }
 
 /** One live container this process uses. */
+/** More processes than the agent and its helpers after a command ends: something was left running. */
+export const LEFTOVER_PIDS = 4;
+
+/** A sandbox at (or near) its pids or memory limit: a fork bomb or a leak that the next command must not inherit. */
+export function saturated(stats: SandboxStats): string | undefined {
+  const { pids, pidsMax, memory, memoryMax } = stats;
+  if (pids != null && pidsMax != null && pidsMax > 0 && pids >= Math.max(pidsMax * 0.9, pidsMax - 16)) {
+    return `${pids} of ${pidsMax} processes in use`;
+  }
+  if (memory != null && memoryMax != null && memoryMax > 0 && memoryMax < 2 ** 60 && memory >= memoryMax * 0.9) {
+    return `${memory} of ${memoryMax} bytes of memory in use`;
+  }
+  return undefined;
+}
+
 export interface Sandbox {
   readonly id: string;
   readonly name: string;
@@ -87,10 +104,14 @@ export class SandboxPool {
   /** Removals under way: dispose waits for them (a retired sandbox must not outlive us). */
   private readonly removing = new Set<Promise<void>>();
   private reaped: Promise<void> | undefined;
+  /** The managed containers the first reap left: the first adoption picks from them without listing again. */
+  private firstListing: Docker.ContainerInfo[] | undefined;
   private unhook: (() => void) | undefined;
 
   constructor(
-    private readonly docker: Docker,
+    /** dockerode, loaded on first use: {@link api} serves what a warm command needs. */
+    private readonly dockerOf: () => Docker,
+    private readonly api: EngineApi,
     private readonly config: StigmerConfig["sandbox"],
     private readonly options: ResolvedDockerOptions,
     private readonly agentDir: string,
@@ -100,6 +121,10 @@ export class SandboxPool {
     /** Called when a sandbox is removed (its workspace copy is gone). */
     private readonly onRemoved: (sandbox: Sandbox) => void = () => {},
   ) {}
+
+  private get docker(): Docker {
+    return this.dockerOf();
+  }
 
   /** Hash of everything that makes two containers interchangeable. */
   keyOf(spec: SandboxSpec): string {
@@ -127,11 +152,7 @@ export class SandboxPool {
 
   /** A running sandbox for `spec`, created (image pulled) on first use. Pair with {@link release}. */
   async acquire(spec: SandboxSpec, output: OutputSink, signal: AbortSignal): Promise<Sandbox> {
-    this.reaped ??= this.reap().catch((error) => {
-      this.reaped = undefined;
-      throw error;
-    });
-    await this.reaped;
+    await this.prepare();
     const key = this.keyOf(spec);
     let pending = this.sandboxes.get(key);
     if (!pending) {
@@ -232,28 +253,49 @@ export class SandboxPool {
     return removed;
   }
 
-  private async dirsInUse(): Promise<Set<string>> {
-    const dirs = new Set((await this.listManaged()).map((c) => c.Labels[LABELS.stateDir] ?? ""));
+  private async dirsInUse(listing?: Docker.ContainerInfo[]): Promise<Set<string>> {
+    const dirs = new Set((listing ?? (await this.listManaged())).map((c) => c.Labels[LABELS.stateDir] ?? ""));
     for (const sandbox of this.live) dirs.add(sandbox.dir);
     return dirs;
+  }
+
+  /**
+   * The first use's housekeeping, started as early as possible (the backend starts it beside its
+   * reachability check): reaps leftovers once, and keeps the listing it made for the first adoption.
+   */
+  prepare(): Promise<void> {
+    if (!this.reaped) {
+      this.reaped = this.reap().catch((error) => {
+        this.reaped = undefined;
+        throw error;
+      });
+      this.reaped.catch(() => {}); // awaited by acquire; a caller that gives up first must not leave it unhandled
+    }
+    return this.reaped;
   }
 
   /** Removes leftovers of earlier processes of this user on this engine: stopped, expired, or orphaned with cleanup on. */
   private async reap(): Promise<void> {
     const engineDir = await this.engine.dir();
-    for (const c of await this.listManaged()) {
-      if ([...this.live].some((s) => s.id === c.Id) || !isReclaimable(c, engineDir)) continue;
+    const listing = await this.listManaged();
+    const left: Docker.ContainerInfo[] = [];
+    for (const c of listing) {
+      if ([...this.live].some((s) => s.id === c.Id) || !isReclaimable(c, engineDir)) {
+        left.push(c);
+        continue;
+      }
       this.logger.info({ container: c.Names[0], owner: c.Labels[LABELS.owner], state: c.State }, "reaping a leftover sandbox container");
       await removeContainer(this.docker, c.Id, c.Labels[LABELS.stateDir]).catch(() => {});
     }
-    removeStrayDirs(engineDir, await this.dirsInUse());
+    removeStrayDirs(engineDir, await this.dirsInUse(left));
+    this.firstListing = left;
   }
 
   private async listManaged(): Promise<Docker.ContainerInfo[]> {
     try {
-      return await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`] } });
+      return await this.api.listContainers({ all: true, filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`] } });
     } catch (error) {
-      throw isConnectionError(error) ? engineUnavailable(this.docker, error) : error;
+      throw isConnectionError(error) ? engineUnavailable(undefined, error) : error;
     }
   }
 
@@ -268,26 +310,43 @@ export class SandboxPool {
   /** With cleanup off, containers outlive their creator: a later process picks one up within its TTL. */
   private async adopt(spec: SandboxSpec, key: string): Promise<Sandbox | undefined> {
     const engineDir = await this.engine.dir();
-    const candidates = await this.docker.listContainers({
-      filters: { label: [`${LABELS.key}=${key}`, `${LABELS.cleanup}=false`, `${LABELS.engine}=${this.engine.id}`], status: ["running"] },
-    });
+    const listing = this.firstListing;
+    this.firstListing = undefined;
+    const wanted = { [LABELS.key]: key, [LABELS.cleanup]: "false", [LABELS.engine]: this.engine.id };
+    const candidates = listing
+      ? listing.filter((c) => c.State === "running" && Object.entries(wanted).every(([k, v]) => c.Labels[k] === v))
+      : await this.api.listContainers({
+          filters: { label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`), status: ["running"] },
+        });
     for (const c of candidates) {
       const dir = c.Labels[LABELS.stateDir];
       if (!dir || !isOurs(c, engineDir)) continue;
       const record = readRecord(dir);
       if (!record?.mode || (recordExpiry(dir) ?? 0) < Date.now()) continue;
-      const user = await this.commandUser(spec);
+      const user = record.user !== undefined ? record.user || undefined : await this.commandUser(spec);
       let channel: AgentChannel | undefined;
+      let leftovers = false;
       if (record.mode === "agent") {
         channel = await AgentChannel.listen(channelDir(dir), record.token);
-        const ready = await Promise.race([channel.ready.then(() => true), sleep(ADOPT_TIMEOUT_MS).then(() => false)]);
-        if (!ready) {
+        const greeting = await Promise.race([channel.ready, sleep(ADOPT_TIMEOUT_MS).then(() => undefined)]);
+        if (!greeting) {
           channel.close();
           continue;
         }
+        // What the last command left running may have filled it since (a bomb, a leak): not this one then.
+        const full = greeting.stats ? saturated(greeting.stats) : undefined;
+        if (full) {
+          channel.close();
+          this.logger.warn({ container: c.Names[0], why: full }, "sandbox container retired; the next command gets a fresh one");
+          await removeContainer(this.docker, c.Id, dir).catch(() => {});
+          continue;
+        }
+        // An older agent says nothing of it: ask before the first command.
+        leftovers = greeting.stats === undefined;
       }
       const name = (c.Names[0] ?? "").replace(/^\//, "");
       const sandbox = this.track({ id: c.Id, name, key, spec, dir, mode: record.mode, channel, user, fresh: false });
+      sandbox.leftovers = leftovers;
       this.beat(sandbox);
       this.logger.debug({ container: name }, "reusing a sandbox container left by an earlier process");
       return sandbox;
@@ -360,8 +419,9 @@ export class SandboxPool {
         channel.close();
         channel = undefined;
       }
-      writeRecord(dir, { ...record, mode });
-      const sandbox = this.track({ id, name, key, spec, dir, mode, channel, user: await this.commandUser(spec), fresh: true });
+      const user = await this.commandUser(spec);
+      writeRecord(dir, { ...record, mode, user: user ?? "" });
+      const sandbox = this.track({ id, name, key, spec, dir, mode, channel, user, fresh: true });
       this.logger.debug({ container: name, mode, image: spec.image, strategy: spec.strategy }, "sandbox container started");
       return sandbox;
     } catch (error) {
@@ -386,8 +446,7 @@ export class SandboxPool {
   private async commandUser(spec: SandboxSpec): Promise<string | undefined> {
     if (this.options.user) return this.options.user;
     if (spec.strategy === "mount" && process.getuid && process.getgid) return `${process.getuid()}:${process.getgid()}`;
-    const info = await this.docker.getImage(spec.image).inspect();
-    return info.Config?.User || undefined;
+    return this.api.imageUser(spec.image);
   }
 
   /** `agent` once the agent has authenticated; `exec` when the keeper says the image has no python3. */
@@ -434,8 +493,7 @@ export class SandboxPool {
     const files = fields.channel
       ? agentFiles(fields.channel, fileOptions)
       : execFiles(this.docker.getContainer(fields.id), { ...fileOptions, workspacePath: this.options.workspacePath });
-    // An adopted sandbox (left by an earlier process) may hold what its last command left running.
-    const sandbox: Sandbox = { ...rest, files, active: 0, dead: false, leftovers: !fresh && fields.channel !== undefined };
+    const sandbox: Sandbox = { ...rest, files, active: 0, dead: false };
     fields.channel?.onLost(() => this.invalidate(sandbox, "the sandbox agent disconnected"));
     this.live.add(sandbox);
     if (this.config.cleanup) this.unhook ??= onProcessExit(() => this.releaseOnExit());

@@ -48,6 +48,8 @@ export interface SandboxRecord {
   strategy: string;
   /** `agent` or `exec`, once known. */
   mode?: "agent" | "exec";
+  /** The user commands run as, once known ("" for the image's default): an adopting process need not ask the engine. */
+  user?: string;
   createdAt: string;
 }
 
