@@ -3,10 +3,11 @@
 
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
-import { runCli, tempProject } from "./helpers.js";
+import { runCli, tempProject, writeTrusted } from "./helpers.js";
 
 let imitation: DaytonaImitation;
 const project = tempProject();
@@ -125,5 +126,136 @@ describe("MODE=cloud stigmer run", () => {
     const rm = await runCli(["sandbox", "rm", mine?.id as string], { cwd: project.dir, env });
     expect(rm.exitCode).toBe(0);
     expect(["destroyed", "destroying", undefined]).toContain(imitation.sandbox(mine?.id as string)?.state);
+  }, 60_000);
+});
+
+/** A loopback port nothing listens on: taken from the kernel, then released. */
+async function refusingPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Check {
+  id: string;
+  status: string;
+  message: string;
+  fix?: string;
+  details?: Record<string, unknown>;
+}
+
+/** `stigmer doctor --json` with cloud settings; no proxy may take a request off this machine. */
+async function doctor(env: Record<string, string>, args: string[] = []) {
+  const r = await runCli(["doctor", "--json", ...args], {
+    cwd: project.dir,
+    env: { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey, NO_PROXY: "*", HTTP_PROXY: "", HTTPS_PROXY: "", ...env },
+  });
+  const checks = JSON.parse(r.stdout) as Check[];
+  return { ...r, byId: Object.fromEntries(checks.map((c) => [c.id, c])) as Record<string, Check> };
+}
+
+describe("stigmer doctor says why the Daytona API cannot be used", () => {
+  it("connection refused: said as such, at once (not 'no answer within 6 s')", async () => {
+    const url = `http://127.0.0.1:${await refusingPort()}/api`;
+    const started = performance.now();
+    const plain = await runCli(["doctor"], {
+      cwd: project.dir,
+      env: { MODE: "cloud", DAYTONA_API_KEY: "dtn_unused_7", DAYTONA_API_URL: url },
+    });
+    // Bound: the SDK import and its two transport retries of a refusal (≤ 0.95 s) in a fresh CLI
+    // process; before, the check ran into doctor's own 6 s limit. 4 s cannot pass with that limit.
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect(plain.exitCode).toBe(1);
+    expect(plain.stdout).toMatch(
+      new RegExp(`FAIL +sandbox-backend +Cannot reach the Daytona API at ${url.replace(/\./g, "\\.")}: connection refused`),
+    );
+    expect(plain.stdout).toMatch(/FAIL +daytona +DAYTONA_API_KEY is set, but the API at .* cannot be reached: connection refused/);
+    expect(plain.stdout).toMatch(/fix: Nothing accepts connections at 127\.0\.0\.1:\d+: check the host and port in DAYTONA_API_URL/);
+    expect(plain.stdout).not.toMatch(/no answer within/);
+  });
+
+  it("DNS failure, TLS failure, timeout and HTTP errors are each named, with their own fix", async () => {
+    const origin = new URL(imitation.apiUrl).origin;
+    const file = join(project.dir, "doctor-timeout.config.json");
+    writeTrusted(file, JSON.stringify({ plugins: { daytona: { requestTimeoutMs: 400, retries: 0 } } }));
+    const quick = join(project.dir, "doctor-quick.config.json");
+    writeTrusted(quick, JSON.stringify({ plugins: { daytona: { retries: 0 } } }));
+    const hang = createServer(() => {});
+    await new Promise<void>((resolve) => hang.listen(0, "127.0.0.1", resolve));
+    try {
+      // A 64-byte label is refused by the resolver before any query is sent (RFC 1035 limit; glibc
+      // fails it locally, checked with strace): a real DNS failure that never leaves the machine.
+      const dns = await doctor({ DAYTONA_API_URL: `http://${"a".repeat(64)}.invalid/api` });
+      expect(dns.byId.daytona).toMatchObject({ status: "fail", details: { connection: "dns" } });
+      expect(dns.byId.daytona?.message).toMatch(/DNS failure: the host name does not resolve/);
+      expect(dns.byId["sandbox-backend"]?.message).toMatch(/ENOTFOUND/);
+      expect(dns.byId.daytona?.fix).toMatch(/Check the host name in DAYTONA_API_URL/);
+
+      // https:// to the imitation's plain HTTP port: the TLS handshake fails.
+      const tls = await doctor({ DAYTONA_API_URL: `${origin.replace("http:", "https:")}/api` });
+      expect(tls.byId.daytona).toMatchObject({ status: "fail", details: { connection: "tls" } });
+      expect(tls.byId.daytona?.message).toMatch(/TLS failure/);
+      expect(tls.byId["sandbox-backend"]?.message).toMatch(/wrong version number/);
+      expect(tls.byId.daytona?.fix).toMatch(/scheme and port in DAYTONA_API_URL/);
+
+      // A server that accepts the connection and never answers.
+      const slow = await doctor({ DAYTONA_API_URL: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/api` }, ["--config", file]);
+      expect(slow.byId.daytona).toMatchObject({ status: "fail", details: { connection: "timeout" } });
+      expect(slow.byId.daytona?.message).toMatch(/timeout: no answer in time/);
+      expect(slow.byId.daytona?.fix).toMatch(/did not answer in time/);
+
+      // Something answers at the URL, but not Daytona's API.
+      const notApi = await doctor({ DAYTONA_API_URL: `${origin}/not-the-api` });
+      expect(notApi.byId.daytona?.message).toMatch(/HTTP error 404/);
+      expect(notApi.byId.daytona?.fix).toMatch(/must be the API's base URL/);
+
+      imitation.faults.add({ method: "GET", path: /^\/sandbox$/, kind: "api", status: 503 });
+      const failing = await doctor({ DAYTONA_API_URL: imitation.apiUrl }, ["--config", quick]);
+      expect(failing.byId.daytona?.message).toMatch(/HTTP error 503/);
+      expect(failing.byId.daytona?.fix).toMatch(/Daytona is rate limiting or failing/);
+    } finally {
+      imitation.faults.clear();
+      hang.close();
+    }
+  }, 60_000);
+});
+
+describe("a key inside DAYTONA_API_URL is never shown", () => {
+  const port = () => new URL(imitation.apiUrl).port;
+  const secretUrls = () => [
+    `${imitation.apiUrl}?key=sekrit-query-8841`,
+    `http://dtn:sekrit-userinfo-5512@127.0.0.1:${port()}/api`,
+    `${imitation.apiUrl}?region=us&token=sekrit-second-6620#sekrit-fragment-0192`,
+    `http://user:sekrit-unparsed-7303/x@127.0.0.1:${port()}/api`,
+  ];
+
+  it("refused as INVALID_CONFIG by run (plain and --json, debug logs on) and by doctor, with the URL redacted", async () => {
+    for (const url of secretUrls()) {
+      const env = { ...cloud(), DAYTONA_API_URL: url, STIGMER_LOG_LEVEL: "debug" };
+      const run = await runCli(["run", "--", "true"], { cwd: project.dir, env });
+      expect(run.exitCode).toBe(2);
+      // Shown with the userinfo, query and fragment as *** (a URL that does not parse: all after the scheme).
+      expect(run.stderr).toMatch(/^stigmer: INVALID_CONFIG: DAYTONA_API_URL=http:\/\/\S*\*\*\*\S* is not valid: .*DAYTONA_API_KEY/);
+      const json = await runCli(["run", "--json", "--", "true"], { cwd: project.dir, env });
+      const doc = await runCli(["doctor"], { cwd: project.dir, env });
+      expect(doc.stdout).toMatch(/FAIL +config +DAYTONA_API_URL=http:\/\/.*\*\*\*.* is not valid/);
+      const docJson = await runCli(["doctor", "--json"], { cwd: project.dir, env });
+      const all = [run, json, doc, docJson].map((r) => r.stdout + r.stderr).join("\n");
+      expect(all).not.toMatch(/sekrit/);
+      expect(all).not.toContain(imitation.apiKey);
+    }
+  }, 60_000);
+
+  it("the same from a config file's daytona.apiUrl", async () => {
+    const file = join(project.dir, "secret-url.config.json");
+    writeTrusted(file, JSON.stringify({ daytona: { apiUrl: `${imitation.apiUrl}?apiKey=sekrit-file-4404` } }));
+    const env = { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey };
+    const run = await runCli(["run", "--config", file, "--", "true"], { cwd: project.dir, env });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/INVALID_CONFIG: .*daytona\.apiUrl = http:\/\/127\.0\.0\.1:\d+\/api\?\*\*\* is not valid/);
+    const doc = await runCli(["doctor", "--json", "--config", file], { cwd: project.dir, env });
+    expect(run.stdout + run.stderr + doc.stdout + doc.stderr).not.toMatch(/sekrit/);
   }, 60_000);
 });

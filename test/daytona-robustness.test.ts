@@ -4,12 +4,13 @@
 
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { DaytonaBackend } from "@stigmer/backend-daytona";
 import { createLogger, ErrorCode, executeOn, type Logger, resolveConfig, StigmerError } from "@stigmer/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
-import { tempProject } from "./helpers.js";
+import { capturingLogger, tempProject } from "./helpers.js";
 
 let imitation: DaytonaImitation;
 
@@ -101,15 +102,19 @@ describe("daytona: the log WebSocket cannot be opened", () => {
     const cwd = project();
     const b = backend({ cwd });
     imitation.faults.add({ path: /\/logs$/, kind: "toolbox", websocket: true, status: 502, times: Number.POSITIVE_INFINITY });
-    const chunks: string[] = [];
+    let stdoutEvents = 0;
     const r = await executeOn(
       b,
       { command: "for i in $(seq 1 40); do echo line-$i; echo err-$i >&2; sleep 0.1; done; exit 7", cwd },
-      { onEvent: (e) => e.type === "stdout" && chunks.push(e.data) },
+      {
+        onEvent: (e) => {
+          if (e.type === "stdout") stdoutEvents++;
+        },
+      },
     );
     expect(r).toMatchObject({ exitCode: 7, signal: null, stdout: lines("line", 40), stderr: lines("err", 40), truncated: false });
     // Output arrived while the command ran (several batches), not only at its end.
-    expect(chunks.length).toBeGreaterThan(1);
+    expect(stdoutEvents).toBeGreaterThan(1);
   });
 
   it("when the stored log cannot be read either, the command fails with EXECUTION_FAILED saying the output is lost and what to check", async () => {
@@ -123,5 +128,123 @@ describe("daytona: the log WebSocket cannot be opened", () => {
     expect(error.message).toMatch(/WebSocket/);
     expect(error.message).toMatch(/run the command again/);
     expect(error.details).toMatchObject({ reason: "output-unavailable", exitCode: 3 });
+  });
+});
+
+/** A loopback port nothing listens on: taken from the kernel, then released. */
+async function refusingPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A loopback server that accepts connections and then does `behave` to each; counts them. */
+async function rudeServer(behave: "hang" | "reset"): Promise<{ url: string; connections: () => number }> {
+  let count = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    count++;
+    sockets.add(socket);
+    socket.on("error", () => {});
+    if (behave === "reset") socket.resetAndDestroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(resolve);
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, connections: () => count };
+}
+
+describe("daytona: an API that refuses connections fails fast; timeouts and resets are still retried", () => {
+  it("connection refused is BACKEND_UNAVAILABLE at once, naming the URL, the refusal and what to check", async () => {
+    const cwd = project();
+    const url = `http://127.0.0.1:${await refusingPort()}/api`;
+    // The shipped retry policy (retries 4, 500 ms doubling): before, a refusal went through all of it.
+    const b = backend({ cwd, env: { DAYTONA_API_URL: url }, plugin: { retryBaseDelayMs: 500, retryMaxDelayMs: 10_000 } });
+    const started = performance.now();
+    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const elapsed = performance.now() - started;
+    expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
+    expect(error.message).toContain(`Cannot reach the Daytona API at ${url}`);
+    expect(error.message).toMatch(/connection refused .*ECONNREFUSED.*Check the host and port in DAYTONA_API_URL/);
+    expect(error.details).toMatchObject({ reason: "unreachable", connection: "refused" });
+    // Bound: the SDK's own transport retries a refusal twice (250 and 500 ms plus up to 100 ms of
+    // jitter each, ≤ 0.95 s) and the first use imports the SDK (well under a second here); the
+    // shipped policy added four more attempts with 0.5–8 s of backoff (≈ 7.5–12.5 s; 9.9 s measured
+    // through the CLI before the fix). 3 s leaves room for a slow machine and cannot pass with them.
+    expect(elapsed).toBeLessThan(3000);
+  });
+
+  it("a request that times out is still retried as configured", async () => {
+    const cwd = project();
+    const server = await rudeServer("hang");
+    const b = backend({ cwd, env: { DAYTONA_API_URL: server.url }, plugin: { requestTimeoutMs: 300, retries: 2, events: false } });
+    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
+    expect(error.details).toMatchObject({ connection: "timeout" });
+    expect(error.message).toMatch(/no answer in time/);
+    expect(server.connections()).toBe(3); // the first attempt and 2 retries
+  });
+
+  it("a connection reset is still retried as configured", async () => {
+    const cwd = project();
+    const server = await rudeServer("reset");
+    const b = backend({ cwd, env: { DAYTONA_API_URL: server.url }, plugin: { retries: 2, events: false } });
+    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
+    expect(error.details).toMatchObject({ connection: "reset" });
+    // Each of the 3 attempts is itself retried twice by the SDK's transport (an idempotent GET).
+    expect(server.connections()).toBe(9);
+  });
+});
+
+describe("daytona: a key inside DAYTONA_API_URL is never shown", () => {
+  it("a configuration made by hand with a key in the URL is INVALID_CONFIG showing the URL redacted", () => {
+    const cwd = project();
+    const base = resolveConfig({ env: { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey }, cwd });
+    for (const apiUrl of [
+      `${imitation.apiUrl}?key=sekrit-query-3141`,
+      imitation.apiUrl.replace("http://", "http://user:sekrit-userinfo-2718@"),
+      `${imitation.apiUrl}#sekrit-fragment-1618`,
+      "http://user:sekrit-broken-1414/x@127.0.0.1:1/api",
+    ]) {
+      let thrown: unknown;
+      try {
+        new DaytonaBackend({ ...base, daytona: { ...base.daytona, apiUrl } }, createLogger({ level: "silent" }), {});
+      } catch (error) {
+        thrown = error;
+      }
+      expect(StigmerError.isInstance(thrown) && thrown.code).toBe(ErrorCode.INVALID_CONFIG);
+      const shown = JSON.stringify({ message: (thrown as StigmerError).message, details: (thrown as StigmerError).details });
+      // A URL that does not parse shows nothing after the scheme: where its key starts is unknown.
+      expect(shown).toMatch(/DAYTONA_API_URL=http:\/\/(\*\*\*@127\.0\.0\.1|127\.0\.0\.1|\*\*\* is not valid)/);
+      expect(shown).not.toMatch(/sekrit/);
+    }
+  });
+
+  it("URLs inside Daytona's own error messages lose their query and userinfo, in errors and in logs", async () => {
+    const cwd = project();
+    const { logger, raw } = capturingLogger("debug");
+    imitation.faults.add({
+      method: "GET",
+      path: /^\/sandbox$/,
+      kind: "api",
+      status: 400,
+      body: {
+        statusCode: 400,
+        message: "Bad request to https://someone:sekrit-pass-5772@example.test/api/sandbox?token=sekrit-token-9921",
+      },
+    });
+    const b = backend({ cwd, logger });
+    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const shown = JSON.stringify({ message: error.message, details: error.details, raw });
+    expect(shown).toContain("https://***@example.test/api/sandbox?***");
+    expect(shown).not.toMatch(/sekrit/);
   });
 });

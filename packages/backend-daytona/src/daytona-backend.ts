@@ -27,7 +27,7 @@ import {
   type WorkspaceSession,
   workspaceMirrorsOf,
 } from "@stigmer/core";
-import { statusOf, toStigmerError } from "./errors.js";
+import { redactUrl, statusOf, toStigmerError } from "./errors.js";
 import { defaultWorkspaceKey, type ResolvedDaytonaOptions, resolveDaytonaOptions } from "./options.js";
 import { daytonaSandboxFiles, dropSyncState, syncStateDir } from "./sandbox-files.js";
 import { DaytonaSandboxPool, type LiveSandbox, type SandboxSpec } from "./sandbox-pool.js";
@@ -128,14 +128,23 @@ export class DaytonaBackend implements Backend {
       );
       return {
         ok: true,
-        message: `The Daytona API answers at ${this.options.apiUrl} and accepts the key.`,
-        details: { apiUrl: this.options.apiUrl },
+        message: `The Daytona API answers at ${redactUrl(this.options.apiUrl)} and accepts the key.`,
+        details: { apiUrl: redactUrl(this.options.apiUrl) },
       };
     } catch (error) {
+      // `connection` (refused, dns, tls, timeout, …) or `status` tell `stigmer doctor` what failed.
+      const failure = toStigmerError(error, "checking the API", this.options.apiUrl);
+      const { reason, connection, status, error: says } = failure.details;
       return {
         ok: false,
-        message: toStigmerError(error, "checking the API", this.options.apiUrl).message,
-        details: { apiUrl: this.options.apiUrl },
+        message: failure.message,
+        details: {
+          apiUrl: redactUrl(this.options.apiUrl),
+          ...(reason !== undefined ? { reason } : {}),
+          ...(connection !== undefined ? { connection } : {}),
+          ...(status !== undefined ? { status } : {}),
+          ...(says !== undefined ? { error: says } : {}),
+        },
       };
     }
   }

@@ -29,6 +29,70 @@ export function isConnectionError(error: unknown): boolean {
   return e.cause !== undefined && e.cause !== error && isConnectionError(e.cause);
 }
 
+/**
+ * What kind of connection failure an error is (undefined: not one). The SDK keeps only the
+ * message of the network error (`connect ECONNREFUSED 127.0.0.1:9`, `getaddrinfo ENOTFOUND host`,
+ * `write EPROTO …wrong version number`), so codes are looked for in the message too.
+ * - `refused`: nothing listens at that host and port (permanent until someone starts it);
+ * - `dns`: the host name does not resolve (`ENOTFOUND`; `EAI_AGAIN` is a transient `dns-retry`);
+ * - `tls`: the TLS handshake or the certificate failed (a wrong scheme or port, an untrusted CA);
+ * - `timeout`, `reset`, `unreachable`, `network`: transient network trouble.
+ */
+export type ConnectionFailure = "refused" | "dns" | "dns-retry" | "tls" | "timeout" | "reset" | "unreachable" | "network";
+
+const TLS_FAILURE =
+  /\b(EPROTO|ERR_SSL_[A-Z_]+|ERR_TLS_[A-Z_]+|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_[A-Z_]+|HOSTNAME_MISMATCH)\b|certificate|SSL routines|wrong version number|TLS/;
+
+export function connectionFailureOf(error: unknown, depth = 0): ConnectionFailure | undefined {
+  const e = error as (SdkError & { cause?: unknown }) | undefined;
+  if (!e || typeof e !== "object" || depth > 4) return undefined;
+  if (statusOf(e) !== undefined) return undefined;
+  const text = `${typeof e.code === "string" ? e.code : ""} ${String(e.message ?? "")}`;
+  if (/\bECONNREFUSED\b/.test(text)) return "refused";
+  if (/\b(ENOTFOUND|EAI_NONAME|EAI_FAIL)\b/.test(text)) return "dns";
+  if (/\bEAI_AGAIN\b/.test(text)) return "dns-retry";
+  if (TLS_FAILURE.test(text)) return "tls";
+  if (
+    e.name === "DaytonaConnectionTimeoutError" ||
+    e.name === "DaytonaTimeoutError" ||
+    /\b(ETIMEDOUT|ECONNABORTED)\b|timed? ?out/i.test(text)
+  )
+    return "timeout";
+  if (/\b(ECONNRESET|EPIPE|ERR_SOCKET_CLOSED|UND_ERR_SOCKET)\b|socket hang up/.test(text)) return "reset";
+  if (/\b(EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL)\b/.test(text)) return "unreachable";
+  const inner = e.cause !== undefined && e.cause !== error ? connectionFailureOf(e.cause, depth + 1) : undefined;
+  if (inner) return inner;
+  return isConnectionError(e) ? "network" : undefined;
+}
+
+/**
+ * Connection failures that asking again will not fix: a refused connection, a name that does not
+ * resolve, a failed TLS handshake. The SDK's transport already retries refused and DNS failures
+ * twice within a second; Stigmer adds no retry of its own, so they are reported at once.
+ */
+export function isPermanentConnectionFailure(error: unknown): boolean {
+  const kind = connectionFailureOf(error);
+  return kind === "refused" || kind === "dns" || kind === "tls";
+}
+
+/**
+ * `url` without anything that may be a credential: userinfo becomes `***@`, a query `?***`, a
+ * fragment `#***`. Works on text that is not a valid URL too (it may still hold a key).
+ */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    const userinfo = url.username || url.password ? "***@" : "";
+    const query = url.search || text.includes("?") ? "?***" : "";
+    const fragment = url.hash || text.includes("#") ? "#***" : "";
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${fragment}`;
+  } catch {
+    // Not a URL: where a key would start cannot be told, so nothing after the scheme is shown.
+    if (!/[@?#]/.test(text)) return text;
+    return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? ""}***`;
+  }
+}
+
 /** 429 and 5xx (and 408): Daytona did not do the work; asking again later may succeed. */
 export function isRetryableStatus(status: number | undefined): boolean {
   return status === 408 || status === 429 || (status !== undefined && status >= 500 && status <= 599);
@@ -45,21 +109,55 @@ export function retryAfterMs(error: unknown, now = Date.now()): number | undefin
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Daytona's own words, without anything that could be a credential. */
+/**
+ * Daytona's own words, without anything that could be a credential: bearer tokens, and the
+ * userinfo, query and fragment of any URL in them. One line (OpenSSL's messages span several).
+ */
 function daytonaSays(error: unknown): string {
-  const message = String((error as SdkError | undefined)?.message ?? error).replace(/Bearer\s+\S+/gi, "Bearer [redacted]");
+  const message = String((error as SdkError | undefined)?.message ?? error)
+    .replace(/Bearer\s+\S+/gi, "Bearer [redacted]")
+    .replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url))
+    // OpenSSL: `802C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/…:350:`
+    .replace(/[0-9A-F]{8,}:error:[0-9A-F]+:[^:]*routines:[^:]*:([^:\n]+):\S*/g, "$1")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
   return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+}
+
+/** What a connection failure means and what to check, after "Cannot reach the Daytona API at URL while …: ". */
+function connectionAdvice(kind: ConnectionFailure, apiUrl: string, says: string): string {
+  let host = apiUrl;
+  try {
+    host = new URL(apiUrl).host;
+  } catch {}
+  switch (kind) {
+    case "refused":
+      return `connection refused (${says}): nothing accepts connections at ${host}. Check the host and port in DAYTONA_API_URL (unset it for Daytona's cloud, https://app.daytona.io/api) and, for a self-hosted Daytona, that its API is running.`;
+    case "dns":
+      return `the host name does not resolve (${says}). Check the host name in DAYTONA_API_URL, and your DNS or network connection.`;
+    case "dns-retry":
+      return `the host name could not be looked up (${says}; retried). Check your DNS server and network connection.`;
+    case "tls":
+      return `the TLS connection failed (${says}). Check that DAYTONA_API_URL uses the right scheme and port (https for Daytona's cloud) and, behind a TLS-inspecting proxy, that Node.js trusts its certificate authority (NODE_EXTRA_CA_CERTS).`;
+    case "timeout":
+      return `no answer in time (${says}; retried). Check your network, proxy (HTTPS_PROXY) and firewall, or raise plugins.daytona.requestTimeoutMs.`;
+    case "reset":
+      return `the connection was dropped (${says}; retried when safe). Check your network or proxy, and try again.`;
+    default:
+      return `${says}. Check DAYTONA_API_URL and your network or proxy.`;
+  }
 }
 
 /**
  * Turns whatever the SDK threw into a StigmerError with a stable code and a message that says what
  * to do. `what` names the operation ("creating a sandbox"). StigmerErrors pass through.
  */
-export function toStigmerError(error: unknown, what: string, apiUrl: string): StigmerError {
+export function toStigmerError(error: unknown, what: string, configuredUrl: string): StigmerError {
   if (StigmerError.isInstance(error)) return error;
+  const apiUrl = redactUrl(configuredUrl);
   const status = statusOf(error);
-  const details = { apiUrl, ...(status !== undefined ? { status } : {}), operation: what };
   const says = daytonaSays(error);
+  const details = { apiUrl, ...(status !== undefined ? { status } : {}), operation: what, error: says };
   if (status === 401) {
     return new BackendUnavailableError(
       `Daytona rejected the API key while ${what} (401 ${says}): check DAYTONA_API_KEY — it may be mistyped, revoked or expired — and that DAYTONA_API_URL (${apiUrl}) is the API it belongs to.`,
@@ -78,10 +176,14 @@ export function toStigmerError(error: unknown, what: string, apiUrl: string): St
       { cause: error, details: { ...details, reason: status === 429 ? "rate-limited" : "server-error" } },
     );
   }
-  if (isConnectionError(error) || (error as SdkError | undefined)?.name === "DaytonaTimeoutError") {
+  const connection = connectionFailureOf(error);
+  if (connection) {
     return new BackendUnavailableError(
-      `Cannot reach the Daytona API at ${apiUrl} while ${what} (${says}): check DAYTONA_API_URL and your network or proxy.`,
-      { cause: error, details: { ...details, reason: "unreachable" } },
+      `Cannot reach the Daytona API at ${apiUrl} while ${what}: ${connectionAdvice(connection, apiUrl, says)}`,
+      {
+        cause: error,
+        details: { ...details, reason: "unreachable", connection },
+      },
     );
   }
   if (status === 400 || status === 404 || status === 422) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { InvalidConfigError, type StigmerConfig } from "@stigmer/core";
+import { redactUrl } from "./errors.js";
 
 /** Options of the daytona plugin (config file `plugins.daytona`). */
 export interface DaytonaBackendOptions {
@@ -107,6 +108,14 @@ export function resolveDaytonaOptions(config: StigmerConfig, raw: Record<string,
       { details: { name: "DAYTONA_API_KEY" } },
     );
   }
+  const apiUrl = config.daytona.apiUrl ?? DEFAULT_API_URL;
+  if (!isPlainHttpUrl(apiUrl)) {
+    // resolveConfig refuses these too; a config made by hand reaches here. Never echo a key.
+    throw new InvalidConfigError(
+      `DAYTONA_API_URL=${redactUrl(apiUrl)} is not valid: expected an http(s) URL without credentials, query or fragment, such as ${DEFAULT_API_URL} (the key goes in DAYTONA_API_KEY).`,
+      { details: { name: "DAYTONA_API_URL", value: redactUrl(apiUrl) } },
+    );
+  }
   for (const key of Object.keys(raw)) if (!KNOWN.has(key)) fail(key, raw[key], `unknown option; known: ${[...KNOWN].join(", ")}`);
   const workspacePath = raw.workspacePath ?? "~/workspace";
   if (typeof workspacePath !== "string" || !(workspacePath.startsWith("/") || workspacePath.startsWith("~/"))) {
@@ -141,7 +150,7 @@ export function resolveDaytonaOptions(config: StigmerConfig, raw: Record<string,
   const { snapshot } = config.daytona;
   return {
     apiKey,
-    apiUrl: config.daytona.apiUrl ?? DEFAULT_API_URL,
+    apiUrl,
     target: config.daytona.target,
     source: snapshot ? { snapshot } : { image: config.sandbox.image },
     workspacePath,
@@ -161,6 +170,24 @@ export function resolveDaytonaOptions(config: StigmerConfig, raw: Record<string,
     cleanup: config.sandbox.cleanup,
     networkBlockAll: config.sandbox.network === "none",
   };
+}
+
+/** An http(s) URL with nothing that could carry a credential: no userinfo, query or fragment. */
+function isPlainHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      !url.username &&
+      !url.password &&
+      !url.search &&
+      !url.hash &&
+      !text.includes("?") &&
+      !text.includes("#")
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** The workspace key of a project directory when none is configured: one sandbox per host project. */

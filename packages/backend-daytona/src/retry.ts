@@ -1,5 +1,5 @@
 import { CancelledError } from "@stigmer/core";
-import { isConnectionError, isRetryableStatus, retryAfterMs, statusOf } from "./errors.js";
+import { isConnectionError, isPermanentConnectionFailure, isRetryableStatus, retryAfterMs, statusOf } from "./errors.js";
 
 export interface RetryPolicy {
   retries: number;
@@ -33,8 +33,11 @@ export function retryDelay(error: unknown, attempt: number, policy: RetryPolicy)
 
 /**
  * Calls `fn` until it succeeds, retrying only what Daytona did not do: 429, 408, 5xx and failed
- * connections. `safe` says whether a 5xx other than 503 may be retried (the request may have
- * been carried out: only idempotent requests are). The last error is rethrown as it is.
+ * connections. `idempotent` says whether a 5xx other than 503 may be retried (the request may have
+ * been carried out: only idempotent requests are). A refused connection, a host name that does
+ * not resolve and a failed TLS handshake are not retried here: asking again does not change them,
+ * and the SDK's transport has already retried the first two twice within a second. The last error
+ * is rethrown as it is.
  */
 export async function withRetry<T>(
   fn: () => Promise<T>,
@@ -50,7 +53,8 @@ export async function withRetry<T>(
         status === 429 ||
         status === 503 ||
         (status === undefined && isConnectionError(error) && !/ECONNRESET|timeout/i.test(String(error)));
-      const retryable = options.idempotent ? isRetryableStatus(status) || isConnectionError(error) : notDone;
+      const retryable =
+        !isPermanentConnectionFailure(error) && (options.idempotent ? isRetryableStatus(status) || isConnectionError(error) : notDone);
       if (!retryable || attempt >= policy.retries || options.signal?.aborted) throw error;
       await sleep(retryDelay(error, attempt, policy), options.signal);
     }

@@ -259,14 +259,45 @@ const text: Parser<string> = (raw, where) => {
   return invalid(where, raw, "expected a non-empty string");
 };
 
+/**
+ * `url` without anything that may hold a credential — userinfo becomes `***@`, a query `?***`, a
+ * fragment `#***` — for messages, logs and `stigmer doctor`. Also for text that is not a valid URL.
+ */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    const userinfo = url.username || url.password ? "***@" : "";
+    const query = url.search || text.includes("?") ? "?***" : "";
+    const fragment = url.hash || text.includes("#") ? "#***" : "";
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${fragment}`;
+  } catch {
+    // Not a URL: where a key would start cannot be told, so nothing after the scheme is shown.
+    if (!/[@?#]/.test(text)) return text;
+    return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? ""}***`;
+  }
+}
+
+/** `DAYTONA_API_URL`: http(s), and nothing a key could hide in (userinfo, query, fragment); never echoed with one. */
 const httpUrl: Parser<string> = (raw, where) => {
   if (typeof raw === "string") {
+    const text = raw.trim();
     try {
-      const url = new URL(raw.trim());
-      if ((url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password) return raw.trim().replace(/\/+$/, "");
+      const url = new URL(text);
+      if (
+        (url.protocol === "http:" || url.protocol === "https:") &&
+        !url.username &&
+        !url.password &&
+        !text.includes("?") &&
+        !text.includes("#")
+      )
+        return text.replace(/\/+$/, "");
     } catch {}
   }
-  return invalid(where, raw, "expected an http(s) URL without credentials, such as https://app.daytona.io/api");
+  return invalid(
+    where,
+    typeof raw === "string" ? redactUrl(raw) : raw,
+    "expected an http(s) URL without credentials, query or fragment, such as https://app.daytona.io/api (the key goes in DAYTONA_API_KEY)",
+  );
 };
 
 /** One setting: where it can come from and how it is validated. */

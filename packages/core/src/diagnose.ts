@@ -1,5 +1,5 @@
 import type { BackendHealth } from "./backend.js";
-import { DEFAULT_SANDBOX_IMAGE, type StigmerConfig } from "./config.js";
+import { DEFAULT_SANDBOX_IMAGE, redactUrl, type StigmerConfig } from "./config.js";
 import { ErrorCode, StigmerError } from "./errors.js";
 import type { Executor } from "./executor.js";
 import { scrubSecrets } from "./logger.js";
@@ -132,6 +132,75 @@ interface BackendOutcome {
   loadError?: unknown;
 }
 
+/** `DAYTONA_API_URL` as it may be shown: userinfo, query and fragment (where keys hide) replaced by `***`. */
+function shownDaytonaUrl(config: StigmerConfig): string {
+  return redactUrl(config.daytona.apiUrl ?? "https://app.daytona.io/api");
+}
+
+/**
+ * What went wrong reaching the Daytona API, from the backend's health details (`connection`:
+ * refused, dns, tls, timeout, …; `status`: the HTTP answer), in a few words.
+ */
+function daytonaProblem(details: Record<string, unknown> | undefined): string | undefined {
+  const connection = details?.connection;
+  const status = typeof details?.status === "number" ? details.status : undefined;
+  switch (connection) {
+    case "refused":
+      return "connection refused";
+    case "dns":
+      return "DNS failure: the host name does not resolve";
+    case "dns-retry":
+      return "DNS failure: the host name could not be looked up";
+    case "tls":
+      return "TLS failure: the secure connection could not be set up";
+    case "timeout":
+      return "timeout: no answer in time";
+    case "reset":
+      return "the connection was reset";
+    case "unreachable":
+      return "host or network unreachable";
+    case "network":
+      return "network error";
+  }
+  if (status === 401) return "HTTP 401: the API key is rejected";
+  if (status === 403) return "HTTP 403: the key lacks permission, or a quota is used up";
+  if (status !== undefined) return `HTTP error ${status}`;
+  return undefined;
+}
+
+/** What to do about the Daytona API, from the backend's message and health details. */
+function daytonaFix(message: string, details: Record<string, unknown> | undefined): string {
+  const apiUrl = typeof details?.apiUrl === "string" ? details.apiUrl : "DAYTONA_API_URL";
+  let host = apiUrl;
+  try {
+    host = new URL(apiUrl).host;
+  } catch {}
+  const status = typeof details?.status === "number" ? details.status : undefined;
+  switch (details?.connection) {
+    case "refused":
+      return `Nothing accepts connections at ${host}: check the host and port in DAYTONA_API_URL (${apiUrl}; unset it for Daytona's cloud) and, for a self-hosted Daytona, that its API is running.`;
+    case "dns":
+    case "dns-retry":
+      return `Check the host name in DAYTONA_API_URL (${apiUrl}) for a typo, and your DNS server and network connection.`;
+    case "tls":
+      return `Check the scheme and port in DAYTONA_API_URL (${apiUrl}; https for Daytona's cloud); behind a TLS-inspecting proxy, give Node.js its certificate authority with NODE_EXTRA_CA_CERTS.`;
+    case "timeout":
+      return `Check your network, proxy (HTTPS_PROXY) and firewall: the API at ${apiUrl} (DAYTONA_API_URL) did not answer in time.`;
+  }
+  if (status === 401 || /\b401\b|rejected the API key/.test(message)) {
+    return `Check DAYTONA_API_KEY: it is mistyped, revoked or expired, or belongs to another API than ${apiUrl} (DAYTONA_API_URL).`;
+  }
+  if (status === 403 || /\b403\b/.test(message))
+    return "Give the DAYTONA_API_KEY key sandbox permissions, or free quota in the Daytona dashboard.";
+  if ((status !== undefined && (status === 408 || status === 429 || status >= 500)) || /\b(429|5\d\d|408)\b/.test(message)) {
+    return "Daytona is rate limiting or failing: check Daytona's status page and try again later.";
+  }
+  if (status === 404) {
+    return `${apiUrl} answers, but not as Daytona's API: DAYTONA_API_URL must be the API's base URL, such as https://app.daytona.io/api.`;
+  }
+  return `Check DAYTONA_API_URL (${apiUrl}), your network and proxy settings.`;
+}
+
 /** What to do about an unhealthy or unloadable sandbox backend, from what it reported. */
 function backendFix(config: StigmerConfig, message: string, details: Record<string, unknown> | undefined, error?: unknown): string {
   const backend = config.sandbox.backend;
@@ -155,15 +224,7 @@ function backendFix(config: StigmerConfig, message: string, details: Record<stri
     }
     return `Start the Docker engine (sudo systemctl start docker, sudo dockerd &, or Docker Desktop), or set DOCKER_HOST to a running engine${where}.`;
   }
-  if (backend === "daytona") {
-    const apiUrl = typeof details?.apiUrl === "string" ? details.apiUrl : "DAYTONA_API_URL";
-    if (/\b401\b|rejected the API key/.test(message)) {
-      return `Check DAYTONA_API_KEY: it is mistyped, revoked or expired, or belongs to another API than ${apiUrl} (DAYTONA_API_URL).`;
-    }
-    if (/\b403\b/.test(message)) return "Give the DAYTONA_API_KEY key sandbox permissions, or free quota in the Daytona dashboard.";
-    if (/\b(429|5\d\d|408)\b/.test(message)) return "Daytona is rate limiting or failing: check Daytona's status page and try again later.";
-    return `Check DAYTONA_API_URL (${apiUrl}), your network and proxy settings.`;
-  }
+  if (backend === "daytona") return daytonaFix(message, details);
   return `See the ${pluginPackage(backend)} documentation: the message above is its own.`;
 }
 
@@ -188,9 +249,12 @@ async function checkSandboxBackend(config: StigmerConfig, executor: Executor, ti
         check: {
           id: "sandbox-backend",
           status: bad,
-          message: `${name === "docker" ? "The Docker engine" : name === "daytona" ? `The Daytona API at ${config.daytona.apiUrl ?? "https://app.daytona.io/api"}` : `The sandbox backend "${name}"`} gave ${error.message}${unneeded}`,
-          fix: backendFix(config, "", name === "docker" ? {} : { apiUrl: config.daytona.apiUrl }),
-          details: { backend: name, needed, timedOut: true },
+          message:
+            name === "daytona"
+              ? `The Daytona API at ${shownDaytonaUrl(config)} gave ${error.message} (timeout: connected or not, nothing answered)${unneeded}`
+              : `${name === "docker" ? "The Docker engine" : `The sandbox backend "${name}"`} gave ${error.message}${unneeded}`,
+          fix: backendFix(config, "", name === "docker" ? {} : { apiUrl: shownDaytonaUrl(config), connection: "timeout" }),
+          details: { backend: name, needed, timedOut: true, ...(name === "daytona" ? { connection: "timeout" } : {}) },
         },
         loadError: error,
       };
@@ -211,6 +275,12 @@ async function checkSandboxBackend(config: StigmerConfig, executor: Executor, ti
   const message = scrubSecrets(health.message, secrets);
   if (health.ok) return { check: { id: "sandbox-backend", status: "ok", message, details }, health };
   let shown = message;
+  const problem = name === "daytona" ? daytonaProblem(health.details) : undefined;
+  if (problem && health.details?.connection !== undefined) {
+    // The backend's own message ends with what to do, which `fix` says in full.
+    const says = typeof health.details?.error === "string" ? ` (${scrubSecrets(health.details.error, secrets)})` : "";
+    shown = `Cannot reach the Daytona API at ${shownDaytonaUrl(config)}: ${problem}${says}`;
+  }
   if (name === "docker" && typeof health.details?.endpoint === "string") {
     // The engine's own message ends with what to do, which `fix` says in full.
     const code = typeof health.details.code === "string" ? ` (${health.details.code})` : "";
@@ -284,7 +354,7 @@ function checkDaytona(config: StigmerConfig, outcome: BackendOutcome | undefined
   if (config.sandbox.backend !== "daytona") {
     return { id: "daytona", status: "skip", message: "Not the sandbox backend: set MODE=cloud + DAYTONA_API_KEY to use Daytona" };
   }
-  const apiUrl = config.daytona.apiUrl ?? "https://app.daytona.io/api";
+  const apiUrl = shownDaytonaUrl(config);
   const details = {
     apiUrl,
     keySet: Boolean(config.daytona.apiKey),
@@ -303,14 +373,18 @@ function checkDaytona(config: StigmerConfig, outcome: BackendOutcome | undefined
   if (backend?.status === "ok") {
     return { id: "daytona", status: "ok", message: `DAYTONA_API_KEY is set and the API at ${apiUrl} answers`, details };
   }
+  const problem = daytonaProblem(outcome?.health?.details ?? backend?.details);
+  const connection = outcome?.health?.details?.connection ?? backend?.details?.connection;
   return {
     id: "daytona",
     status: backend?.status ?? "fail",
     message: /rejected the API key|\b401\b/.test(backend?.message ?? "")
       ? `DAYTONA_API_KEY is set, but the API at ${apiUrl} rejects it (see sandbox-backend)`
-      : `DAYTONA_API_KEY is set, but the API at ${apiUrl} does not answer as it should (see sandbox-backend)`,
+      : problem
+        ? `DAYTONA_API_KEY is set, but the API at ${apiUrl} ${connection !== undefined ? "cannot be reached" : "does not answer as it should"}: ${problem} (see sandbox-backend)`
+        : `DAYTONA_API_KEY is set, but the API at ${apiUrl} does not answer as it should (see sandbox-backend)`,
     ...(backend?.fix ? { fix: backend.fix } : {}),
-    details,
+    details: { ...details, ...(connection !== undefined ? { connection } : {}) },
   };
 }
 
