@@ -259,3 +259,29 @@ describe("a key inside DAYTONA_API_URL is never shown", () => {
     expect(run.stdout + run.stderr + doc.stdout + doc.stderr).not.toMatch(/sekrit/);
   }, 60_000);
 });
+
+describe("MODE values other than cloud", () => {
+  it("MODE=clod warns once on stderr naming MODE=cloud, and the command runs on the host (exit 0)", async () => {
+    const r = await runCli(["run", "--", "echo on-the-host"], { cwd: project.dir, env: { MODE: "clod" } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("on-the-host");
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("MODE="));
+    expect(warnings).toEqual([
+      "stigmer: warning: MODE=clod is ignored: only MODE=cloud means something to Stigmer (Daytona cloud sandboxes); the mode comes from STIGMER_EXECUTION_MODE or --mode. Did you mean MODE=cloud?",
+    ]);
+    const json = await runCli(["run", "--json", "--", "true"], { cwd: project.dir, env: { MODE: "production" } });
+    expect(json.exitCode).toBe(0);
+    expect(JSON.parse(json.stdout.split("\n")[0] as string)).toMatchObject({ type: "start", mode: "local", backend: "local" });
+    expect(json.stderr).toMatch(/^stigmer: warning: MODE=production is ignored: only MODE=cloud means something to Stigmer/);
+    expect(json.stderr).not.toMatch(/Did you mean/);
+  });
+
+  it("no warning without MODE or with MODE=cloud; MODE=cloud without a key keeps its INVALID_CONFIG error", async () => {
+    const none = await runCli(["run", "--", "true"], { cwd: project.dir, env: { MODE: "" } });
+    expect(none).toMatchObject({ exitCode: 0, stderr: "" });
+    const cloudNoKey = await runCli(["run", "--", "true"], { cwd: project.dir, env: { MODE: "cloud", DAYTONA_API_URL: imitation.apiUrl } });
+    expect(cloudNoKey.exitCode).toBe(2);
+    expect(cloudNoKey.stderr).toMatch(/^stigmer: INVALID_CONFIG: Cloud mode needs a Daytona API key: set DAYTONA_API_KEY/);
+    expect(cloudNoKey.stderr).not.toMatch(/warning/);
+  });
+});

@@ -104,6 +104,12 @@ export interface ResolveConfigOptions {
   cwd?: string;
   /** Overrides of the built-in defaults (the CLI logs at `warn` by default, a library at `info`). */
   defaults?: { logLevel?: LogLevel };
+  /**
+   * Receives a warning about the settings that is not an error (today: a `MODE` other than
+   * `cloud`, which Stigmer ignores). At most one per process. Default: one line on stderr,
+   * `stigmer: warning: …`.
+   */
+  onWarning?: (message: string) => void;
 }
 
 type Source = { kind: "flag" | "env" | "file"; name: string };
@@ -457,6 +463,43 @@ function readConfigFile(
   return record;
 }
 
+/** Levenshtein distance (short strings only). */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/** Whether the `MODE` warning was given in this process (once is enough: the variable does not change). */
+let modeWarned = false;
+
+/**
+ * `MODE=cloud` turns cloud mode on. `MODE` is a common name (other tools use `MODE=production`),
+ * so any other value is not an error, but it is said once per process that it is ignored: a typo
+ * such as `MODE=clod` would otherwise run every command on the host without a word.
+ */
+function cloudMode(env: Record<string, string | undefined>, onWarning: ((message: string) => void) | undefined): boolean {
+  const value = (env.MODE ?? "").trim();
+  if (value.toLowerCase() === "cloud") return true;
+  if (value !== "" && !modeWarned) {
+    modeWarned = true;
+    // Shown as given, but one short line: control characters escaped, long values cut.
+    const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value).slice(1, -1);
+    const typo = editDistance(value.toLowerCase(), "cloud") <= 2 ? " Did you mean MODE=cloud?" : "";
+    const message = `MODE=${shown} is ignored: only MODE=cloud means something to Stigmer (Daytona cloud sandboxes); the mode comes from STIGMER_EXECUTION_MODE or --mode.${typo}`;
+    if (onWarning) onWarning(message);
+    else process.stderr.write(`stigmer: warning: ${message}\n`);
+  }
+  return false;
+}
+
 /**
  * Builds the configuration from, in order of precedence: command-line flags, environment
  * variables, the config file (`--config`, `STIGMER_CONFIG`, or `./stigmer.config.json`), defaults.
@@ -471,7 +514,7 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
   const filePath = resolve(cwd, explicitFile ?? DEFAULT_CONFIG_FILE);
   const file = readConfigFile(filePath, explicitFile !== undefined, cwd, env) ?? {};
 
-  const cloud = (env.MODE ?? "").trim().toLowerCase() === "cloud";
+  const cloud = cloudMode(env, options.onWarning);
   const config: StigmerConfig = {
     mode: "local",
     sandbox: {
