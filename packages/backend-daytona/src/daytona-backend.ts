@@ -18,6 +18,7 @@ import {
   LoggerToken,
   type OutputSink,
   PluginOptionsToken,
+  redactUrl,
   type SandboxFiles,
   type SandboxManager,
   type StigmerConfig,
@@ -27,7 +28,7 @@ import {
   type WorkspaceSession,
   workspaceMirrorsOf,
 } from "@stigmer/core";
-import { redactUrl, statusOf, toStigmerError } from "./errors.js";
+import { statusOf, toStigmerError } from "./errors.js";
 import { defaultWorkspaceKey, type ResolvedDaytonaOptions, resolveDaytonaOptions } from "./options.js";
 import { daytonaSandboxFiles, dropSyncState, syncStateDir } from "./sandbox-files.js";
 import { DaytonaSandboxPool, type LiveSandbox, type SandboxSpec } from "./sandbox-pool.js";

@@ -1,4 +1,4 @@
-import { BackendUnavailableError, ExecutionFailedError, ImageNotFoundError, StigmerError, TimeoutError } from "@stigmer/core";
+import { BackendUnavailableError, ExecutionFailedError, ImageNotFoundError, redactUrl, StigmerError, TimeoutError } from "@stigmer/core";
 
 /** What the SDK's errors carry (DaytonaError and its per-status subclasses). */
 interface SdkError {
@@ -73,24 +73,6 @@ export function connectionFailureOf(error: unknown, depth = 0): ConnectionFailur
 export function isPermanentConnectionFailure(error: unknown): boolean {
   const kind = connectionFailureOf(error);
   return kind === "refused" || kind === "dns" || kind === "tls";
-}
-
-/**
- * `url` without anything that may be a credential: userinfo becomes `***@`, a query `?***`, a
- * fragment `#***`. Works on text that is not a valid URL too (it may still hold a key).
- */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    const userinfo = url.username || url.password ? "***@" : "";
-    const query = url.search || text.includes("?") ? "?***" : "";
-    const fragment = url.hash || text.includes("#") ? "#***" : "";
-    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${fragment}`;
-  } catch {
-    // Not a URL: where a key would start cannot be told, so nothing after the scheme is shown.
-    if (!/[@?#]/.test(text)) return text;
-    return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? ""}***`;
-  }
 }
 
 /** 429 and 5xx (and 408): Daytona did not do the work; asking again later may succeed. */

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { InvalidConfigError, type StigmerConfig } from "@stigmer/core";
-import { redactUrl } from "./errors.js";
+import { InvalidConfigError, redactUrl, type StigmerConfig } from "@stigmer/core";
 
 /** Options of the daytona plugin (config file `plugins.daytona`). */
 export interface DaytonaBackendOptions {

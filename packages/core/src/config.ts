@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { InvalidConfigError } from "./errors.js";
+import { redactUrl } from "./host-trust.js";
 import { isPluginPath, pluginPackage } from "./plugin-loader.js";
 import { isInside, requireTrusted } from "./trust.js";
 import { EXECUTION_MODES, type ExecutionMode } from "./types.js";
@@ -264,24 +265,6 @@ const text: Parser<string> = (raw, where) => {
   if (typeof raw === "string" && raw.trim() !== "") return raw.trim();
   return invalid(where, raw, "expected a non-empty string");
 };
-
-/**
- * `url` without anything that may hold a credential — userinfo becomes `***@`, a query `?***`, a
- * fragment `#***` — for messages, logs and `stigmer doctor`. Also for text that is not a valid URL.
- */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    const userinfo = url.username || url.password ? "***@" : "";
-    const query = url.search || text.includes("?") ? "?***" : "";
-    const fragment = url.hash || text.includes("#") ? "#***" : "";
-    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${fragment}`;
-  } catch {
-    // Not a URL: where a key would start cannot be told, so nothing after the scheme is shown.
-    if (!/[@?#]/.test(text)) return text;
-    return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? ""}***`;
-  }
-}
 
 /** `DAYTONA_API_URL`: http(s), and nothing a key could hide in (userinfo, query, fragment); never echoed with one. */
 const httpUrl: Parser<string> = (raw, where) => {

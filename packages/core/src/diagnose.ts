@@ -1,7 +1,8 @@
 import type { BackendHealth } from "./backend.js";
-import { DEFAULT_SANDBOX_IMAGE, redactUrl, type StigmerConfig } from "./config.js";
+import { DEFAULT_SANDBOX_IMAGE, type StigmerConfig } from "./config.js";
 import { ErrorCode, StigmerError } from "./errors.js";
 import type { Executor } from "./executor.js";
+import { redactUrl } from "./host-trust.js";
 import { scrubSecrets } from "./logger.js";
 import { pluginPackage } from "./plugin-loader.js";
 

@@ -85,3 +85,21 @@ export function hostProxyEnv(env: Record<string, string | undefined> = process.e
 export function redactCredentials(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]+@/i, (_, scheme: string | undefined) => `${scheme ?? ""}***@`);
 }
+
+/**
+ * `url` without anything that may be a credential: userinfo becomes `***@`, a query `?***`, a
+ * fragment `#***`. Works on text that is not a valid URL too (it may still hold a key).
+ */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    const userinfo = url.username || url.password ? "***@" : "";
+    const query = url.search || text.includes("?") ? "?***" : "";
+    const fragment = url.hash || text.includes("#") ? "#***" : "";
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}${fragment}`;
+  } catch {
+    // Not a URL: where a key would start cannot be told, so nothing after the scheme is shown.
+    if (!/[@?#]/.test(text)) return text;
+    return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? ""}***`;
+  }
+}

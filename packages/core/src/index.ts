@@ -38,7 +38,15 @@ export {
   UntrustedConfigError,
 } from "./errors.js";
 export { type ExecutionStream, Executor, type RunOptions } from "./executor.js";
-export { CA_VARIABLES, type HostCertificates, hostCertificates, hostProxyEnv, PROXY_VARIABLES, redactCredentials } from "./host-trust.js";
+export {
+  CA_VARIABLES,
+  type HostCertificates,
+  hostCertificates,
+  hostProxyEnv,
+  PROXY_VARIABLES,
+  redactCredentials,
+  redactUrl,
+} from "./host-trust.js";
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
 export { decisionJson, ndjsonEncoder } from "./ndjson.js";
 export { OutputCapture } from "./output-capture.js";
