@@ -457,6 +457,9 @@ def open_stream(path, token, stream, cwd, grace, workspace):
             pass
 
 
+failures = {}  # socket path -> connection attempts that failed in a row
+
+
 def control(path, token, cwd, grace, workspace, connected):
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -466,8 +469,11 @@ def control(path, token, cwd, grace, workspace, connected):
         send_json(conn, READY, {"version": 2, "pid": os.getpid(), "workspace": cwd, "stats": stats(None)})
     except OSError:
         conn.close()
-        connected[path] = time.time() + 1  # a socket nobody listens on: try it again in a second
+        # A socket seen the moment it was bound may not listen yet: try again soon, then every second.
+        failures[path] = failures.get(path, 0) + 1
+        connected[path] = time.time() + (0.01 if failures[path] <= 20 else 1)
         return
+    failures.pop(path, None)
     with state_lock:
         state["controls"] += 1
         state["ever_connected"] = True
@@ -512,6 +518,10 @@ def connect_hosts(channel, token, cwd, grace, workspace):
         except OSError:
             names = []
         now = time.time()
+        # Sockets of host processes that have gone: forget them.
+        for path in [p for p, t in list(connected.items()) if t is not None and os.path.basename(p) not in names]:
+            connected.pop(path, None)
+            failures.pop(path, None)
         for name in names:
             path = os.path.join(channel, name)
             retry = connected.get(path, 0)

@@ -192,9 +192,8 @@ export class DockerBackend implements Backend {
   }
 
   private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    // The pool's first housekeeping (one listing) overlaps the engine's reachability check.
-    this.pool.prepare().catch(() => {});
-    await this.ensureReachable();
+    // The pool's first housekeeping (one listing of sandboxes) is the reachability check.
+    await this.ensureReachable(() => this.pool.prepare());
     const workspace = this.workspaceOf(request);
     const spec = { image: request.image ?? this.config.sandbox.image, root: workspace.root, strategy: workspace.strategy };
     // A sandbox found gone before the command started (engine restarted, container removed from
@@ -289,19 +288,24 @@ export class DockerBackend implements Backend {
     };
   }
 
-  /** One ping, remembered; a failure is not remembered, so a later call retries. */
-  private ensureReachable(): Promise<void> {
+  /**
+   * One answer from the engine within PING_TIMEOUT_MS, remembered; a failure is not remembered, so a
+   * later call retries. The probe is a ping, or the first request the caller needs anyway (a
+   * command's first listing of sandboxes), which saves a round trip.
+   */
+  private ensureReachable(probe: () => Promise<unknown> = () => this.api.ping()): Promise<void> {
     this.reachable ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          this.api.ping(),
+          probe(),
           new Promise((_, reject) => {
             timer = setTimeout(() => reject(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })), PING_TIMEOUT_MS);
           }),
         ]);
       } catch (error) {
         this.reachable = undefined;
+        if (StigmerError.isInstance(error)) throw error;
         throw engineUnavailable(this.dockerClient, error);
       } finally {
         clearTimeout(timer);
