@@ -292,8 +292,10 @@ export class Executor implements AsyncDisposable {
         const why = decision
           ? `Auto mode sent this command to the sandbox (${decision.rules.join(", ")}: ${decision.reason})`
           : "This command needs the sandbox";
+        // An embedder (the CLI) that knows how it was installed says how to add the package.
+        const install = typeof error.details.install === "string" ? `Install it (${error.details.install})` : "Install it";
         throw new SandboxUnavailableError(
-          `${why}, but the sandbox backend "${name}" (${pluginPackage(name)}) is not installed. Install it, or run the command with --mode=local if it is safe on this machine. Stigmer never falls back to the host on its own.`,
+          `${why}, but the sandbox backend "${name}" (${pluginPackage(name)}) is not installed. ${install}, or run the command with --mode=local if it is safe on this machine. Stigmer never falls back to the host on its own.`,
           { cause: error, details: { backend: name, ...(decision ? { rules: decision.rules } : {}) } },
         );
       }

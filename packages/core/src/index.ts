@@ -55,6 +55,7 @@ export { pipeToSink } from "./pipe-to-sink.js";
 export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
 export {
   BUNDLED_PLUGINS,
+  isMissingPackage,
   loadPlugin,
   type PluginLoaderOptions,
   type PluginModuleLoader,

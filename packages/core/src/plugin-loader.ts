@@ -88,6 +88,23 @@ export function pluginPackage(name: string): string {
   return BUNDLED_PLUGINS[name] ?? name;
 }
 
+/**
+ * True when `error` says that the package `pkg` itself cannot be found (not one of its own
+ * dependencies): `import("pkg")` of a package that is not installed.
+ */
+export function isMissingPackage(error: unknown, pkg: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") return false;
+  return typeof message === "string" && (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`));
+}
+
+function notInstalled(name: string, pkg: string, cause?: unknown): InstanceType<typeof PluginLoadError> {
+  return new PluginLoadError(
+    `Plugin package "${pkg}" is not installed: add it beside @stigmer/core (npm install ${pkg}, or pnpm add ${pkg}), or change the setting that names "${name}".`,
+    { ...(cause === undefined ? {} : { cause }), details: { plugin: name, package: pkg, reason: "not-installed" } },
+  );
+}
+
 function isPlugin(value: unknown): value is StigmerPlugin {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -148,16 +165,12 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
         // found through the current directory may have come from a sandbox.
         if (found?.base === cwd) requireTrustedIfInProject(found.url);
         const url = found?.url;
-        if (url === undefined) {
-          throw new PluginLoadError(
-            `Plugin package "${pkg}" is not installed: add it to the project that runs stigmer (pnpm add ${pkg}), or change the setting that names "${name}".`,
-            { details: { plugin: name, package: pkg, reason: "not-installed" } },
-          );
-        }
+        if (url === undefined) throw notInstalled(name, pkg);
         mod = await import(url);
       }
     } catch (error) {
       if (PluginLoadError.isInstance(error) || StigmerError.isInstance(error)) throw error;
+      if (isMissingPackage(error, pkg)) throw notInstalled(name, pkg, error);
       throw new PluginLoadError(`Plugin package "${pkg}" failed to load: ${(error as Error)?.message ?? String(error)}.`, {
         cause: error,
         details: { plugin: name, package: pkg, reason: "import-failed" },
