@@ -17,7 +17,8 @@ const PACKAGES = [
   // @daytonaio/sdk is large and loaded only on the first cloud command: it stays an ordinary dependency.
   { dir: "packages/backend-daytona", entries: ["index"], externalDependencies: true },
   { dir: "packages/detector-rules", entries: ["index"] },
-  // fastify and the MCP SDK load only with `stigmer server` / `stigmer mcp`: ordinary dependencies.
+  // The MCP SDK and zod (in its types) stay ordinary dependencies; fastify is a devDependency and
+  // is bundled, so users never install light-my-request's cookie (whose engines want Node >= 22).
   { dir: "packages/server", entries: ["index"], externalDependencies: true },
   { dir: "packages/cli", entries: ["bin", "index"] },
 ];
@@ -27,6 +28,8 @@ await Promise.all(
     // Chunk names change with their content: start from nothing, or old chunks pile up (and get published).
     rmSync(join(dir, "dist/bundle"), { recursive: true, force: true });
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    // External: peers and (for some packages) dependencies, installed beside the package. The rest
+    // — devDependencies included — is bundled in.
     const external = [
       ...Object.keys(pkg.peerDependencies ?? {}),
       ...Object.keys(pkg.dependencies ?? {}).filter((name) => externalDependencies || name.startsWith("@stigmer/") || name === "stigmer"),

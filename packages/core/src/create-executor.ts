@@ -9,7 +9,12 @@ import { ConfigToken, LoggerToken } from "./tokens.js";
 export interface CreateExecutorOptions extends PluginLoaderOptions {
   /** A resolved config, or the options to resolve one (flags, env, cwd). Default: from `process.env`. */
   config?: StigmerConfig | ResolveConfigOptions;
-  /** Default: a pino logger on stderr at the configured level. */
+  /**
+   * Default: a pino logger on stderr at the configured level. A library stays quiet unless asked:
+   * when the config is resolved here, its level defaults to `silent`; `STIGMER_LOG_LEVEL`, the config
+   * file's `logLevel`, a `--log-level` flag or `defaults.logLevel` turn logging on. A config you
+   * resolved yourself (as the CLI does) is used as it is.
+   */
   logger?: Logger;
 }
 
@@ -23,7 +28,12 @@ function isResolved(config: StigmerConfig | ResolveConfigOptions | undefined): c
  * first command that needs them. Throws `INVALID_CONFIG` for a bad setting.
  */
 export function createExecutor(options: CreateExecutorOptions = {}): Executor {
-  const config = isResolved(options.config) ? options.config : resolveConfig(options.config);
+  const config = isResolved(options.config)
+    ? options.config
+    : resolveConfig({
+        ...options.config,
+        defaults: { ...options.config?.defaults, logLevel: options.config?.defaults?.logLevel ?? "silent" },
+      });
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const container = rootContainer.createChildContainer();
   const loaderOptions: PluginLoaderOptions = {
