@@ -27,6 +27,7 @@ import {
 import type Docker from "dockerode";
 import { agentStats } from "./agent-files.js";
 import { runViaAgent, type SandboxStats } from "./agent-runner.js";
+import { hostCgroupStats } from "./cgroup-stats.js";
 import { describeEndpoint, engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import { type ResolvedDockerOptions, resolveDockerOptions } from "./docker-options.js";
 import { type EngineApi, engineApi, loadDockerode } from "./engine-api.js";
@@ -274,6 +275,15 @@ export class DockerBackend implements Backend {
 
   /** The cgroup figures Docker reports (one sample, no waiting), for images without the agent. */
   private async execStats(sandbox: Sandbox): Promise<SandboxStats> {
+    // An engine on this machine: its cgroup files answer at once (its stats endpoint may take a second).
+    const local = this.api.local ? hostCgroupStats(sandbox.id) : undefined;
+    if (local) {
+      return {
+        ...local,
+        pidsMax: this.config.sandbox.pidsLimit || (local.pidsMax ?? null),
+        memoryMax: this.config.sandbox.memoryBytes || (local.memoryMax ?? null),
+      };
+    }
     type Sample = { pids_stats?: { current?: number; limit?: number }; memory_stats?: { usage?: number; limit?: number } };
     const sample = (await this.docker
       .getContainer(sandbox.id)

@@ -10,6 +10,8 @@ import type Docker from "dockerode";
  * dockerode speaks (TLS, ssh://).
  */
 export interface EngineApi {
+  /** The engine runs on this machine (a unix socket): its containers' cgroup files are readable here. */
+  readonly local: boolean;
   ping(): Promise<void>;
   listContainers(options: { all?: boolean; filters: Record<string, string[]> }): Promise<Docker.ContainerInfo[]>;
   /** The user an image runs as (`Config.User`), undefined for root/none. */
@@ -47,7 +49,10 @@ class EngineError extends Error {
 const TIMEOUT_MS = 30_000;
 
 class DirectEngine implements EngineApi {
-  constructor(private readonly target: { socketPath: string } | { host: string; port: number }) {}
+  readonly local: boolean;
+  constructor(private readonly target: { socketPath: string } | { host: string; port: number }) {
+    this.local = "socketPath" in target;
+  }
 
   async ping(): Promise<void> {
     await this.call("/_ping", false);
@@ -139,6 +144,7 @@ export function parseResponse(raw: Buffer): { status: number; body: string } {
 
 function viaDockerode(docker: () => Docker): EngineApi {
   return {
+    local: false,
     ping: async () => {
       await docker().ping();
     },

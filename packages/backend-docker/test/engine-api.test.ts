@@ -2,9 +2,10 @@
 // engine, and its HTTP/1.1 response reader on the answers an engine gives.
 import Docker from "dockerode";
 import { describe, expect, it } from "vitest";
+import { hostCgroupStats } from "../src/cgroup-stats.js";
 import { isConnectionError, statusOf } from "../src/docker-errors.js";
 import { engineApi, parseResponse } from "../src/engine-api.js";
-import { AGENT_IMAGE } from "./helpers.js";
+import { AGENT_IMAGE, EXEC_IMAGE } from "./helpers.js";
 
 const lazyDockerode = () => new Docker();
 
@@ -81,3 +82,41 @@ describe("HTTP/1.1 response reader", () => {
     expect(() => parseResponse(raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"))).toThrow(/ended early|malformed/);
   });
 });
+
+describe("a container's cgroup figures, read on this machine", () => {
+  it("match the limits the container was started with, and its processes", async () => {
+    const docker = new Docker();
+    const container = await docker.createContainer({
+      Image: EXEC_IMAGE,
+      Cmd: ["sh", "-c", "sleep 60 & sleep 60 & wait"],
+      Labels: { "dev.stigmer.test": "cgroup-stats" },
+      HostConfig: { PidsLimit: 77, Memory: 96 * 1024 * 1024, AutoRemove: true },
+    });
+    try {
+      await container.start();
+      const stats = await waitForStats(container.id);
+      expect(stats.pidsMax).toBe(77);
+      expect(stats.memoryMax).toBe(96 * 1024 * 1024);
+      expect(stats.pids).toBeGreaterThanOrEqual(3); // sh and two sleeps
+      expect(stats.memory).toBeGreaterThan(0);
+    } finally {
+      await container.remove({ force: true }).catch(() => {});
+    }
+  });
+
+  it("say nothing for an id that is not a container here", () => {
+    expect(hostCgroupStats("0".repeat(64))).toBeUndefined();
+    expect(hostCgroupStats("../../etc")).toBeUndefined();
+  });
+});
+
+async function waitForStats(id: string): Promise<NonNullable<ReturnType<typeof hostCgroupStats>>> {
+  for (let i = 0; i < 100; i++) {
+    const stats = hostCgroupStats(id);
+    if (stats && (stats.pids ?? 0) >= 3) return stats;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const stats = hostCgroupStats(id);
+  if (!stats) throw new Error("no cgroup files for the container on this machine");
+  return stats;
+}
