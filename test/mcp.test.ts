@@ -2,13 +2,24 @@
 // `/mcp` on the HTTP server (streamable HTTP with sessions) and the stateless `handleMcpHttp` on a
 // bare node:http server: list tools, call both, progress, cancellation, disconnection.
 
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import localPlugin from "@stigmer/backend-local";
-import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
+import {
+  type Backend,
+  BackendToken,
+  createExecutor,
+  createLogger,
+  definePlugin,
+  MAX_COMMAND_BYTES,
+  resolveConfig,
+  type StigmerPlugin,
+} from "@stigmer/core";
 import rulesPlugin from "@stigmer/detector-rules";
 import { handleMcpHttp, mcpHttpHandler, type StigmerServer, startStigmerServer } from "@stigmer/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -177,6 +188,172 @@ describe("stigmer mcp (stdio)", () => {
   });
 });
 
+/** `stigmer mcp` as a process spoken to line by line: for input no MCP client library would send. */
+function rawMcp(args: string[] = []) {
+  const child = spawn(process.execPath, [cliBin, "mcp", ...args], {
+    cwd: project.dir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/root",
+      STIGMER_STATE_DIR: process.env.STIGMER_STATE_DIR ?? "",
+      MODE: "",
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  let stderr = "";
+  const waiting: Array<(line: Record<string, unknown>) => void> = [];
+  const ready: Array<Record<string, unknown>> = [];
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => {
+    out += d;
+    for (let nl = out.indexOf("\n"); nl !== -1; nl = out.indexOf("\n")) {
+      const line = JSON.parse(out.slice(0, nl)) as Record<string, unknown>;
+      out = out.slice(nl + 1);
+      const next = waiting.shift();
+      if (next) next(line);
+      else ready.push(line);
+    }
+  });
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const mcp = {
+    send(line: string | object) {
+      child.stdin.write(`${typeof line === "string" ? line : JSON.stringify(line)}\n`);
+    },
+    next(): Promise<Record<string, unknown>> {
+      const line = ready.shift();
+      return line ? Promise.resolve(line) : new Promise((resolve) => waiting.push(resolve));
+    },
+    async ask(line: string | object) {
+      mcp.send(line);
+      return mcp.next();
+    },
+    async initialize() {
+      const answer = await mcp.ask({
+        jsonrpc: "2.0",
+        id: "init",
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+      });
+      expect(answer).toMatchObject({ id: "init", result: { serverInfo: { name: "stigmer" } } });
+      mcp.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    },
+    async close() {
+      child.stdin.end();
+      return { code: await exited, stderr };
+    },
+    alive: () => child.exitCode === null,
+  };
+  return mcp;
+}
+
+const rpcError = (code: number, id: unknown = null) => ({ jsonrpc: "2.0", id, error: { code, message: expect.any(String) } });
+
+describe("stigmer mcp (stdio): malformed input", () => {
+  it("a line that is not JSON is -32700 (id null); JSON that is not a JSON-RPC 2.0 message is -32600; it keeps serving", async () => {
+    const mcp = rawMcp();
+    expect(await mcp.ask("{not json")).toEqual(rpcError(-32700));
+    expect(await mcp.ask("{}")).toEqual(rpcError(-32600));
+    expect(await mcp.ask("[]")).toEqual(rpcError(-32600));
+    expect(await mcp.ask("5")).toEqual(rpcError(-32600));
+    expect(await mcp.ask('"ping"')).toEqual(rpcError(-32600));
+    expect(await mcp.ask('{"jsonrpc":"2.0"}')).toEqual(rpcError(-32600));
+    expect(await mcp.ask('[{"jsonrpc":"2.0","id":3,"method":"ping"}]')).toEqual(rpcError(-32600));
+    // A request with a usable id gets its error under that id.
+    expect(await mcp.ask('{"jsonrpc":"1.0","id":1,"method":"ping"}')).toEqual(rpcError(-32600, 1));
+    const noVersion = await mcp.ask('{"id":2,"method":"tools/list"}');
+    expect(noVersion).toEqual(rpcError(-32600, 2));
+    expect((noVersion.error as { message: string }).message).toMatch(/"jsonrpc" must be "2\.0"/);
+    expect(await mcp.ask('{"jsonrpc":"2.0","id":4}')).toEqual(rpcError(-32600));
+    await mcp.initialize();
+    const tools = await mcp.ask({ jsonrpc: "2.0", id: 5, method: "tools/list" });
+    expect(tools).toMatchObject({ id: 5, result: { tools: expect.any(Array) } });
+    expect(mcp.alive()).toBe(true);
+    expect((await mcp.close()).code).toBe(0);
+  });
+
+  it("a request before initialize is refused and runs nothing; ping is answered", async () => {
+    const mcp = rawMcp();
+    const marker = `${project.dir}/before-initialize-${process.pid}`;
+    const call = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "run_command", arguments: { command: `touch ${marker}`, cwd: project.dir } },
+    });
+    const early = await mcp.ask(call(1));
+    expect(early).toEqual(rpcError(-32600, 1));
+    expect((early.error as { message: string }).message).toMatch(/not initialized/);
+    expect(await mcp.ask({ jsonrpc: "2.0", id: 2, method: "tools/list" })).toEqual(rpcError(-32600, 2));
+    expect(await mcp.ask({ jsonrpc: "2.0", id: 3, method: "ping" })).toEqual({ jsonrpc: "2.0", id: 3, result: {} });
+    expect(existsSync(marker)).toBe(false);
+    await mcp.initialize();
+    expect(await mcp.ask(call(4))).toMatchObject({ id: 4, result: { structuredContent: { exit_code: 0 } } });
+    expect(existsSync(marker)).toBe(true);
+    expect((await mcp.close()).code).toBe(0);
+  });
+
+  it("a line over the 8 MiB limit is answered with -32600 under its id and skipped; the next lines are served", async () => {
+    const mcp = rawMcp();
+    await mcp.initialize();
+    const huge = {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "run_command", arguments: { command: `echo ${"x".repeat(10 * 1024 * 1024)}` } },
+    };
+    const answer = await mcp.ask(huge);
+    expect(answer).toEqual(rpcError(-32600, 7));
+    expect((answer.error as { message: string }).message).toMatch(/over the 8388608-byte limit/);
+    expect(await mcp.ask({ jsonrpc: "2.0", id: 8, method: "tools/list" })).toMatchObject({ id: 8, result: { tools: expect.any(Array) } });
+    // Without an id where a client puts it, the error goes to id null.
+    expect(await mcp.ask(`{"params":{"x":"${"y".repeat(9 * 1024 * 1024)}"}}`)).toEqual(rpcError(-32600));
+    expect(await mcp.ask({ jsonrpc: "2.0", id: 9, method: "ping" })).toEqual({ jsonrpc: "2.0", id: 9, result: {} });
+    const { code, stderr } = await mcp.close();
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/Error|at /);
+  }, 60_000);
+
+  it("commands of 128 KiB to 1 MiB end cleanly: they run or are a tool error with a code; larger ones are INVALID_REQUEST", async () => {
+    const client = new Client({ name: "stigmer-test", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [cliBin, "mcp", "--stop-timeout", "0.5"],
+        cwd: project.dir,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", MODE: "" },
+        stderr: "pipe",
+      }),
+    );
+    try {
+      const sizes = [128 * 1024 + 1, 512 * 1024, MAX_COMMAND_BYTES - 64];
+      const results = await Promise.all(
+        sizes.map((size) =>
+          client.callTool({
+            name: "run_command",
+            arguments: { command: `: ${"x".repeat(size - 20)}; echo big-ok`, cwd: project.dir, timeout_ms: 2000 },
+          }),
+        ),
+      );
+      for (const result of results) {
+        if (result.isError) expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(/^[A-Z_]+: /);
+        else expect(result.structuredContent).toMatchObject({ exit_code: 0, stdout: "big-ok\n" });
+      }
+      const tooBig = await client.callTool({ name: "run_command", arguments: { command: "x".repeat(MAX_COMMAND_BYTES + 1) } });
+      expect(tooBig.isError).toBe(true);
+      expect((tooBig.content as Array<{ text: string }>)[0]?.text).toMatch(/^INVALID_REQUEST: .*limit/);
+      const next = await client.callTool({ name: "run_command", arguments: { command: "echo after", cwd: project.dir } });
+      expect((next.structuredContent as unknown as RunOutput).stdout).toBe("after\n");
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
+
 describe("stigmer mcp: options", () => {
   it("--help prints the usage and the client configuration", async () => {
     const { exitCode, stdout } = await runCli(["mcp", "--help"]);
@@ -225,6 +402,57 @@ describe("/mcp on the HTTP server (streamable HTTP)", () => {
   it("without the token /mcp is 401 like every route", async () => {
     const response = await fetch(`${server.url}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(response.status).toBe(401);
+  });
+});
+
+/** A backend whose commands never end: what a hung sandbox looks like to the MCP server. */
+const stuckPlugin: StigmerPlugin = definePlugin({
+  name: "stuck",
+  kind: "backend",
+  register(container) {
+    const backend: Backend = {
+      name: "stuck",
+      capabilities: { stdin: true, env: true, cancel: true, separateStreams: true },
+      health: async () => ({ ok: true, message: "never ends a command" }),
+      exec: () => new Promise(() => {}),
+    };
+    container.register(BackendToken, { useValue: backend });
+  },
+});
+
+describe("/mcp with a backend that never ends a command", () => {
+  it("the call is answered with TIMEOUT after its timeout plus the stop timeout, and its slot is freed", async () => {
+    const token = "mcp-test-token-0123456789";
+    const logger = createLogger({ level: "silent" });
+    const executor = createExecutor({
+      config: resolveConfig({ env: {}, cwd: project.dir }),
+      modules: { local: stuckPlugin, rules: rulesPlugin },
+      logger,
+    });
+    const server = await startStigmerServer({
+      executor,
+      logger,
+      token,
+      port: 0,
+      version: "test",
+      limits: { concurrency: 1, stopTimeoutMs: 300 },
+      mcp: mcpHttpHandler({ version: "test", logger, stopTimeoutMs: 300 }),
+    });
+    const client = new Client({ name: "stigmer-test", version: "1.0.0" });
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+      );
+      for (const _ of [1, 2]) {
+        const result = await client.callTool({ name: "run_command", arguments: { command: "true", cwd: project.dir, timeout_ms: 200 } });
+        expect(result.isError).toBe(true);
+        expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(/^TIMEOUT: The command was not over 300 ms after its timeout/);
+        expect(server.running).toBe(0);
+      }
+    } finally {
+      await client.close();
+      await server.close(0);
+    }
   });
 });
 

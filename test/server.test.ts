@@ -6,11 +6,22 @@ import { homedir } from "node:os";
 
 import { statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import daytonaPlugin from "@stigmer/backend-daytona";
 import dockerPlugin from "@stigmer/backend-docker";
 import localPlugin from "@stigmer/backend-local";
-import { createExecutor, createLogger, type Logger, resolveConfig } from "@stigmer/core";
+import {
+  type Backend,
+  BackendToken,
+  createExecutor,
+  createLogger,
+  definePlugin,
+  type Logger,
+  MAX_COMMAND_BYTES,
+  resolveConfig,
+  type StigmerPlugin,
+} from "@stigmer/core";
 import rulesPlugin from "@stigmer/detector-rules";
 import { type StigmerServer, startStigmerServer } from "@stigmer/server";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -28,11 +39,17 @@ afterEach(async () => {
 afterAll(() => project.cleanup());
 
 async function serve(
-  options: { env?: Record<string, string>; limits?: Record<string, number>; logger?: Logger; token?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    limits?: Record<string, number>;
+    logger?: Logger;
+    token?: string;
+    modules?: Record<string, StigmerPlugin>;
+  } = {},
 ): Promise<StigmerServer> {
   const config = resolveConfig({ env: { ...options.env }, cwd: project.dir });
   const logger = options.logger ?? createLogger({ level: "silent" });
-  const executor = createExecutor({ config, modules, logger });
+  const executor = createExecutor({ config, modules: { ...modules, ...options.modules }, logger });
   const server = await startStigmerServer({
     executor,
     logger,
@@ -239,7 +256,9 @@ describe("POST /v1/exec", () => {
     const command = await call(server, "POST", "/v1/exec", { body: { command: `echo ${"y".repeat(200)}` } });
     expect(command.status).toBe(413);
     expect(JSON.parse(command.body).message).toMatch(/--max-command-bytes/);
-    expect((await call(server, "POST", "/v1/exec", { raw: "{not json" })).status).toBe(400);
+    const malformed = await call(server, "POST", "/v1/exec", { raw: "{not json" });
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.body)).toMatchObject({ code: "INVALID_REQUEST", message: expect.stringMatching(/not valid JSON/) });
   });
 
   it("over the concurrency limit is 429 with Retry-After; the slot frees when the command ends", async () => {
@@ -282,6 +301,222 @@ describe("POST /v1/exec", () => {
     controller.abort();
     await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 0, 10_000, "the command's processes to be killed");
     await waitFor(async () => server.running === 0, 5000, "the slot to be freed");
+  });
+});
+
+/** A raw connection to the server, for clients no HTTP library would be: slow, silent, idle. */
+function rawSocket(server: StigmerServer): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, "127.0.0.1");
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      text += d;
+    });
+    const closed = new Promise<void>((done) => socket.once("close", () => done()));
+    socket.once("error", () => {});
+    socket.once("connect", () => resolve({ socket, received: () => text, closed }));
+    socket.once("error", reject);
+  });
+}
+
+const head = (server: StigmerServer, method: string, path: string, extra: string) =>
+  `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1:${server.port}\r\nauthorization: Bearer ${TOKEN}\r\n${extra}\r\n`;
+
+/** A backend whose commands never end and which never finishes disposing: what a hung sandbox looks like to the server. */
+const stuckPlugin: StigmerPlugin = definePlugin({
+  name: "stuck",
+  kind: "backend",
+  register(container) {
+    const backend: Backend & { dispose(): Promise<void> } = {
+      name: "stuck",
+      capabilities: { stdin: true, env: true, cancel: true, separateStreams: true },
+      health: async () => ({ ok: true, message: "never ends a command" }),
+      exec: () => new Promise(() => {}),
+      dispose: () => new Promise(() => {}),
+    };
+    container.register(BackendToken, { useValue: backend });
+  },
+});
+
+describe("robustness: connections and slots", () => {
+  it("a body sent slowly, or no request at all, is cut after the request timeout (408 or closed); a slower response is not", async () => {
+    const server = await serve({ limits: { requestTimeoutMs: 1000 } });
+    const slow = await rawSocket(server);
+    slow.socket.write(head(server, "POST", "/v1/exec", "content-type: application/json\r\ncontent-length: 200\r\n"));
+    const drip = setInterval(() => slow.socket.writable && slow.socket.write(" "), 200);
+    try {
+      await slow.closed;
+    } finally {
+      clearInterval(drip);
+    }
+    expect(slow.received()).toMatch(/^(HTTP\/1\.1 408 |$)/);
+    const silent = await rawSocket(server);
+    await silent.closed;
+    expect(server.running).toBe(0);
+    // The request timeout is about receiving the request: a stream that outlasts it goes on.
+    const long = await call(server, "POST", "/v1/exec", { body: { command: "sleep 1.5; echo still-streaming" } });
+    expect(lines(long.body).at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
+  });
+
+  it("an idle keep-alive connection is closed after the keep-alive timeout", async () => {
+    const server = await serve({ limits: { keepAliveTimeoutMs: 300 } });
+    const idle = await rawSocket(server);
+    idle.socket.write(head(server, "GET", "/v1/health", "connection: keep-alive\r\n"));
+    await idle.closed;
+    expect(idle.received()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(idle.received()).toMatch(/keep-alive: timeout=0?\.?\d*/i);
+  });
+
+  it("a command whose backend never ends frees its slot after its timeout plus the stop timeout; so does a client that left", async () => {
+    const server = await serve({ modules: { local: stuckPlugin }, limits: { concurrency: 1, stopTimeoutMs: 300 } });
+    const timedOut = await call(server, "POST", "/v1/exec", { body: { command: "true", timeoutMs: 200 } });
+    expect(timedOut.status).toBe(200);
+    expect(lines(timedOut.body)[0]).toMatchObject({ type: "start" });
+    expect(lines(timedOut.body).at(-1)).toMatchObject({ type: "error", code: "TIMEOUT", message: expect.stringMatching(/was not over/) });
+    expect(server.running).toBe(0);
+    // No timeout (the server's maximum applies): the client leaving stops it, and the slot is freed.
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1/exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ command: "true" }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(server.running).toBe(1);
+    controller.abort();
+    await waitFor(async () => server.running === 0, 10_000, "the slot to be freed");
+    // And the server still stops though the backend never ends what it was given.
+    const again = call(server, "POST", "/v1/exec", { body: { command: "true" } });
+    await waitFor(async () => server.running === 1, 5000, "the next command to take the slot");
+    await servers.pop()?.close(0);
+    expect(lines((await again).body).at(-1)).toMatchObject({ type: "error", code: "TIMEOUT" });
+  });
+
+  it("a client that stops reading a large output does not hold its slot past the timeout", async () => {
+    const server = await serve({ limits: { stopTimeoutMs: 300 } });
+    const reader = await rawSocket(server);
+    const body = JSON.stringify({ command: "yes stigmer-output", timeoutMs: 500 });
+    reader.socket.write(
+      head(server, "POST", "/v1/exec", `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`) + body,
+    );
+    reader.socket.pause(); // reads nothing more: the server's socket buffer fills
+    await waitFor(async () => server.running === 1, 5000, "the command to start");
+    await waitFor(async () => server.running === 0, 10_000, "the slot to be freed");
+    reader.socket.resume(); // to read the end of the connection the server closed
+    await reader.closed;
+    expect(await countProcesses("yes stigmer-outpu")).toBe(0);
+  });
+
+  it("commands of 128 KiB to 1 MiB end cleanly over HTTP: they run, or are refused with a code; no slot is held", async () => {
+    const server = await serve({ limits: { commandBytes: MAX_COMMAND_BYTES, stopTimeoutMs: 500 } });
+    const sizes = [128 * 1024 + 1, 512 * 1024, MAX_COMMAND_BYTES - 64];
+    const replies = await Promise.all(
+      sizes.map((size) => {
+        const command = `: ${"x".repeat(size - 20)}; echo big-ok`;
+        return call(server, "POST", "/v1/exec", { body: { command, timeoutMs: 2000 } });
+      }),
+    );
+    for (const reply of replies) {
+      if (reply.status === 200) {
+        const last = lines(reply.body).at(-1);
+        if (last?.type === "exit") {
+          expect(last).toMatchObject({ exitCode: 0 });
+          expect(
+            lines(reply.body)
+              .filter((e) => e.type === "stdout")
+              .map((e) => e.data)
+              .join(""),
+          ).toBe("big-ok\n");
+        } else {
+          expect(last).toMatchObject({ type: "error", code: expect.stringMatching(/^[A-Z_]+$/), message: expect.any(String) });
+        }
+      } else {
+        expect(reply.status).toBeGreaterThanOrEqual(400);
+        expect(JSON.parse(reply.body)).toMatchObject({ code: expect.stringMatching(/^[A-Z_]+$/) });
+      }
+    }
+    expect(server.running).toBe(0);
+    const after = await call(server, "POST", "/v1/exec", { body: { command: "echo after" } });
+    expect(lines(after.body).at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
+  });
+});
+
+describe("robustness: authentication and request validation", () => {
+  it("the Bearer scheme is case-insensitive (RFC 9110); a wrong token of any length is still 401", async () => {
+    const server = await serve();
+    for (const scheme of ["bearer", "BEARER", "bEaReR"]) {
+      expect((await call(server, "GET", "/v1/health", { headers: { authorization: `${scheme} ${TOKEN}` } })).status).toBe(200);
+    }
+    for (const authorization of [
+      `bearer ${TOKEN}x`,
+      `bearer ${TOKEN.slice(0, -1)}`,
+      "bearer x",
+      `Bearer${TOKEN}`,
+      `Basic ${TOKEN}`,
+      TOKEN,
+    ]) {
+      const r = await call(server, "GET", "/v1/health", { headers: { authorization } });
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body)).toMatchObject({ code: "UNAUTHORIZED" });
+    }
+  });
+
+  it.each([
+    [{ command: "true", timeoutMs: "5" }, "timeoutMs", /"timeoutMs" must be a positive integer.*the string "5"/],
+    [{ command: "true", timeoutMs: 1.5 }, "timeoutMs", /"timeoutMs" must be a positive integer.*the number 1\.5/],
+    [{ command: "true", timeoutMs: 0 }, "timeoutMs", /"timeoutMs" must be a positive integer/],
+    [{ command: "true", env: { X: 1 } }, "env.X", /"env" must be an object whose values are strings; "X" is the number 1/],
+    [{ command: "true", env: ["X=1"] }, "env", /"env" must be an object.*an array/],
+    [{ command: 5 }, "command", /"command" must be a string; got the number 5/],
+    [{ command: ["ls"] }, "command", /"command" must be a string; got an array/],
+    [{ command: "ls", cwd: null }, "cwd", /"cwd" must be a string; got null/],
+    [{ command: "ls", mode: 1 }, "mode", /"mode" must be a string/],
+    [{ command: "ls", stdin: { a: 1 } }, "stdin", /"stdin" must be a string; got an object/],
+    [{ mode: "local" }, "command", /"command" is required/],
+    [
+      { command: "ls", surprise: 1, other: 2 },
+      "surprise",
+      /Unknown fields "surprise", "other".*takes command, mode, cwd, env, timeoutMs, stdin/,
+    ],
+  ])("POST /v1/exec %j is 400 INVALID_REQUEST naming %s and the expected type, and runs nothing", async (body, field, message) => {
+    const server = await serve();
+    const r = await call(server, "POST", "/v1/exec", { body });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "INVALID_REQUEST", message: expect.stringMatching(message), details: { field } });
+  });
+
+  it.each([
+    ['{"command":"true","__proto__":{"polluted":true}}', "__proto__"],
+    ['{"command":"true","constructor":{"prototype":{"polluted":true}}}', "constructor"],
+    ['{"command":"true","env":{"__proto__":{"polluted":"yes"}}}', "env.__proto__"],
+    ['{"command":"true","env":{"\\u005f_proto__":"x"}}', "env.__proto__"],
+  ])("a prototype key is refused as an invalid field, not as bad JSON, and pollutes nothing: %s", async (raw, field) => {
+    const server = await serve();
+    const r = await call(server, "POST", "/v1/exec", { raw });
+    expect(r.status).toBe(400);
+    const error = JSON.parse(r.body);
+    expect(error).toMatchObject({ code: "INVALID_REQUEST", details: { field } });
+    expect(error.message).not.toMatch(/JSON/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("malformed JSON, a body that is not an object, and bad /v1/detect bodies are 400s that say what is wrong", async () => {
+    const server = await serve();
+    const cases: Array<[string, string, RegExp]> = [
+      ["/v1/exec", '{"command":"true",}', /not valid JSON/],
+      ["/v1/exec", "[1]", /must be a JSON object.*got an array/],
+      ["/v1/exec", '"ls"', /must be a JSON object.*got the string "ls"/],
+      ["/v1/detect", '{"command":5}', /"command" must be a string/],
+      ["/v1/detect", '{"command":"ls","mode":"auto"}', /Unknown field "mode" in the body of POST \/v1\/detect/],
+      ["/v1/detect", "{nope", /not valid JSON/],
+    ];
+    for (const [path, raw, message] of cases) {
+      const r = await call(server, "POST", path, { raw });
+      expect(r.status, `${path} ${raw}`).toBe(400);
+      expect(JSON.parse(r.body), `${path} ${raw}`).toMatchObject({ code: "INVALID_REQUEST", message: expect.stringMatching(message) });
+    }
   });
 });
 
@@ -416,6 +651,77 @@ describe("stigmer server start | status | stop", () => {
     }
   }, 60_000);
 
+  it("streams 200 MB through /v1/exec to a reading client with no warning on the server's stderr", async () => {
+    const state = tempProject();
+    try {
+      const { child } = startCli(["server", "start", "--port", "0", "--log-level", "error"], {
+        cwd: project.dir,
+        // MODE: vitest sets MODE=test, which stigmer warns about.
+        env: { STIGMER_STATE_DIR: state.dir, STIGMER_SERVER_TOKEN: TOKEN, MODE: "" },
+      });
+      const info = await waitForState(state.dir);
+      const total = 200_000_000;
+      const { bytes, tail } = await new Promise<{ bytes: number; tail: string }>((resolve, reject) => {
+        const req = httpRequest(
+          `${info.url}/v1/exec`,
+          { method: "POST", agent: false, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } },
+          (res) => {
+            let bytes = 0;
+            let tail = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => {
+              bytes += d.length;
+              tail = (tail + d).slice(-2000);
+            });
+            res.on("end", () => resolve({ bytes, tail }));
+            res.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        req.end(JSON.stringify({ command: `head -c ${total} /dev/zero | tr '\\0' a` }));
+      });
+      expect(bytes).toBeGreaterThan(total);
+      expect(JSON.parse(tail.trim().split("\n").at(-1) as string)).toMatchObject({ type: "exit", exitCode: 0, truncated: true });
+      process.kill(info.pid, "SIGTERM");
+      const result = await child;
+      expect(result.exitCode).toBe(0);
+      expect(String(result.stderr)).not.toMatch(/warning/i);
+    } finally {
+      state.cleanup();
+    }
+  }, 120_000);
+
+  it("SIGTERM stops the server within --grace + --stop-timeout, killing what runs, whatever its commands are", async () => {
+    const state = tempProject();
+    try {
+      const { child } = startCli(["server", "start", "--port", "0", "--grace", "0.5", "--stop-timeout", "1", "--log-level", "error"], {
+        cwd: project.dir,
+        env: { STIGMER_STATE_DIR: state.dir, STIGMER_SERVER_TOKEN: TOKEN },
+      });
+      const info = await waitForState(state.dir);
+      const marker = String(400000 + Math.floor(Math.random() * 90000));
+      const post = (command: string) =>
+        fetch(`${info.url}/v1/exec`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ command }),
+        })
+          .then((r) => r.text())
+          .catch((error: unknown) => String(error));
+      const sleeping = post(`sleep ${marker}`);
+      // 200 KiB: over Linux's limit for one argument, under the server's --max-command-bytes.
+      const big = post(`: ${"x".repeat(200 * 1024)}; sleep ${marker}`);
+      await waitFor(async () => (await countProcesses(`sleep ${marker}`)) >= 1, 10_000, "the command to run");
+      process.kill(info.pid, "SIGTERM");
+      const result = await child;
+      expect(result.exitCode).toBe(0);
+      await Promise.all([sleeping, big]);
+      await waitFor(async () => (await countProcesses(`sleep ${marker}`)) === 0, 10_000, "the commands to be killed");
+    } finally {
+      state.cleanup();
+    }
+  }, 60_000);
+
   it("refuses a non-loopback bind without a chosen token, and bad flags, with one line and exit 2", async () => {
     const remote = await runCli(["server", "start", "--host", "0.0.0.0", "--allow-remote"], { env: { STIGMER_SERVER_TOKEN: "" } });
     expect(remote.exitCode).toBe(2);
@@ -437,7 +743,7 @@ async function waitForState(dir: string): Promise<{ pid: number; url: string }> 
       state = readState(dir);
       return state !== undefined;
     },
-    10_000,
+    20_000,
     "the server state file",
   );
   return state as { pid: number; url: string };

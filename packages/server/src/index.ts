@@ -1,3 +1,4 @@
+export { type BoundedRun, DEFAULT_STOP_TIMEOUT_MS, runBounded } from "./bounded.js";
 export { createMcpServer, handleMcpHttp, McpHttpEndpoint, type McpServerOptions, mcpHttpHandler, serveMcpStdio } from "./mcp.js";
 export {
   DEFAULT_LIMITS,
@@ -21,3 +22,4 @@ export {
   writePrivateFile,
   writeState,
 } from "./state.js";
+export { JsonRpcError, LineTransport, type LineTransportOptions, MAX_MCP_LINE_BYTES } from "./stdio.js";

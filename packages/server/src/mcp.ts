@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable, Writable } from "node:stream";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { decisionJson, type ExecEvent, type Executor, type Logger, StigmerError } from "@stigmer/core";
 import { z } from "zod";
+import { DEFAULT_STOP_TIMEOUT_MS, runBounded } from "./bounded.js";
+import { LineTransport, MAX_MCP_LINE_BYTES } from "./stdio.js";
 
 export interface McpServerOptions {
   version: string;
@@ -16,6 +18,12 @@ export interface McpServerOptions {
    * agent's context. Default: the executor's own limit (`STIGMER_OUTPUT_LIMIT`) only.
    */
   maxOutputBytes?: number;
+  /**
+   * Once a command should have stopped (its timeout passed, the call was cancelled), how long its
+   * backend has to report its end before the call is answered with a `TIMEOUT` error anyway.
+   * Default 30 s.
+   */
+  stopTimeoutMs?: number;
 }
 
 /** How often a long command reports progress at the least, and at the most. */
@@ -114,14 +122,21 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
       };
       const heartbeat = token === undefined ? undefined : setInterval(() => report(true), PROGRESS_EVERY_MS);
       const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+      // Cancelling the call stops the command; the call is answered whatever its backend does.
+      const controller = new AbortController();
+      const cancel = () => controller.abort(extra.signal.reason);
+      if (extra.signal.aborted) cancel();
+      else extra.signal.addEventListener("abort", cancel, { once: true });
+      // As core would default it: named here so that the bound knows when the command should stop.
+      const timeoutMs = timeout_ms ?? executor.config.timeoutMs;
       try {
-        const result = await executor.run(
+        const result = await runBounded(
+          executor.run.bind(executor),
           {
             command,
             ...(cwd !== undefined ? { cwd } : {}),
             ...(mode !== undefined ? { mode } : {}),
-            ...(timeout_ms !== undefined ? { timeoutMs: timeout_ms } : {}),
-            signal: extra.signal,
+            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           },
           {
             onEvent: (event: ExecEvent) => {
@@ -135,6 +150,7 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
               }
             },
           },
+          { controller, stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS },
         );
         const stdout = capOutput(result.stdout, result.stdoutBytes, options.maxOutputBytes);
         const stderr = capOutput(result.stderr, result.stderrBytes, options.maxOutputBytes);
@@ -172,6 +188,7 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
       } catch (error) {
         return failure(error);
       } finally {
+        extra.signal.removeEventListener("abort", cancel);
         clearInterval(heartbeat);
       }
     },
@@ -203,15 +220,27 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
   return server;
 }
 
-/** Serves MCP over stdin/stdout until the client disconnects. Nothing else may write to stdout. */
-export async function serveMcpStdio(executor: Executor, options: McpServerOptions): Promise<void> {
+/**
+ * Serves MCP over stdin/stdout until stdin ends or stdout fails (the client is gone). Nothing else
+ * may write to stdout. Lines are read by {@link LineTransport}: parse errors, invalid messages,
+ * requests before `initialize` and lines over {@link MAX_MCP_LINE_BYTES} are answered with
+ * JSON-RPC errors, and the next lines are served.
+ */
+export async function serveMcpStdio(
+  executor: Executor,
+  options: McpServerOptions & { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; maxLineBytes?: number },
+): Promise<void> {
   const server = createMcpServer(executor, options);
-  const transport = new StdioServerTransport();
+  const transport = new LineTransport({
+    ...(options.input ? { input: options.input as Readable } : {}),
+    ...(options.output ? { output: options.output as Writable } : {}),
+    maxLineBytes: options.maxLineBytes ?? MAX_MCP_LINE_BYTES,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
-    process.stdin.once("end", () => resolve());
-    process.stdin.once("close", () => resolve());
   });
+  server.server.onerror = (error) => options.logger?.debug({ err: error.message }, "MCP protocol error");
   await server.connect(transport);
   options.logger?.info({ version: options.version }, "stigmer MCP server on stdio");
   await closed;

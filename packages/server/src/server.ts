@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import {
@@ -16,6 +16,8 @@ import {
   StigmerError,
 } from "@stigmer/core";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
+import { detectBody, execBody, parseJsonBody } from "./body.js";
+import { DEFAULT_STOP_TIMEOUT_MS, runBounded } from "./bounded.js";
 
 /** Limits of one server; every one is a flag of `stigmer server start`. */
 export interface ServerLimits {
@@ -27,6 +29,16 @@ export interface ServerLimits {
   concurrency: number;
   /** Longest a command may run; a request's `timeoutMs` is capped to it and is its default. Default 10 minutes. */
   maxTimeoutMs: number;
+  /** Time a client has to send a request's headers and body. Default 30 s. Slower: 408 and the connection is closed. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeoutMs: number;
+  /**
+   * Once a command should have stopped (its timeout passed, it was cancelled, its client went away,
+   * the server is shutting down), how long its backend has to report its end before the server
+   * stops waiting: the slot is freed and the request ends with `TIMEOUT`. Default 30 s.
+   */
+  stopTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -34,6 +46,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   commandBytes: 256 * 1024,
   concurrency: 8,
   maxTimeoutMs: 10 * 60 * 1000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5000,
+  stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 };
 
 /** Mounts an MCP endpoint: called for `/mcp` after authentication, with the parsed body; `close` ends its sessions at shutdown. */
@@ -136,34 +151,15 @@ class Gate {
   }
 }
 
-interface ExecBody {
-  command: string;
-  mode?: "local" | "sandbox" | "auto";
-  cwd?: string;
-  env?: Record<string, string>;
-  timeoutMs?: number;
-  stdin?: string;
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+
+/** The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 9110). */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const space = header.indexOf(" ");
+  if (space < 0 || header.slice(0, space).toLowerCase() !== "bearer") return undefined;
+  return header.slice(space + 1).trim();
 }
-
-const EXEC_SCHEMA = {
-  body: {
-    type: "object",
-    required: ["command"],
-    additionalProperties: false,
-    properties: {
-      command: { type: "string" },
-      mode: { type: "string", enum: ["local", "sandbox", "auto"] },
-      cwd: { type: "string" },
-      env: { type: "object", additionalProperties: { type: "string" } },
-      timeoutMs: { type: "integer", minimum: 1 },
-      stdin: { type: "string" },
-    },
-  },
-} as const;
-
-const DETECT_SCHEMA = {
-  body: { type: "object", required: ["command"], additionalProperties: false, properties: { command: { type: "string" } } },
-} as const;
 
 /**
  * Starts the HTTP API on an executor: `POST /v1/exec` (NDJSON event stream), `POST /v1/detect`,
@@ -190,9 +186,10 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
       },
     );
   }
-  const expected = Buffer.from(`Bearer ${options.token}`);
+  const expected = sha256(options.token);
   const gate = new Gate(limits.concurrency);
   const runs = new Set<AbortController>();
+  const bound = (controller: AbortController) => ({ controller, stopTimeoutMs: limits.stopTimeoutMs });
   let closing: Promise<void> | undefined;
   let allowedHosts = new Set<string>();
 
@@ -201,8 +198,23 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
-    // Unknown fields are errors, not silently dropped.
-    ajv: { customOptions: { removeAdditional: false } },
+    // A client must send its headers and body within requestTimeoutMs (then 408 and the connection
+    // is closed); the check runs every second at most. Responses (streams) are not timed.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 2))),
+    },
+  });
+  // Bodies are checked by hand (body.ts): JSON types without coercion, unknown fields named, no prototype keys.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, text, done) => {
+    try {
+      done(null, parseJsonBody(text as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
 
   app.setErrorHandler((error: FastifyError | HttpError | StigmerError, _request, reply) => {
@@ -220,7 +232,7 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
         .status(413)
         .send({ code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${limits.bodyBytes} bytes (--max-body-bytes).` });
     }
-    if (fastifyError.validation || (fastifyError.statusCode ?? 500) < 500) {
+    if ((fastifyError.statusCode ?? 500) < 500) {
       return reply
         .status(fastifyError.statusCode ?? 400)
         .send({ code: ErrorCode.INVALID_REQUEST, message: `Invalid request: ${fastifyError.message}. See the API in the README.` });
@@ -233,32 +245,38 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
   });
 
   // Authentication and browser defences run before the body is read.
-  app.addHook("onRequest", async (request) => {
-    if (closing) throw new HttpError(503, "SHUTTING_DOWN", "The server is shutting down.", { connection: "close" });
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (closing) return done(new HttpError(503, "SHUTTING_DOWN", "The server is shutting down.", { connection: "close" }));
     if (request.headers.origin !== undefined) {
-      throw new HttpError(403, "FORBIDDEN", "Requests from browsers (with an Origin header) are refused: this server runs shell commands.");
+      return done(
+        new HttpError(403, "FORBIDDEN", "Requests from browsers (with an Origin header) are refused: this server runs shell commands."),
+      );
     }
     const hostHeader = (request.headers.host ?? "").toLowerCase();
     if (!allowedHosts.has(hostHeader)) {
-      throw new HttpError(
-        403,
-        "FORBIDDEN",
-        `Host "${hostHeader}" is not this server's address (DNS rebinding defence): use ${[...allowedHosts][0]}.`,
+      return done(
+        new HttpError(
+          403,
+          "FORBIDDEN",
+          `Host "${hostHeader}" is not this server's address (DNS rebinding defence): use ${[...allowedHosts][0]}.`,
+        ),
       );
     }
-    const given = Buffer.from(request.headers.authorization ?? "");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new HttpError(
-        401,
-        "UNAUTHORIZED",
-        "Missing or wrong bearer token: send Authorization: Bearer <token> (STIGMER_SERVER_TOKEN, or the token file printed at start).",
-        {
-          "www-authenticate": 'Bearer realm="stigmer"',
-        },
+    // Digests of equal length, compared in constant time: neither the token nor its length leaks.
+    const given = bearerToken(request.headers.authorization);
+    if (given === undefined || !timingSafeEqual(sha256(given), expected)) {
+      return done(
+        new HttpError(
+          401,
+          "UNAUTHORIZED",
+          "Missing or wrong bearer token: send Authorization: Bearer <token> (STIGMER_SERVER_TOKEN, or the token file printed at start).",
+          { "www-authenticate": 'Bearer realm="stigmer"' },
+        ),
       );
     }
+    done();
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     // Method, path and status only: never headers (the token), bodies or env values.
     logger.info(
       {
@@ -270,10 +288,11 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
       },
       "request",
     );
+    done();
   });
 
-  app.post("/v1/exec", { schema: EXEC_SCHEMA }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = request.body as ExecBody;
+  app.post("/v1/exec", async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = execBody(request.body);
     if (Buffer.byteLength(body.command) > limits.commandBytes) {
       throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
     }
@@ -281,23 +300,32 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     const controller = new AbortController();
     runs.add(controller);
     const res = reply.raw;
+    // One waiter for the socket to drain at a time, woken by `drain` or `close`: one listener of
+    // each per response, however much output goes through.
+    let wake: (() => void) | undefined;
+    const resume = () => {
+      const waiting = wake;
+      wake = undefined;
+      waiting?.();
+    };
     // The client going away (connection closed before the response ended) cancels the command.
     const onClose = () => {
+      resume();
       if (!res.writableFinished) controller.abort(new Error("The client disconnected."));
     };
     res.on("close", onClose);
+    res.on("drain", resume);
     const request_: ExecRequest = {
       command: body.command,
-      ...(body.mode ? { mode: body.mode } : {}),
+      ...(body.mode !== undefined ? { mode: body.mode } : {}),
       ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
-      ...(body.env ? { env: body.env } : {}),
+      ...(body.env !== undefined ? { env: body.env } : {}),
       ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
       timeoutMs: Math.min(body.timeoutMs ?? executor.config.timeoutMs ?? limits.maxTimeoutMs, limits.maxTimeoutMs),
-      signal: controller.signal,
     };
     // Events are written as they come; a full socket buffer holds the command's output back
     // (backpressure). The response starts with the first event: errors before it (bad request,
-    // no sandbox) get a status and a JSON body instead.
+    // no sandbox) get a status and a JSON body instead. The exit event ends the response.
     const encode = ndjsonEncoder();
     let started = false;
     const onEvent = (event: ExecEvent): Promise<void> | undefined => {
@@ -309,27 +337,38 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
           "cache-control": "no-store",
           "x-content-type-options": "nosniff",
         });
-        res.socket?.setNoDelay(true);
       }
-      if (res.destroyed || res.write(encode(event))) return undefined;
-      return new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+      if (res.destroyed) return undefined;
+      if (event.type === "exit") {
+        res.end(encode(event));
+        return undefined;
+      }
+      if (res.write(encode(event))) return undefined;
+      return new Promise((resolve) => {
+        wake = resolve;
+      });
     };
     try {
-      await executor.run(request_, { onEvent });
+      await runBounded(executor.run.bind(executor), request_, { onEvent }, bound(controller));
     } catch (error) {
       if (!started) throw error;
       const e = StigmerError.isInstance(error) ? error : new StigmerError(ErrorCode.EXECUTION_FAILED, (error as Error).message);
-      if (!res.destroyed) res.write(`${JSON.stringify({ type: "error", code: e.code, message: e.message })}\n`);
+      if (e.code === ErrorCode.TIMEOUT) logger.warn({ req: request.id, err: e.message }, "gave up waiting for a command");
+      // A client that stopped reading gets no more: its connection is closed.
+      if (res.writableNeedDrain) res.destroy();
+      else if (!res.writableEnded) res.end(`${JSON.stringify({ type: "error", code: e.code, message: e.message })}\n`);
     } finally {
       res.off("close", onClose);
+      res.off("drain", resume);
+      resume();
       runs.delete(controller);
       release();
     }
-    res.end();
+    if (!res.writableEnded) res.end();
   });
 
-  app.post("/v1/detect", { schema: DETECT_SCHEMA }, async (request) => {
-    const { command } = request.body as { command: string };
+  app.post("/v1/detect", async (request) => {
+    const { command } = detectBody(request.body);
     if (Buffer.byteLength(command) > limits.commandBytes) {
       throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
     }
@@ -356,15 +395,22 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
 
   if (options.mcp) {
     const mcp = options.mcp;
-    // MCP tool calls run commands too: they count against the same concurrency limit.
+    // MCP tool calls run commands too: they count against the same concurrency limit, and their
+    // slot is freed within stopTimeoutMs of the command's stop whatever its backend does.
     const run: Executor["run"] = async (req, runOptions) => {
       const release = gate.acquire();
       const controller = new AbortController();
       runs.add(controller);
-      const signal = req.signal ? AbortSignal.any([req.signal, controller.signal]) : controller.signal;
+      const outer = req.signal;
+      const forward = () => controller.abort(outer?.reason);
+      if (outer?.aborted) forward();
+      else outer?.addEventListener("abort", forward, { once: true });
+      // Capped and defaulted by --max-timeout, as POST /v1/exec is.
+      const timeoutMs = Math.min(req.timeoutMs ?? executor.config.timeoutMs ?? limits.maxTimeoutMs, limits.maxTimeoutMs);
       try {
-        return await executor.run({ ...req, signal }, runOptions);
+        return await runBounded(executor.run.bind(executor), { ...req, timeoutMs }, runOptions ?? {}, bound(controller));
       } finally {
+        outer?.removeEventListener("abort", forward);
         runs.delete(controller);
         release();
       }
@@ -393,6 +439,17 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
   if (isLoopback(host)) for (const name of ["127.0.0.1", "localhost", "[::1]"]) allowedHosts.add(`${name}:${port}`);
   logger.info({ address, version }, "stigmer server listening");
 
+  /** Waits for `promise` at most `ms`; false when the time ran out. */
+  const within = async (promise: Promise<unknown>, ms: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      promise.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
+    ]);
+    clearTimeout(timer);
+    return done;
+  };
+
   return {
     url: `http://${shown}:${port}`,
     host,
@@ -403,17 +460,18 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     close(graceMs = 10_000) {
       closing ??= (async () => {
         app.server.close(); // stop accepting; running streams go on
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([gate.whenIdle(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-        clearTimeout(timer);
-        if (gate.active > 0) {
+        if (!(await within(gate.whenIdle(), graceMs))) {
           logger.warn({ running: gate.active, graceMs }, "grace period over: killing running commands");
           for (const controller of runs) controller.abort(new Error("The server is shutting down."));
+          // Every run settles within stopTimeoutMs of its abort (runBounded).
           await gate.whenIdle();
         }
         await options.mcp?.close?.();
         await app.close();
-        await executor.dispose();
+        // A backend that never reports a command's end would hold the executor's disposal: bounded too.
+        if (!(await within(executor.dispose(), limits.stopTimeoutMs))) {
+          logger.warn({ stopTimeoutMs: limits.stopTimeoutMs }, "the executor did not finish disposing: stopping without it");
+        }
         logger.info({}, "stigmer server stopped");
       })();
       return closing;

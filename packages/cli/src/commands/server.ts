@@ -22,8 +22,16 @@ start options:
   --max-concurrency <n>     commands running at once, HTTP and MCP together (default 8; more: 429)
   --max-body-bytes <n>      largest request body (default 2097152; larger: 413)
   --max-command-bytes <n>   largest command line (default 262144; larger: 413)
-  --max-timeout <seconds>   longest a command may run; caps each request's timeoutMs (default 600)
-  --grace <seconds>         on SIGINT/SIGTERM, how long running commands may finish (default 10)
+  --max-timeout <seconds>   longest a command may run; caps each request's timeoutMs, MCP calls
+                            included (default 600)
+  --request-timeout <seconds>  time a client has to send a request's headers and body (default 30;
+                            slower: 408 and the connection is closed)
+  --keep-alive-timeout <seconds>  how long an idle keep-alive connection stays open (default 5)
+  --stop-timeout <seconds>  once a command should have stopped (timeout, cancel, client gone,
+                            shutdown), how long its backend has to report its end before the
+                            server frees its slot and answers TIMEOUT (default 30)
+  --grace <seconds>         on SIGINT/SIGTERM, how long running commands may finish (default 10);
+                            the server is gone within --grace + --stop-timeout
   --config <file>, --log-level <level>   as for stigmer run (request logs go to stderr at info)
 
 Every request needs "Authorization: Bearer <token>": STIGMER_SERVER_TOKEN, or a token generated at
@@ -40,6 +48,9 @@ const SPECS: Record<string, OptionSpec> = {
   "max-body-bytes": { type: "string" },
   "max-command-bytes": { type: "string" },
   "max-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
+  "keep-alive-timeout": { type: "string" },
+  "stop-timeout": { type: "string" },
   grace: { type: "string" },
   config: { type: "string" },
   "log-level": { type: "string" },
@@ -47,7 +58,8 @@ const SPECS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h" },
 };
 
-function whole(options: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+/** A numeric option from `min` to `max`; INVALID_REQUEST naming it otherwise. */
+export function whole(options: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
   const raw = options[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -65,6 +77,7 @@ async function start(options: Record<string, string | boolean | string[] | undef
   const host = (options.host as string | undefined) ?? "127.0.0.1";
   const port = whole(options, "port", 8377, 0, 65535);
   const graceMs = whole(options, "grace", 10, 0, 3600) * 1000;
+  const stopTimeoutMs = whole(options, "stop-timeout", 30, 0.1, 3600) * 1000;
   const envToken = process.env.STIGMER_SERVER_TOKEN?.trim();
   if (!server.isLoopback(host) && !envToken) {
     throw new InvalidConfigError(`Binding ${host} needs --allow-remote and a token you chose: set STIGMER_SERVER_TOKEN.`, {
@@ -98,12 +111,15 @@ async function start(options: Record<string, string | boolean | string[] | undef
       port,
       allowRemote: options["allow-remote"] === true,
       version,
-      mcp: server.mcpHttpHandler({ version, logger }),
+      mcp: server.mcpHttpHandler({ version, logger, stopTimeoutMs }),
       limits: {
         concurrency: whole(options, "max-concurrency", 8, 1, 1024),
         bodyBytes: whole(options, "max-body-bytes", 2 * 1024 * 1024, 1024, 1024 ** 3),
         commandBytes: whole(options, "max-command-bytes", 256 * 1024, 16, 1024 * 1024),
         maxTimeoutMs: whole(options, "max-timeout", 600, 1, 7 * 24 * 3600) * 1000,
+        requestTimeoutMs: whole(options, "request-timeout", 30, 0.1, 3600) * 1000,
+        keepAliveTimeoutMs: whole(options, "keep-alive-timeout", 5, 0.1, 3600) * 1000,
+        stopTimeoutMs,
       },
     });
   } catch (error) {
