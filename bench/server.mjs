@@ -1,8 +1,9 @@
-// HTTP server benchmarks (issue 6), on loopback, local mode:
+// HTTP server benchmarks (issues 6 and 12), on loopback, local mode:
 //
 //   1. overhead of one `POST /v1/exec` of `true` to a `stigmer server start` process (NDJSON
 //      stream read to the end, keep-alive client) vs the same command through an in-process
-//      `Executor.run`. Target: ≤ 2 ms added at the median.
+//      `Executor.run`, measured side by side in one run. Target: ≤ 2 ms added at the median. A
+//      third side, a request the server refuses (400, nothing runs), is HTTP's own round trip.
 //   2. load: 200 requests at concurrency 16 from a bounded client loop. Targets: zero errors, no
 //      leaked processes afterwards; p50/p99 latency and requests/s are reported.
 //
@@ -69,7 +70,7 @@ const server = await new Promise((resolve, reject) => {
 
 // A keep-alive node:http client, as an agent-runner would hold one.
 const agent = new Agent({ keepAlive: true, maxSockets: LOAD_CONCURRENCY });
-function viaHttp(command) {
+function viaHttp(command, { expect = 200 } = {}) {
   const body = JSON.stringify({ command });
   return new Promise((resolve, reject) => {
     const req = request(
@@ -86,8 +87,8 @@ function viaHttp(command) {
           text += d;
         });
         res.on("end", () => {
-          if (res.statusCode !== 200 || !/"type":"exit",.*"exitCode":0/.test(text))
-            reject(new Error(`request failed: ${res.statusCode} ${text.slice(0, 200)}`));
+          const ok = res.statusCode === expect && (expect !== 200 || /"type":"exit",.*"exitCode":0/.test(text));
+          if (!ok) reject(new Error(`request failed: ${res.statusCode} ${text.slice(0, 200)}`));
           else resolve();
         });
       },
@@ -111,14 +112,24 @@ async function timed(fn) {
 try {
   const http = [];
   const direct = [];
+  const refused = [];
+  const sides = [
+    [http, () => viaHttp("true")],
+    [direct, () => inProcess("true")],
+    // A body the server refuses (400): HTTP, authentication and parsing, no command.
+    [refused, () => viaHttp(5, { expect: 400 })],
+  ];
   for (let i = 0; i < RUNS + 10; i++) {
-    for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) {
-      const dt = await timed(() => (side === 0 ? viaHttp("true") : inProcess("true")));
-      if (i >= 10) (side === 0 ? http : direct).push(dt);
+    // Rotated, run by run: no side always follows the same one.
+    for (let j = 0; j < sides.length; j++) {
+      const [samples, run] = sides[(i + j) % sides.length];
+      const dt = await timed(run);
+      if (i >= 10) samples.push(dt);
     }
   }
   const a = summarize(http);
   const b = summarize(direct);
+  const c = summarize(refused);
   const added = a.median - b.median;
 
   const before = children(server.pid);
@@ -152,6 +163,7 @@ try {
       ["side", "median", "p90", "min"],
       ["HTTP (keep-alive node:http, NDJSON read to the end)", fmtMs(a.median), fmtMs(a.p90), fmtMs(a.min)],
       ["in-process Executor.run", fmtMs(b.median), fmtMs(b.p90), fmtMs(b.min)],
+      ["HTTP round trip of a refused request (400, no command)", fmtMs(c.median), fmtMs(c.p90), fmtMs(c.min)],
     ]),
   );
   console.log(
@@ -168,7 +180,13 @@ try {
       {
         meta: meta(join(BENCH_DIR, "..")),
         targets: TARGETS,
-        overhead: { http: roundSummary(a), inProcess: roundSummary(b), addedMedianMs: round(added), ratio: round(a.median / b.median) },
+        overhead: {
+          http: roundSummary(a),
+          inProcess: roundSummary(b),
+          refusedRoundTrip: roundSummary(c),
+          addedMedianMs: round(added),
+          ratio: round(a.median / b.median),
+        },
         load: {
           requests: LOAD_REQUESTS,
           concurrency: LOAD_CONCURRENCY,
