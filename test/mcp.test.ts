@@ -415,6 +415,7 @@ const stuckPlugin: StigmerPlugin = definePlugin({
       capabilities: { stdin: true, env: true, cancel: true, separateStreams: true },
       health: async () => ({ ok: true, message: "never ends a command" }),
       exec: () => new Promise(() => {}),
+      dispose: async () => {},
     };
     container.register(BackendToken, { useValue: backend });
   },

@@ -350,7 +350,11 @@ describe("robustness: connections and slots", () => {
     } finally {
       clearInterval(drip);
     }
-    expect(slow.received()).toMatch(/^(HTTP\/1\.1 408 |$)/);
+    expect(slow.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(slow.received().split("\r\n\r\n")[1] as string)).toMatchObject({
+      code: "TIMEOUT",
+      message: expect.stringMatching(/--request-timeout/),
+    });
     const silent = await rawSocket(server);
     await silent.closed;
     expect(server.running).toBe(0);

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { isIP } from "node:net";
 import {
   BusyError,
@@ -205,6 +205,28 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     http: {
       headersTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 2))),
+    },
+    // Errors before a request exists (too slow, malformed HTTP, headers too large) in the API's own
+    // `{code, message}` shape; the connection is then closed.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      const [status, code, message] =
+        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? ([
+              408,
+              ErrorCode.TIMEOUT,
+              `The request was not received within ${limits.requestTimeoutMs} ms (--request-timeout): send its headers and body at once.`,
+            ] as const)
+          : error.code === "HPE_HEADER_OVERFLOW"
+            ? ([431, "PAYLOAD_TOO_LARGE", "The request's headers are too large."] as const)
+            : ([400, ErrorCode.INVALID_REQUEST, "Malformed HTTP request."] as const);
+      const body = JSON.stringify({ code, message });
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy();
     },
   });
   // Bodies are checked by hand (body.ts): JSON types without coercion, unknown fields named, no prototype keys.
