@@ -62,7 +62,16 @@ export {
   pluginPackage,
   projectPluginFiles,
 } from "./plugin-loader.js";
-export { PID_RECORDING_WRAPPER, REMOTE_RUN_DIR, RUN_ID_VARIABLE, shellJoin, shellQuote, TREE_KILL_SCRIPT } from "./remote-shell.js";
+export {
+  COMMAND_ARRIVED,
+  commandReader,
+  PID_RECORDING_WRAPPER,
+  REMOTE_RUN_DIR,
+  RUN_ID_VARIABLE,
+  shellJoin,
+  shellQuote,
+  TREE_KILL_SCRIPT,
+} from "./remote-shell.js";
 export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";
 export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";
 export { privateDir, stateDir, writePrivateFile } from "./state-dir.js";
