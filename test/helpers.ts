@@ -86,7 +86,7 @@ export function startCli(args: string[], options: { cwd: string; env?: Record<st
     reject: false,
     stdin: "ignore",
     cwd: options.cwd,
-    env: { STIGMER_EXECUTION_MODE: "", ...options.env },
+    env: { STIGMER_EXECUTION_MODE: "", STIGMER_SANDBOX_BACKEND: "", MODE: "", ...options.env },
   });
   let out = "";
   // Rejects if the process ends first, so a failed start fails the test at once instead of timing out.
