@@ -19,7 +19,7 @@ import { stigmerInstallDirs } from "./own-install.js";
 import type { StigmerPlugin } from "./plugin.js";
 import { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, pluginPackage } from "./plugin-loader.js";
 import { checkCommand, validateRequest } from "./request.js";
-import { type EventListener, runOnBackend } from "./run-on-backend.js";
+import { type EventListener, runOnBackend, STOP_GRACE_MS } from "./run-on-backend.js";
 import { stateDir } from "./state-dir.js";
 import { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";
 import type { ExecEvent, ExecRequest, ExecResult, Target } from "./types.js";
@@ -186,9 +186,10 @@ export class Executor implements AsyncDisposable {
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
       this.shutdown.abort(new BackendUnavailableError("The executor is shutting down."));
+      // Runs end within their stop grace (run-on-backend.ts); a plugin's own dispose gets the same.
       await Promise.allSettled([...this.running]);
       const loaded = await Promise.allSettled([...this.backends.values(), ...(this.detectorPlugin ? [this.detectorPlugin] : [])]);
-      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? r.value.dispose() : undefined)));
+      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? withinGrace(r.value.dispose()) : undefined)));
       for (const r of loaded) if (r.status === "fulfilled") workspaceMirrorsOf(r.value.instance as object).close();
     })();
     return this.disposed;
@@ -375,4 +376,10 @@ export class Executor implements AsyncDisposable {
       this.logger[level]({ ...record, code, error: message, durationMs: Math.round(outcome.durationMs ?? 0) }, "execution failed");
     }
   }
+}
+
+/** Waits for `task`, at most {@link STOP_GRACE_MS}: a plugin that never finishes disposing does not hold its owner. */
+function withinGrace(task: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([task, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]).finally(() => clearTimeout(timer));
 }

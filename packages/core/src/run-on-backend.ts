@@ -23,7 +23,15 @@ export interface RunContext {
   shutdownSignal?: AbortSignal;
   /** For sandbox backends with workspace strategies: the session handed to the backend; its report goes in the exit event. */
   workspace?: WorkspaceSession & { report?: WorkspaceReport | undefined };
+  /**
+   * How long a backend has to end a command once it was told to stop (timeout, cancel, shutdown)
+   * before the run gives up waiting on it; default {@link STOP_GRACE_MS}.
+   */
+  stopGraceMs?: number;
 }
+
+/** Default time a backend has to end a stopped command before the run stops waiting (and says so). */
+export const STOP_GRACE_MS = 30_000;
 
 /** Throws `CAPABILITY_UNSUPPORTED` when the request needs something the backend does not declare. */
 export function requireCapabilities(backend: Backend, request: ValidRequest, backendName = backend.name): void {
@@ -106,7 +114,7 @@ export async function runOnBackend(backend: Backend, request: ValidRequest, cont
       cwd: request.cwd,
       startedAt: startedAt.toISOString(),
     });
-    exit = await backend.exec(
+    const running = backend.exec(
       {
         id: request.id,
         command: request.command,
@@ -119,6 +127,10 @@ export async function runOnBackend(backend: Backend, request: ValidRequest, cont
       },
       sink,
     );
+    exit = await Promise.race([
+      running,
+      stopDeadline(controller.signal, running, context.stopGraceMs ?? STOP_GRACE_MS, context.backendName, () => timedOut),
+    ]);
   } catch (error) {
     if (listenerError !== undefined) throw listenerError;
     if (timedOut && StigmerError.isInstance(error) && error.code === "CANCELLED") {
@@ -165,6 +177,40 @@ export async function runOnBackend(backend: Backend, request: ValidRequest, cont
   };
 }
 
+/**
+ * Rejects when a command told to stop has not ended within `graceMs`: a backend that never reports
+ * its end must not hold the caller (and its slot, its process) forever. The backend's own promise
+ * keeps running, its outcome ignored.
+ */
+function stopDeadline(
+  signal: AbortSignal,
+  running: Promise<unknown>,
+  graceMs: number,
+  backendName: string,
+  timedOut: () => boolean,
+): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      timer = setTimeout(() => {
+        const what = `backend "${backendName}" did not end the command within ${graceMs} ms after it was told to stop; its processes may still be running`;
+        reject(
+          timedOut()
+            ? new TimeoutError(`The command ran past its timeout and ${what}.`, { details: { stuck: true } })
+            : new CancelledError(`The command was cancelled and ${what}.`, { details: { stuck: true } }),
+        );
+      }, graceMs);
+    };
+    if (signal.aborted) onStop();
+    else signal.addEventListener("abort", onStop, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onStop);
+    };
+    running.then(done, done);
+  });
+}
+
 export interface ExecuteOnOptions {
   /** Bytes of each stream retained in the result; default 1 MiB. */
   outputLimitBytes?: number;
@@ -173,6 +219,8 @@ export interface ExecuteOnOptions {
   backendName?: string;
   /** Workspace strategy for a backend that declares strategies (default: its first). */
   workspace?: WorkspaceStrategy;
+  /** How long the backend has to end a stopped command; default {@link STOP_GRACE_MS}. */
+  stopGraceMs?: number;
 }
 
 /**
@@ -196,5 +244,6 @@ export async function executeOn(backend: Backend, request: ExecRequest, options:
     outputLimitBytes: options.outputLimitBytes ?? 1024 * 1024,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(workspace ? { workspace } : {}),
+    ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
   });
 }
