@@ -1,9 +1,10 @@
 // A backend that never ends a command it was told to stop must not hold the caller forever: the
 // run gives up after the stop grace with a TIMEOUT or CANCELLED error saying so.
 import { describe, expect, it } from "vitest";
-import type { Backend, BackendExit } from "../src/backend.js";
+import type { Backend } from "../src/backend.js";
 import { StigmerError } from "../src/errors.js";
 import { executeOn } from "../src/run-on-backend.js";
+import type { BackendExit } from "../src/types.js";
 
 /** Starts every command and never reports its end, whatever the signal says. */
 function stuckBackend(): Backend & { started: number } {
