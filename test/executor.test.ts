@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import local from "@stigmer/backend-local";
 import {
@@ -48,6 +48,20 @@ const throwing: StigmerPlugin = definePlugin({
 
 const project = tempProject();
 afterAll(() => project.cleanup());
+
+/** Pids of the processes whose command line is exactly `command` (words separated by spaces). */
+function pidsRunning(command: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim() === command;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 function executor(env: Record<string, string> = {}, logger = silentLogger()) {
   return createExecutor({
@@ -301,5 +315,76 @@ describe("Executor: timeouts", () => {
   it("STIGMER_TIMEOUT is the default timeout; a request's timeoutMs overrides it", async () => {
     expect((await ex.run({ command: "sleep 5", cwd: project.dir })).timedOut).toBe(true);
     expect((await ex.run({ command: "sleep 0.6; echo ok", cwd: project.dir, timeoutMs: 10_000 })).stdout).toBe("ok\n");
+  });
+});
+
+describe("Executor: what a local command is and leaves behind", () => {
+  const ex = executor();
+  afterAll(() => ex.dispose());
+  const sleeper = (prefix: number) => `sleep ${prefix}${Math.floor(Math.random() * 1e6)}`;
+
+  it("runs a command of nearly 1 MiB: the command text is never an argument (Linux refuses one over 128 KiB)", async () => {
+    const command = `echo "start $0 $#"; cat; : ${"x".repeat(MAX_COMMAND_BYTES - 100)}; echo end; exit 5`;
+    const result = await ex.run({ command, cwd: project.dir, stdin: "its own stdin\n" });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("start /bin/bash 0\nits own stdin\nend\n");
+    expect(result.exitCode).toBe(5);
+  });
+
+  it("an environment too large to start a process is EXECUTION_FAILED saying so, never a hang", async () => {
+    const error = await stigmerErrorOf(ex.run({ command: "echo never", cwd: project.dir, env: { BIG: "x".repeat(200_000) } }));
+    expect(error.code).toBe(ErrorCode.EXECUTION_FAILED);
+    expect(error.message).toContain("environment is too large");
+    expect(error.message.split("\n")).toHaveLength(1);
+  });
+
+  it("a shell that cannot be started is EXECUTION_FAILED naming it, never a hang", async () => {
+    const broken = createExecutor({
+      config: { ...resolveConfig({ env: {}, cwd: project.dir }), plugins: { local: { shell: "/nonexistent/bash" } } },
+      logger: silentLogger(),
+      modules: { local },
+    });
+    try {
+      const error = await stigmerErrorOf(broken.run({ command: "echo never", cwd: project.dir }));
+      expect(error.code).toBe(ErrorCode.EXECUTION_FAILED);
+      expect(error.message).toContain("/nonexistent/bash could not be started");
+    } finally {
+      await broken.dispose();
+    }
+  });
+
+  it("a timeout also kills what the command double-forked out of its tree (a setsid daemon)", async () => {
+    const daemon = sleeper(8);
+    const result = await ex.run({ command: `setsid sh -c '${daemon} &'; echo started; sleep 30`, cwd: project.dir, timeoutMs: 1000 });
+    expect(result.timedOut).toBe(true);
+    expect(result.stdout).toBe("started\n");
+    expect(await countProcesses(daemon)).toBe(0);
+  });
+
+  it("so does a cancel; plugins.local.keepBackground spares the daemon", async () => {
+    const cancelled = async (executor: ReturnType<typeof createExecutor>, daemon: string) => {
+      const controller = new AbortController();
+      return executor.run(
+        { command: `setsid sh -c '${daemon} &'; echo started; sleep 30`, cwd: project.dir, signal: controller.signal },
+        { onEvent: (e) => void (e.type === "stdout" && controller.abort()) },
+      );
+    };
+    const killed = sleeper(8);
+    expect((await cancelled(ex, killed)).cancelled).toBe(true);
+    expect(await countProcesses(killed)).toBe(0);
+
+    const kept = sleeper(9);
+    const keeping = createExecutor({
+      config: { ...resolveConfig({ env: {}, cwd: project.dir }), plugins: { local: { keepBackground: true } } },
+      logger: silentLogger(),
+      modules: { local },
+    });
+    try {
+      expect((await cancelled(keeping, kept)).cancelled).toBe(true);
+      expect(await countProcesses(kept)).toBe(1);
+    } finally {
+      await keeping.dispose();
+      for (const pid of pidsRunning(kept)) process.kill(pid, "SIGKILL");
+    }
   });
 });

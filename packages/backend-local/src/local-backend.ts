@@ -1,4 +1,6 @@
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { pipeline, Readable } from "node:stream";
 import {
   type Backend,
   type BackendCapabilities,
@@ -7,6 +9,7 @@ import {
   type BackendRequest,
   BackendUnavailableError,
   CancelledError,
+  commandReader,
   ExecutionFailedError,
   inject,
   injectable,
@@ -15,9 +18,12 @@ import {
   type OutputSink,
   PluginOptionsToken,
   pipeToSink,
+  RUN_ID_VARIABLE,
+  type StigmerError,
 } from "@stigmer/core";
 import { execa } from "execa";
 import { killTree } from "./process-tree.js";
+import { ensureWatchdog, markRun } from "./watchdog.js";
 
 /** Options (config file `plugins.local`). */
 export interface LocalBackendOptions {
@@ -30,6 +36,12 @@ export interface LocalBackendOptions {
    * to the inherited pipes before closing them. Default 200 ms.
    */
   drainMs?: number;
+  /**
+   * On timeout or cancel, spare what the command started outside its process tree (double-forked
+   * daemons, found by the `STIGMER_RUN_ID` marker in their environment). Default false: they are
+   * killed too.
+   */
+  keepBackground?: boolean;
 }
 
 function defaultShell(): string {
@@ -44,6 +56,9 @@ export class LocalBackend implements Backend {
   private readonly shell: string;
   private readonly killGraceMs: number;
   private readonly drainMs: number;
+  private readonly keepBackground: boolean;
+  /** The shell's `-c` script: it reads the command from fd 3 (an argument is limited to 128 KiB). */
+  private readonly reader: string;
   private readonly running = new Set<{ stop: AbortController; done: Promise<unknown> }>();
   private disposed = false;
 
@@ -54,6 +69,8 @@ export class LocalBackend implements Backend {
     this.shell = options.shell ?? defaultShell();
     this.killGraceMs = options.killGraceMs ?? 1000;
     this.drainMs = options.drainMs ?? 200;
+    this.keepBackground = options.keepBackground ?? false;
+    this.reader = commandReader(basename(this.shell) === "bash" ? "bash" : "sh", 3);
   }
 
   async health(): Promise<BackendHealth> {
@@ -82,62 +99,86 @@ export class LocalBackend implements Backend {
 
   private async run(request: BackendRequest, output: OutputSink, stop: AbortSignal): Promise<BackendExit> {
     const { stdin } = request;
-    const child = execa(this.shell, ["-c", request.command], {
-      cwd: request.cwd,
-      env: request.env,
-      extendEnv: true,
-      // A new process group, so the whole tree can be signalled at once.
-      detached: true,
-      buffer: false,
-      encoding: "buffer",
-      reject: false,
-      stripFinalNewline: false,
-      ...(stdin === undefined
-        ? { stdin: "ignore" as const }
-        : typeof stdin === "string" || stdin instanceof Uint8Array
-          ? { input: stdin }
-          : { stdin: stdin as AsyncIterable<Uint8Array> }),
-    });
-    const settled = child.then(
-      (result) => result,
-      (error: unknown) => error,
-    );
-
-    const exited = new Promise<BackendExit>((resolve, reject) => {
-      child.once("exit", (code, sig) => resolve({ exitCode: code, signal: sig }));
-      child.once("error", (error) => reject(error));
-    });
-    // Background processes may hold the pipes open after the shell exits: pipeToSink reads for
-    // drainMs more, then lets go.
-    const pumps = Promise.all([
-      child.stdout ? pipeToSink(child.stdout, "stdout", output, exited, this.drainMs) : undefined,
-      child.stderr ? pipeToSink(child.stderr, "stderr", output, exited, this.drainMs) : undefined,
-    ]);
-
-    let killing: Promise<void> | undefined;
-    const kill = () => {
-      if (child.pid === undefined || killing) return;
-      this.logger.debug({ id: request.id, pid: child.pid }, "stopping the command's process tree");
-      killing = killTree(child.pid, this.killGraceMs);
-    };
-    if (stop.aborted) kill();
-    else stop.addEventListener("abort", kill, { once: true });
-
-    let exit: BackendExit;
+    const script = Buffer.from(request.command, "utf8");
+    const mark = markRun(request.id);
+    ensureWatchdog(this.killGraceMs, this.logger);
     try {
-      exit = await exited;
-    } catch (error) {
-      stop.removeEventListener("abort", kill);
-      await settled;
-      throw new ExecutionFailedError(`The shell ${this.shell} could not be started in ${request.cwd}: ${(error as Error).message}.`, {
-        cause: error,
+      const child = execa(this.shell, ["-c", this.reader, this.shell, String(script.length)], {
+        cwd: request.cwd,
+        env: { ...request.env, [RUN_ID_VARIABLE]: mark.value },
+        extendEnv: true,
+        // A new process group (and session), so the whole tree can be signalled at once.
+        detached: true,
+        buffer: false,
+        encoding: "buffer",
+        reject: false,
+        stripFinalNewline: false,
+        // fd 3 carries the command text (see commandReader).
+        stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", script],
       });
+      // Settles once everything is over (never rejects): a shell that could not start fails here.
+      const settled = child.then(
+        (result) => result,
+        (error: unknown) => ({ failed: true, cause: error }) as const,
+      );
+      const exited = new Promise<BackendExit>((resolve, reject) => {
+        child.once("exit", (code, sig) => resolve({ exitCode: code, signal: sig }));
+        void settled.then((result) => {
+          if (result.failed && child.pid === undefined) reject(result.cause ?? result);
+        });
+      });
+      if (child.stdin) {
+        child.stdin.on("error", () => {}); // the command may exit without reading it all
+        if (typeof stdin === "string" || stdin instanceof Uint8Array) child.stdin.end(stdin);
+        else if (stdin !== undefined) pipeline(Readable.from(stdin), child.stdin, () => {});
+      }
+      // Background processes may hold the pipes open after the shell exits: pipeToSink reads for
+      // drainMs more, then lets go.
+      const pumps = Promise.all([
+        child.stdout ? pipeToSink(child.stdout, "stdout", output, exited, this.drainMs) : undefined,
+        child.stderr ? pipeToSink(child.stderr, "stderr", output, exited, this.drainMs) : undefined,
+      ]);
+
+      let killing: Promise<void> | undefined;
+      const kill = () => {
+        if (child.pid === undefined || killing) return;
+        this.logger.debug({ id: request.id, pid: child.pid }, "stopping the command's process tree");
+        // Unless asked to keep them, what the command left running outside its tree goes too.
+        killing = killTree(child.pid, this.killGraceMs, this.keepBackground ? undefined : mark.entry);
+      };
+      if (stop.aborted) kill();
+      else stop.addEventListener("abort", kill, { once: true });
+
+      let exit: BackendExit;
+      try {
+        exit = await exited;
+      } catch (error) {
+        stop.removeEventListener("abort", kill);
+        for (const pipe of child.stdio) pipe?.destroy();
+        await settled;
+        throw this.spawnFailed(request, error);
+      }
+      child.stdin?.destroy();
+      await pumps;
+      stop.removeEventListener("abort", kill);
+      if (killing) await killing;
+      await settled;
+      return exit;
+    } finally {
+      mark.done();
     }
-    await pumps;
-    stop.removeEventListener("abort", kill);
-    if (killing) await killing;
-    await settled;
-    return exit;
+  }
+
+  private spawnFailed(request: BackendRequest, error: unknown): StigmerError {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    const why =
+      code === "E2BIG"
+        ? "its environment is too large (Linux refuses a variable over 128 KiB, and more than ARG_MAX in all): pass large values in a file or on stdin"
+        : ((error as Error)?.message ?? String(error));
+    return new ExecutionFailedError(`The shell ${this.shell} could not be started in ${request.cwd}: ${why}.`, {
+      cause: error,
+      ...(code ? { details: { errno: code } } : {}),
+    });
   }
 
   async dispose(): Promise<void> {
