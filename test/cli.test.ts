@@ -227,3 +227,56 @@ describe("lazy loading", () => {
     expect(loaded).toContain("detector-rules");
   });
 });
+
+describe("stigmer run: commands over Linux's 128 KiB argument limit, and output nobody reads", () => {
+  // A command line of ~1 MiB (under MAX_COMMAND_BYTES) given as arguments of 100 KB each: no single
+  // one reaches Linux's per-argument limit for stigmer itself, but the whole would for the shell.
+  const words = (count: number) => Array.from({ length: count }, () => "x".repeat(100_000));
+
+  it("runs a 1 MiB command in local mode with the command's own $0, arguments, stdin and exit status", async () => {
+    const r = await runCli(["run", "--", 'echo "start $0 $#"; cat; : ', ...words(10), "; exit 3"], {
+      cwd: project.dir,
+      input: "from stdin\n",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("start /bin/bash 0\nfrom stdin");
+    expect(r.exitCode).toBe(3);
+  });
+
+  it("--timeout stops a 1 MiB command on time (exit 124)", async () => {
+    const r = await runCli(["run", "--timeout", "2", "--", "sleep 60; : ", ...words(10)], { cwd: project.dir });
+    expect(r.exitCode).toBe(124);
+  });
+
+  /** Runs `stigmer <args>` in a bash pipeline; returns what the pipeline printed and stigmer's own status. */
+  const pipeline = async (args: string, rest: string) => {
+    const r = await execa("bash", ["-c", `"${process.execPath}" "${cliBin}" ${args} ${rest}; echo "status=\${PIPESTATUS[0]}"`], {
+      reject: false,
+      cwd: project.dir,
+      env: { STIGMER_EXECUTION_MODE: "", STIGMER_SANDBOX_BACKEND: "", MODE: "" },
+      timeout: 60_000,
+    });
+    return { stdout: String(r.stdout), stderr: String(r.stderr) };
+  };
+
+  it("a reader that goes away (| head -1) gets its line; stigmer stops the command and exits 141 without a word", async () => {
+    const r = await pipeline("run -- 'seq 1 300000'", "| head -1");
+    expect(r.stdout).toBe("1\nstatus=141");
+    expect(r.stderr).toBe("");
+  });
+
+  it("the same when stderr's reader goes away", async () => {
+    const r = await pipeline("run -- 'seq 1 300000 >&2'", "2>&1 >/dev/null | head -1");
+    expect(r.stdout).toBe("1\nstatus=141");
+    expect(r.stderr).toBe("");
+  });
+
+  it("--json too; and the command's whole tree is stopped", async () => {
+    const marker = uniqueSleep(7);
+    const r = await pipeline(`run --json -- '${marker} & while :; do echo tick; sleep 0.05; done'`, "| head -1");
+    expect(JSON.parse(r.stdout.split("\n")[0] as string)).toMatchObject({ type: "start" });
+    expect(r.stdout.split("\n")[1]).toBe("status=141");
+    expect(r.stderr).toBe("");
+    expect(await countProcesses(marker)).toBe(0);
+  });
+});

@@ -3,7 +3,7 @@ import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, res
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { ProgressRenderer } from "../progress-renderer.js";
-import { EXIT_USAGE, reportError } from "../report-error.js";
+import { EXIT_USAGE, onOutputGone, outputGoneStatus, reportError } from "../report-error.js";
 
 export const RUN_HELP = `Usage: stigmer run [options] [--] <command...>
 
@@ -27,7 +27,9 @@ Options:
 Several arguments are joined with spaces into one command line: "stigmer run ls -la" runs "ls -la".
 
 Exit status: the command's own; 124 timed out; 130 interrupted (Ctrl-C); 143 terminated;
-128+n killed by signal n; 2 invalid input; 125 stigmer could not run the command.`;
+128+n killed by signal n; 2 invalid input; 125 stigmer could not run the command;
+141 the reader of stdout or stderr went away ("| head -1"): the command was stopped, quietly, as
+SIGPIPE stops a program in a pipeline.`;
 
 const SPECS: Record<string, OptionSpec> = {
   mode: { type: "string" },
@@ -54,10 +56,21 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGSEGV: 11,
 };
 
-/** Writes to a stream and resolves when it can take more (stdout backpressure reaches the command). */
+/**
+ * Writes to a stream and resolves when it can take more (stdout backpressure reaches the command),
+ * or once the stream has failed (its reader went away: see onOutputGone). Nothing is written to a
+ * stream that has failed.
+ */
 function write(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> | undefined {
+  if (stream.destroyed || stream.errored) return undefined;
   if (stream.write(data)) return undefined;
-  return new Promise((resolve) => stream.once("drain", resolve));
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done).off("error", done).off("close", done);
+      resolve();
+    };
+    stream.on("drain", done).on("error", done).on("close", done);
+  });
 }
 
 /** Tells the user what a sync kept out of the project, and why (the command's output stays untouched). */
@@ -81,6 +94,8 @@ function reportWorkspace(result: ExecResult): void {
 }
 
 function exitStatus(result: ExecResult, interrupt: string | undefined): number {
+  const gone = outputGoneStatus();
+  if (gone !== undefined) return gone;
   if (result.timedOut) return 124;
   if (result.cancelled) return interrupt === "SIGTERM" ? 143 : interrupt === "SIGHUP" ? 129 : 130;
   if (result.exitCode !== null) return result.exitCode;
@@ -123,6 +138,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       controller.abort(new Error(`stigmer received ${signal}`));
     };
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
+    // Output nobody reads: the command is stopped (its whole tree), and stigmer exits 141 without a word.
+    const releaseOutput = onOutputGone(() => controller.abort(new Error("the reader of stigmer's output went away")));
 
     const encode = ndjsonEncoder();
     const progress = new ProgressRenderer();
@@ -149,7 +166,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       );
       if (!json) reportWorkspace(result);
       return exitStatus(result, interrupt);
+    } catch (error) {
+      // Cancelled because the output went away: that is the whole story.
+      const gone = outputGoneStatus();
+      if (gone !== undefined) return gone;
+      throw error;
     } finally {
+      releaseOutput();
       if (forwardStdin) process.stdin.destroy();
       await executor.dispose();
     }
