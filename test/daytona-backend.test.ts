@@ -328,6 +328,18 @@ describe("daytona backend: errors", () => {
     expect(imitation.requests.filter((q) => q.websocket && /\/logs$/.test(q.route)).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("commands of 128 KiB to 1 MiB run whole (the command text is never one argument: Linux refuses one over 128 KiB)", async () => {
+    const cwd = project();
+    const b = backend({ cwd });
+    for (const size of [200 * 1024, 1024 * 1024 - 64]) {
+      // A marker line in the middle that a here-document would end at, quotes and a final newline.
+      const command = `x='${"a".repeat(size - 120)}'\nSTIGMER_EOF\necho "len=\${#x}" "$0" "$#"; printf '%s\\n' "it's" '$HOME'\n`;
+      const r = await executeOn(b, { command, cwd, stdin: "in" });
+      expect(r).toMatchObject({ exitCode: 0 });
+      expect(r.stdout).toBe(`len=${size - 120} bash 0\nit's\n$HOME\n`);
+    }
+  });
+
   it("request env values never reach the logs", async () => {
     const cwd = project();
     const { logger, raw } = capturingLogger("debug");

@@ -4,6 +4,7 @@ import {
   type BackendExit,
   type BackendRequest,
   CancelledError,
+  commandReader,
   ExecutionFailedError,
   type Logger,
   type OutputSink,
@@ -84,15 +85,24 @@ export function commandLine(
   const exports = [...Object.entries(request.env), [RUN_ID_VARIABLE, runId]].map(
     ([name, value]) => `export ${shellQuote(`${name}=${value}`)};`,
   );
-  const command = shellQuote(request.command);
-  const run = `if command -v bash >/dev/null 2>&1; then bash -c ${command}; else sh -c ${command}; fi`;
+  // The command text reaches the shell on fd 3 from a here-document, never as an argument (Linux
+  // refuses one over 128 KiB): the reader reads exactly its bytes and runs it as `-c` would.
+  const text = request.command;
+  const bytes = Buffer.byteLength(text, "utf8");
+  let end = `STIGMER_COMMAND_${runId.replaceAll("-", "")}`;
+  while (text.split("\n").includes(end)) end += "_";
+  const pick =
+    `if command -v bash >/dev/null 2>&1; then __sh=bash __r=${shellQuote(commandReader("bash", 3))}; ` +
+    `else __sh=sh __r=${shellQuote(commandReader("sh", 3))}; fi`;
+  const run = `"$__sh" -c "$__r" "$__sh" ${bytes} 3<<'${end}'\n${text}\n${end}`;
   const exitFile = `"$HOME"/${shellQuote(exitFileOf(sessionId))}`;
   const body = [
     `[ -d "$HOME"/.stigmer-run ] || mkdir -p "$HOME"/.stigmer-run`,
     `{ [ -d ${dir} ] || mkdir -p ${dir}; } && cd ${dir} || exit 1`,
+    pick,
     `${exports.join(" ")} ${run}`,
     `__s=$?; echo "${runId} $__s" > ${exitFile}; exit $__s`,
-  ].join("; ");
+  ].join("\n");
   if (!stdinPath) return `(${body}) < /dev/null`;
   const input = `"$HOME"/${shellQuote(stdinPath)}`;
   return `(${body}) < ${input}; __s=$?; rm -f ${input}; (exit $__s)`;
