@@ -15,8 +15,9 @@ import {
   type StigmerPlugin,
 } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capturingLogger, countProcesses, silentLogger, tempProject } from "./helpers.js";
+import { capturingLogger, countProcesses, repoRoot, silentLogger, tempProject } from "./helpers.js";
 
 /** A detector for these tests: `echo` and `ls` local, anything else sandbox. */
 @injectable()
@@ -386,5 +387,32 @@ describe("Executor: what a local command is and leaves behind", () => {
       await keeping.dispose();
       for (const pid of pidsRunning(kept)) process.kill(pid, "SIGKILL");
     }
+  });
+});
+
+describe("a library says nothing on stderr unless asked", () => {
+  // MODE is warned about once per process: each case runs in a fresh Node process.
+  const host = `
+    import local from "@stigmer/backend-local";
+    import { createExecutor } from "@stigmer/core";
+    const executor = createExecutor({ modules: { local } });
+    const r = await executor.run({ command: "echo ran" });
+    process.stdout.write(r.stdout);
+    await executor.dispose();`;
+  const runHost = (env: Record<string, string>) =>
+    execa(process.execPath, ["--input-type=module", "-e", host], {
+      cwd: join(repoRoot, "test"),
+      reject: false,
+      env: { STIGMER_EXECUTION_MODE: "", STIGMER_LOG_LEVEL: "", STIGMER_SANDBOX_BACKEND: "", ...env },
+    });
+
+  it("MODE=clod: no stderr line from createExecutor() by default; the warning reaches the logger when a level is set", async () => {
+    const quiet = await runHost({ MODE: "clod" });
+    expect(quiet).toMatchObject({ exitCode: 0, stdout: "ran", stderr: "" });
+    const told = await runHost({ MODE: "clod", STIGMER_LOG_LEVEL: "warn" });
+    expect(told.exitCode).toBe(0);
+    const lines = told.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 40, msg: expect.stringContaining("MODE=clod is ignored") });
   });
 });

@@ -28,13 +28,18 @@ function isResolved(config: StigmerConfig | ResolveConfigOptions | undefined): c
  * first command that needs them. Throws `INVALID_CONFIG` for a bad setting.
  */
 export function createExecutor(options: CreateExecutorOptions = {}): Executor {
+  // A library says nothing on stderr by itself: a warning about the settings goes to the logger
+  // (silent unless a level is set), unless the caller takes it.
+  const warnings: string[] = [];
   const config = isResolved(options.config)
     ? options.config
     : resolveConfig({
+        onWarning: (message) => warnings.push(message),
         ...options.config,
         defaults: { ...options.config?.defaults, logLevel: options.config?.defaults?.logLevel ?? "silent" },
       });
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  for (const message of warnings) logger.warn({}, message);
   const container = rootContainer.createChildContainer();
   const loaderOptions: PluginLoaderOptions = {
     ...(options.modules ? { modules: options.modules } : {}),
