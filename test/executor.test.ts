@@ -84,8 +84,8 @@ describe("Executor: bad input", () => {
     ["a cwd that is a file", { command: "ls", cwd: "/etc/hostname" }, "not a directory"],
     ["an env name with =", { command: "ls", env: { "A=B": "x" } }, "not valid"],
     ["an empty env name", { command: "ls", env: { "": "x" } }, "empty"],
-    ["a negative timeout", { command: "ls", timeoutMs: -1 }, "not valid"],
-    ["a NaN timeout", { command: "ls", timeoutMs: Number.NaN }, "not valid"],
+    ["a negative timeout", { command: "ls", timeoutMs: -1 }, "positive integer"],
+    ["a NaN timeout", { command: "ls", timeoutMs: Number.NaN }, "positive integer"],
     ["an unknown mode", { command: "ls", mode: "sandboxx" as never }, "local, sandbox, auto"],
     ["a malformed image", { command: "ls", image: "Bad Image" }, "image reference"],
   ];
@@ -333,7 +333,9 @@ describe("Executor: what a local command is and leaves behind", () => {
   });
 
   it("an environment too large to start a process is EXECUTION_FAILED saying so, never a hang", async () => {
-    const error = await stigmerErrorOf(ex.run({ command: "echo never", cwd: project.dir, env: { BIG: "x".repeat(200_000) } }));
+    // Each variable within the request limit (MAX_ENV_ENTRY_BYTES), together over what Linux takes (ARG_MAX).
+    const env = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`BIG${i}`, "x".repeat(120_000)]));
+    const error = await stigmerErrorOf(ex.run({ command: "echo never", cwd: project.dir, env }));
     expect(error.code).toBe(ErrorCode.EXECUTION_FAILED);
     expect(error.message).toContain("environment is too large");
     expect(error.message.split("\n")).toHaveLength(1);

@@ -72,7 +72,23 @@ export {
   shellQuote,
   TREE_KILL_SCRIPT,
 } from "./remote-shell.js";
-export { checkCommand, MAX_COMMAND_BYTES, parseEnvAssignment } from "./request.js";
+export { parseEnvAssignment } from "./request.js";
+export {
+  type CheckRequestOptions,
+  checkCommand,
+  checkRequest,
+  describeJson,
+  invalidField,
+  type JsonSchema,
+  MAX_COMMAND_BYTES,
+  MAX_ENV_ENTRY_BYTES,
+  MAX_STDIN_BYTES,
+  MAX_TIMEOUT_MS,
+  REQUEST_FIELDS,
+  type RequestField,
+  requestJsonSchema,
+  WIRE_REQUEST_FIELDS,
+} from "./request-schema.js";
 export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";
 export { privateDir, stateDir, writePrivateFile } from "./state-dir.js";
 export { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";

@@ -50,11 +50,37 @@ export class OutputCapture {
     }
   }
 
-  /** The retained text; when bytes were dropped, a marker line between head and tail says how many. */
+  /**
+   * The retained text; when bytes were dropped, a marker line between head and tail says how many.
+   * The cut falls on UTF-8 character boundaries: a character split by it is dropped (and counted).
+   */
   text(): string {
-    const head = Buffer.concat(this.head).toString("utf8");
-    if (!this.truncated) return head + Buffer.concat(this.tail).toString("utf8");
-    const dropped = this.total - this.headBytes - this.tailBytes;
-    return `${head}\n[stigmer: ${dropped} bytes omitted]\n${Buffer.concat(this.tail).toString("utf8")}`;
+    const head = Buffer.concat(this.head);
+    const tail = Buffer.concat(this.tail);
+    if (!this.truncated) return Buffer.concat([head, tail]).toString("utf8");
+    const headEnd = completeEnd(head);
+    const tailStart = characterStart(tail);
+    const dropped = this.total - headEnd - (tail.length - tailStart);
+    return `${head.subarray(0, headEnd).toString("utf8")}\n[stigmer: ${dropped} bytes omitted]\n${tail.subarray(tailStart).toString("utf8")}`;
   }
+}
+
+const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
+
+/** Length of `bytes` without a character its end cuts short. */
+function completeEnd(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 4); i--) {
+    const byte = bytes[i] as number;
+    if (isContinuation(byte)) continue;
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return bytes.length - i >= length ? bytes.length : i;
+  }
+  return bytes.length;
+}
+
+/** Index of the first character that `bytes` holds whole (past the rest of one its start cut). */
+function characterStart(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length && i < 3 && isContinuation(bytes[i] as number)) i++;
+  return i;
 }
