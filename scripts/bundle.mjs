@@ -17,8 +17,9 @@ const PACKAGES = [
   // @daytonaio/sdk is large and loaded only on the first cloud command: it stays an ordinary dependency.
   { dir: "packages/backend-daytona", entries: ["index"], externalDependencies: true },
   { dir: "packages/detector-rules", entries: ["index"] },
-  // The MCP SDK and zod (in its types) stay ordinary dependencies; fastify is a devDependency and
-  // is bundled, so users never install light-my-request's cookie (whose engines want Node >= 22).
+  // The MCP SDK (imported only when MCP is used) and zod (the SDK's required peer) stay ordinary
+  // dependencies; fastify is a devDependency and is bundled, so users never install
+  // light-my-request's cookie (whose engines want Node >= 22).
   { dir: "packages/server", entries: ["index"], externalDependencies: true },
   { dir: "packages/cli", entries: ["bin", "index"] },
 ];

@@ -65,7 +65,14 @@ function exercise(connect: () => Promise<Client>, { perCallCancel = true } = {})
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(["classify_command", "run_command"]);
     expect(byName.run_command?.inputSchema.required).toEqual(["command"]);
-    expect(Object.keys(byName.run_command?.inputSchema.properties ?? {}).sort()).toEqual(["command", "cwd", "mode", "timeout_ms"]);
+    expect(Object.keys(byName.run_command?.inputSchema.properties ?? {}).sort()).toEqual([
+      "command",
+      "cwd",
+      "env",
+      "mode",
+      "stdin",
+      "timeoutMs",
+    ]);
     expect(byName.run_command?.outputSchema).toBeDefined();
     expect(byName.classify_command?.description).toMatch(/Runs nothing/);
   });
@@ -335,7 +342,7 @@ describe("stigmer mcp (stdio): malformed input", () => {
         sizes.map((size) =>
           client.callTool({
             name: "run_command",
-            arguments: { command: `: ${"x".repeat(size - 20)}; echo big-ok`, cwd: project.dir, timeout_ms: 2000 },
+            arguments: { command: `: ${"x".repeat(size - 20)}; echo big-ok`, cwd: project.dir, timeoutMs: 2000 },
           }),
         ),
       );
@@ -445,7 +452,7 @@ describe("/mcp with a backend that never ends a command", () => {
         new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
       );
       for (const _ of [1, 2]) {
-        const result = await client.callTool({ name: "run_command", arguments: { command: "true", cwd: project.dir, timeout_ms: 200 } });
+        const result = await client.callTool({ name: "run_command", arguments: { command: "true", cwd: project.dir, timeoutMs: 200 } });
         expect(result.isError).toBe(true);
         expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(/^TIMEOUT: The command was not over 300 ms after its timeout/);
         expect(server.running).toBe(0);

@@ -476,13 +476,13 @@ describe("robustness: authentication and request validation", () => {
     [{ command: 5 }, "command", /"command" must be a string; got the number 5/],
     [{ command: ["ls"] }, "command", /"command" must be a string; got an array/],
     [{ command: "ls", cwd: null }, "cwd", /"cwd" must be a string; got null/],
-    [{ command: "ls", mode: 1 }, "mode", /"mode" must be a string/],
-    [{ command: "ls", stdin: { a: 1 } }, "stdin", /"stdin" must be a string; got an object/],
+    [{ command: "ls", mode: 1 }, "mode", /"mode" must be one of local, sandbox, auto; got the number 1/],
+    [{ command: "ls", stdin: { a: 1 } }, "stdin", /"stdin" must be a string.*; got an object/],
     [{ mode: "local" }, "command", /"command" is required/],
     [
       { command: "ls", surprise: 1, other: 2 },
       "surprise",
-      /Unknown fields "surprise", "other".*takes command, mode, cwd, env, timeoutMs, stdin/,
+      /Unknown fields "surprise", "other".*takes command, mode, cwd, env, stdin, timeoutMs/,
     ],
   ])("POST /v1/exec %j is 400 INVALID_REQUEST naming %s and the expected type, and runs nothing", async (body, field, message) => {
     const server = await serve();
@@ -510,8 +510,8 @@ describe("robustness: authentication and request validation", () => {
     const server = await serve();
     const cases: Array<[string, string, RegExp]> = [
       ["/v1/exec", '{"command":"true",}', /not valid JSON/],
-      ["/v1/exec", "[1]", /must be a JSON object.*got an array/],
-      ["/v1/exec", '"ls"', /must be a JSON object.*got the string "ls"/],
+      ["/v1/exec", "[1]", /The body of POST \/v1\/exec must be an object.*got an array/],
+      ["/v1/exec", '"ls"', /must be an object.*got the string "ls"/],
       ["/v1/detect", '{"command":5}', /"command" must be a string/],
       ["/v1/detect", '{"command":"ls","mode":"auto"}', /Unknown field "mode" in the body of POST \/v1\/detect/],
       ["/v1/detect", "{nope", /not valid JSON/],

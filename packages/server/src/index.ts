@@ -1,5 +1,14 @@
 export { type BoundedRun, DEFAULT_STOP_TIMEOUT_MS, runBounded } from "./bounded.js";
-export { createMcpServer, handleMcpHttp, McpHttpEndpoint, type McpServerOptions, mcpHttpHandler, serveMcpStdio } from "./mcp.js";
+export {
+  createMcpServer,
+  handleMcpHttp,
+  McpHttpEndpoint,
+  type McpServerOptions,
+  type McpTarget,
+  mcpHttpHandler,
+  serveMcpStdio,
+} from "./mcp.js";
+export { type BoundedRunnerOptions, boundedRunner, type Runner, Slots } from "./runner.js";
 export {
   DEFAULT_LIMITS,
   isLoopback,

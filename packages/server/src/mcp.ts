@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable, Writable } from "node:stream";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { decisionJson, type ExecEvent, type Executor, type Logger, StigmerError } from "@stigmer/core";
-import { z } from "zod";
-import { DEFAULT_STOP_TIMEOUT_MS, runBounded } from "./bounded.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Executor, Logger } from "@stigmer/core";
+import { DEFAULT_STOP_TIMEOUT_MS } from "./bounded.js";
+import { callTool, TOOLS } from "./mcp-tools.js";
+import { boundedRunner, type Runner } from "./runner.js";
 import { LineTransport, MAX_MCP_LINE_BYTES } from "./stdio.js";
 
 export interface McpServerOptions {
@@ -14,209 +14,61 @@ export interface McpServerOptions {
   logger?: Logger;
   /**
    * Most bytes of stdout, and of stderr, that a `run_command` result carries (the head and the
-   * tail around a `[stigmer: N bytes omitted]` line, with `truncated: true`): output goes into an
-   * agent's context. Default: the executor's own limit (`STIGMER_OUTPUT_LIMIT`) only.
+   * tail around a `[stigmer: N bytes omitted]` line, with `truncated: true`, as the library's
+   * `STIGMER_OUTPUT_LIMIT` keeps them): output goes into an agent's context. Default: the
+   * executor's own limit (`STIGMER_OUTPUT_LIMIT`) only.
    */
   maxOutputBytes?: number;
   /**
    * Once a command should have stopped (its timeout passed, the call was cancelled), how long its
    * backend has to report its end before the call is answered with a `TIMEOUT` error anyway.
-   * Default 30 s.
+   * Default 30 s. Applies when the server is given an executor; a {@link Runner} brings its own bound.
    */
   stopTimeoutMs?: number;
 }
 
-/** How often a long command reports progress at the least, and at the most. */
-const PROGRESS_EVERY_MS = 1000;
-const PROGRESS_MIN_GAP_MS = 250;
+/** What runs the tools' commands: an executor, or a runner (a server's, with its concurrency slots). */
+export type McpTarget = Executor | Runner;
 
-const RUN_OUTPUT = {
-  exit_code: z.number().int().nullable().describe("The command's exit code; null when it was ended by a signal"),
-  signal: z.string().nullable(),
-  timed_out: z.boolean(),
-  cancelled: z.boolean(),
-  mode: z.enum(["local", "sandbox", "auto"]).describe("The mode that was asked for"),
-  target: z.enum(["local", "sandbox"]).describe("Where it actually ran"),
-  backend: z.string().describe("The backend that ran it: local, docker, daytona, …"),
-  rules: z.array(z.string()).optional().describe("Auto mode: the detector rules that decided"),
-  reason: z.string().optional().describe("Auto mode: why it ran where it did"),
-  stdout: z.string(),
-  stderr: z.string(),
-  truncated: z.boolean().describe("True when output beyond the retained head and tail was left out"),
-  duration_ms: z.number(),
-};
+const isExecutor = (target: McpTarget): target is Executor =>
+  typeof (target as Executor).dispose === "function" && typeof (target as Executor).config === "object";
 
-const CLASSIFY_OUTPUT = {
-  mode: z.enum(["local", "sandbox"]),
-  rules: z.array(z.string()),
-  reason: z.string(),
-};
-
-/** Keeps at most `max` bytes of `text`, half from its head and half from its tail, cut on UTF-8 character boundaries. */
-function capOutput(text: string, totalBytes: number, max: number | undefined): { text: string; cut: boolean } {
-  const bytes = Buffer.from(text, "utf8");
-  if (max === undefined || bytes.length <= max) return { text, cut: false };
-  const isContinuation = (i: number) => ((bytes[i] as number) & 0xc0) === 0x80;
-  let headEnd = Math.floor(max / 2);
-  while (headEnd > 0 && isContinuation(headEnd)) headEnd--;
-  let tailStart = bytes.length - Math.floor(max / 2);
-  while (tailStart < bytes.length && isContinuation(tailStart)) tailStart++;
-  // Counted against what the command wrote, not against the (possibly already cut) retained text.
-  const omitted = Math.max(0, totalBytes - headEnd - (bytes.length - tailStart));
-  const head = bytes.subarray(0, headEnd).toString("utf8");
-  const tail = bytes.subarray(tailStart).toString("utf8");
-  return { text: `${head}\n[stigmer: ${omitted} bytes omitted]\n${tail}`, cut: true };
-}
-
-function failure(error: unknown): CallToolResult {
-  const known = StigmerError.isInstance(error);
-  const text = known ? `${error.code}: ${error.message}` : `INTERNAL: ${(error as Error)?.message ?? String(error)}`;
-  return { isError: true, content: [{ type: "text", text }] };
+/** The MCP SDK, loaded with the first MCP server: importing @stigmer/server loads none of it. */
+let sdk:
+  | Promise<{
+      Server: typeof import("@modelcontextprotocol/sdk/server/index.js").Server;
+      StreamableHTTPServerTransport: typeof StreamableHTTPServerTransport;
+      types: typeof import("@modelcontextprotocol/sdk/types.js");
+    }>
+  | undefined;
+function loadSdk() {
+  sdk ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]).then(([server, http, types]) => ({ Server: server.Server, StreamableHTTPServerTransport: http.StreamableHTTPServerTransport, types }));
+  return sdk;
 }
 
 /**
- * The MCP server on an executor: `run_command` (runs a shell command where the mode says, with
- * progress notifications while it runs and cancellation that kills its process tree) and
- * `classify_command` (where auto mode would run it, and why).
+ * The MCP server on an executor (or a runner): `run_command` (runs a shell command where the mode
+ * says, with progress notifications while it runs and cancellation that kills its process tree)
+ * and `classify_command` (where auto mode would run it, and why). Their arguments are checked
+ * against core's request schema, the one the library and the HTTP API use.
  */
-export function createMcpServer(executor: Executor, options: McpServerOptions): McpServer {
-  const server = new McpServer({ name: "stigmer", version: options.version });
-
-  server.registerTool(
-    "run_command",
-    {
-      title: "Run a shell command",
-      description:
-        "Runs one shell command line (bash -c) and returns its stdout, stderr and exit code. " +
-        "mode decides where: local (on the host, fast, no isolation), sandbox (an isolated container or cloud sandbox), " +
-        "auto (a detector sends package installs, system changes and risky commands to the sandbox, simple read-only ones to the host; " +
-        "the result says which and why). Without mode, the server's configured mode applies. A non-zero exit code is a normal result. " +
-        "Long commands report progress; cancelling the call kills the command's whole process tree.",
-      inputSchema: {
-        // No .min(1): the executor's own validation answers an empty command with INVALID_REQUEST.
-        command: z.string().describe("One shell command line, as for bash -c"),
-        cwd: z.string().optional().describe("Project directory to run in (must exist); default: the server's working directory"),
-        mode: z.enum(["local", "sandbox", "auto"]).optional(),
-        timeout_ms: z.number().int().positive().optional().describe("Kill the command (and its children) after this many milliseconds"),
-      },
-      outputSchema: RUN_OUTPUT,
-      annotations: { destructiveHint: true, openWorldHint: true },
-    },
-    async ({ command, cwd, mode, timeout_ms }, extra): Promise<CallToolResult> => {
-      const token = extra._meta?.progressToken;
-      let progress = 0;
-      let lastSent = 0;
-      let lastLine = "";
-      const report = (force: boolean) => {
-        if (token === undefined) return;
-        const now = performance.now();
-        if (!force && now - lastSent < PROGRESS_MIN_GAP_MS) return;
-        lastSent = now;
-        progress++;
-        extra
-          .sendNotification({
-            method: "notifications/progress",
-            params: { progressToken: token, progress, message: lastLine || "running" },
-          })
-          .catch(() => {});
-      };
-      const heartbeat = token === undefined ? undefined : setInterval(() => report(true), PROGRESS_EVERY_MS);
-      const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-      // Cancelling the call stops the command; the call is answered whatever its backend does.
-      const controller = new AbortController();
-      const cancel = () => controller.abort(extra.signal.reason);
-      if (extra.signal.aborted) cancel();
-      else extra.signal.addEventListener("abort", cancel, { once: true });
-      // As core would default it: named here so that the bound knows when the command should stop.
-      const timeoutMs = timeout_ms ?? executor.config.timeoutMs;
-      try {
-        const result = await runBounded(
-          executor.run.bind(executor),
-          {
-            command,
-            ...(cwd !== undefined ? { cwd } : {}),
-            ...(mode !== undefined ? { mode } : {}),
-            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          },
-          {
-            onEvent: (event: ExecEvent) => {
-              if (event.type === "stdout" || event.type === "stderr") {
-                const lines = decoders[event.type].decode(event.data, { stream: true }).split("\n").filter(Boolean);
-                if (lines.length > 0) lastLine = (lines.at(-1) as string).slice(0, 200);
-                report(false);
-              } else if (event.type === "progress") {
-                lastLine = event.message;
-                report(false);
-              }
-            },
-          },
-          { controller, stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS },
-        );
-        const stdout = capOutput(result.stdout, result.stdoutBytes, options.maxOutputBytes);
-        const stderr = capOutput(result.stderr, result.stderrBytes, options.maxOutputBytes);
-        const truncated = result.truncated || stdout.cut || stderr.cut;
-        const structured = {
-          exit_code: result.exitCode,
-          signal: result.signal,
-          timed_out: result.timedOut,
-          cancelled: result.cancelled,
-          mode: result.mode,
-          target: result.target,
-          backend: result.backend,
-          ...(result.decision ? { rules: [...result.decision.rules], reason: result.decision.reason } : {}),
-          stdout: stdout.text,
-          stderr: stderr.text,
-          truncated,
-          duration_ms: Math.round(result.durationMs),
-        };
-        const how = result.timedOut
-          ? "timed out"
-          : result.exitCode === null
-            ? `killed by ${result.signal}`
-            : `exit code ${result.exitCode}`;
-        const where = `ran ${result.target === "local" ? "on the host" : "in the sandbox"} (mode ${result.mode}, backend ${result.backend})${
-          result.decision ? ` [${result.decision.rules.join(", ")}]: ${result.decision.reason}` : ""
-        }`;
-        const text = [
-          stdout.text && `stdout:\n${stdout.text}`,
-          stderr.text && `stderr:\n${stderr.text}`,
-          `${how}; ${where}${truncated ? "; output truncated" : ""}`,
-        ]
-          .filter(Boolean)
-          .join("\n");
-        return { content: [{ type: "text", text }], structuredContent: structured };
-      } catch (error) {
-        return failure(error);
-      } finally {
-        extra.signal.removeEventListener("abort", cancel);
-        clearInterval(heartbeat);
-      }
-    },
-  );
-
-  server.registerTool(
-    "classify_command",
-    {
-      title: "Where would a command run?",
-      description:
-        "Asks the detector where auto mode would run a shell command — local (read-only, simple) or sandbox (package managers, " +
-        "system changes, risky or unanalysable commands) — and why. Runs nothing.",
-      inputSchema: { command: z.string().describe("One shell command line") },
-      outputSchema: CLASSIFY_OUTPUT,
-      annotations: { readOnlyHint: true },
-    },
-    async ({ command }): Promise<CallToolResult> => {
-      try {
-        const decision = decisionJson(await executor.detect(command));
-        return {
-          content: [{ type: "text", text: `${decision.mode} [${decision.rules.join(", ")}]: ${decision.reason}` }],
-          structuredContent: decision,
-        };
-      } catch (error) {
-        return failure(error);
-      }
-    },
-  );
+export async function createMcpServer(target: McpTarget, options: McpServerOptions): Promise<Server> {
+  const { Server, types } = await loadSdk();
+  const runner = isExecutor(target) ? boundedRunner(target, { stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS }) : target;
+  const server = new Server({ name: "stigmer", version: options.version }, { capabilities: { tools: {} } });
+  server.setRequestHandler(types.ListToolsRequestSchema, () => ({ tools: TOOLS }));
+  server.setRequestHandler(types.CallToolRequestSchema, async (request, extra) => {
+    const result = await callTool(runner, options, request.params.name, request.params.arguments, extra);
+    if (result) return result;
+    throw new types.McpError(
+      types.ErrorCode.InvalidParams,
+      `Unknown tool "${request.params.name}": the tools are ${TOOLS.map((t) => t.name).join(", ")}.`,
+    );
+  });
   return server;
 }
 
@@ -227,10 +79,10 @@ export function createMcpServer(executor: Executor, options: McpServerOptions): 
  * JSON-RPC errors, and the next lines are served.
  */
 export async function serveMcpStdio(
-  executor: Executor,
+  target: McpTarget,
   options: McpServerOptions & { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; maxLineBytes?: number },
 ): Promise<void> {
-  const server = createMcpServer(executor, options);
+  const server = await createMcpServer(target, options);
   const transport = new LineTransport({
     ...(options.input ? { input: options.input as Readable } : {}),
     ...(options.output ? { output: options.output as Writable } : {}),
@@ -240,7 +92,7 @@ export async function serveMcpStdio(
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
   });
-  server.server.onerror = (error) => options.logger?.debug({ err: error.message }, "MCP protocol error");
+  server.onerror = (error) => options.logger?.debug({ err: error.message }, "MCP protocol error");
   await server.connect(transport);
   options.logger?.info({ version: options.version }, "stigmer MCP server on stdio");
   await closed;
@@ -257,7 +109,7 @@ export async function serveMcpStdio(
  * before, in the HTTP server.
  */
 export async function handleMcpHttp(
-  executor: Executor,
+  target: McpTarget,
   options: McpServerOptions,
   req: IncomingMessage,
   res: ServerResponse,
@@ -273,7 +125,8 @@ export async function handleMcpHttp(
     );
     return;
   }
-  const server = createMcpServer(executor, options);
+  const server = await createMcpServer(target, options);
+  const { StreamableHTTPServerTransport } = await loadSdk();
   // No sessionIdGenerator (the SDK's `sessionIdGenerator: undefined`): stateless mode.
   const transport = new StreamableHTTPServerTransport({});
   // Closing the server closes the transport, which aborts every call still running on it.
@@ -323,7 +176,7 @@ const SESSION_IDLE_MS = 30 * 60 * 1000;
 
 interface Session {
   transport: StreamableHTTPServerTransport;
-  server: McpServer;
+  server: Server;
   lastUsed: number;
 }
 
@@ -338,7 +191,7 @@ export class McpHttpEndpoint {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly executor: Executor,
+    private readonly target: McpTarget,
     private readonly options: McpServerOptions,
   ) {
     this.sweeper = setInterval(() => this.sweep(Date.now() - SESSION_IDLE_MS), 60_000);
@@ -365,7 +218,8 @@ export class McpHttpEndpoint {
       await session.transport.handleRequest(req, res, body);
       return;
     }
-    const server = createMcpServer(this.executor, this.options);
+    const server = await createMcpServer(this.target, this.options);
+    const { StreamableHTTPServerTransport } = await loadSdk();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (newId) => {
@@ -401,8 +255,8 @@ export class McpHttpEndpoint {
 /** The `/mcp` handler of the HTTP server: one endpoint (and its sessions) per server. */
 export function mcpHttpHandler(options: McpServerOptions) {
   let endpoint: McpHttpEndpoint | undefined;
-  const handler = (req: IncomingMessage, res: ServerResponse, body: unknown, executor: Executor) => {
-    endpoint ??= new McpHttpEndpoint(executor, options);
+  const handler = (req: IncomingMessage, res: ServerResponse, body: unknown, runner: Runner) => {
+    endpoint ??= new McpHttpEndpoint(runner, options);
     return endpoint.handle(req, res, body);
   };
   handler.close = () => endpoint?.close() ?? Promise.resolve();

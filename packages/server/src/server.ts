@@ -2,28 +2,30 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { isIP } from "node:net";
 import {
-  BusyError,
+  checkRequest,
   decisionJson,
   diagnose,
   ErrorCode,
   type ExecEvent,
-  type ExecRequest,
   type Executor,
   InvalidConfigError,
   isUsageError,
   type Logger,
+  MAX_COMMAND_BYTES,
   ndjsonEncoder,
   StigmerError,
+  WIRE_REQUEST_FIELDS,
 } from "@stigmer/core";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
-import { detectBody, execBody, parseJsonBody } from "./body.js";
-import { DEFAULT_STOP_TIMEOUT_MS, runBounded } from "./bounded.js";
+import { parseJsonBody } from "./body.js";
+import { DEFAULT_STOP_TIMEOUT_MS } from "./bounded.js";
+import { boundedRunner, type Runner, Slots } from "./runner.js";
 
 /** Limits of one server; every one is a flag of `stigmer server start`. */
 export interface ServerLimits {
   /** Largest request body (JSON, stdin included). Default 2 MiB. Larger: 413. */
   bodyBytes: number;
-  /** Largest command line. Default 256 KiB. Larger: 413. */
+  /** Largest command line: at most, and by default, the request limit of 1 MiB. Larger: 413. */
   commandBytes: number;
   /** Commands running at once (HTTP and MCP together). Default 8. More: 429 with Retry-After. */
   concurrency: number;
@@ -43,7 +45,7 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = {
   bodyBytes: 2 * 1024 * 1024,
-  commandBytes: 256 * 1024,
+  commandBytes: MAX_COMMAND_BYTES,
   concurrency: 8,
   maxTimeoutMs: 10 * 60 * 1000,
   requestTimeoutMs: 30_000,
@@ -51,8 +53,11 @@ export const DEFAULT_LIMITS: ServerLimits = {
   stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 };
 
-/** Mounts an MCP endpoint: called for `/mcp` after authentication, with the parsed body; `close` ends its sessions at shutdown. */
-export type McpHttpHandler = ((req: IncomingMessage, res: ServerResponse, body: unknown, executor: Executor) => Promise<void>) & {
+/**
+ * Mounts an MCP endpoint: called for `/mcp` after authentication, with the parsed body and the
+ * server's runner (its concurrency slots, timeout cap and stop timeout); `close` ends its sessions at shutdown.
+ */
+export type McpHttpHandler = ((req: IncomingMessage, res: ServerResponse, body: unknown, runner: Runner) => Promise<void>) & {
   close?: () => Promise<void>;
 };
 
@@ -123,34 +128,6 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Counts running commands against the limit. */
-class Gate {
-  active = 0;
-  private idle: Array<() => void> = [];
-  constructor(readonly limit: number) {}
-  acquire(): () => void {
-    if (this.active >= this.limit) {
-      throw new BusyError(
-        `${this.active} commands are running, the most this server allows (--max-concurrency ${this.limit}): retry shortly.`,
-        {
-          details: { limit: this.limit },
-        },
-      );
-    }
-    this.active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.active--;
-      if (this.active === 0) for (const wake of this.idle.splice(0)) wake();
-    };
-  }
-  whenIdle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
-  }
-}
-
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
 
 /** The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 9110). */
@@ -187,11 +164,18 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     );
   }
   const expected = sha256(options.token);
-  const gate = new Gate(limits.concurrency);
-  const runs = new Set<AbortController>();
-  const bound = (controller: AbortController) => ({ controller, stopTimeoutMs: limits.stopTimeoutMs });
+  // Every command (HTTP and MCP) holds one of the server's slots while it runs, gets the timeout
+  // --max-timeout caps and defaults, and frees its slot within stopTimeoutMs of its stop.
+  const slots = new Slots(limits.concurrency);
+  const runner = slots.limit(boundedRunner(executor, { stopTimeoutMs: limits.stopTimeoutMs, maxTimeoutMs: limits.maxTimeoutMs }));
   let closing: Promise<void> | undefined;
   let allowedHosts = new Set<string>();
+  /** --max-command-bytes, when it is below the request limit (which the request schema enforces): 413. */
+  const checkCommandBytes = (command: string) => {
+    if (Buffer.byteLength(command) > limits.commandBytes) {
+      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
+    }
+  };
 
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
@@ -229,7 +213,8 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
       socket.destroy();
     },
   });
-  // Bodies are checked by hand (body.ts): JSON types without coercion, unknown fields named, no prototype keys.
+  // Bodies are parsed by hand (body.ts: no prototype keys) and checked against core's request
+  // schema: JSON types without coercion, unknown fields named, the same limits as the library.
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, text, done) => {
     try {
@@ -314,13 +299,9 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
   });
 
   app.post("/v1/exec", async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = execBody(request.body);
-    if (Buffer.byteLength(body.command) > limits.commandBytes) {
-      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
-    }
-    const release = gate.acquire();
+    const exec = checkRequest(request.body, { fields: WIRE_REQUEST_FIELDS, where: "the body of POST /v1/exec" });
+    checkCommandBytes(exec.command);
     const controller = new AbortController();
-    runs.add(controller);
     const res = reply.raw;
     // One waiter for the socket to drain at a time, woken by `drain` or `close`: one listener of
     // each per response, however much output goes through.
@@ -337,14 +318,6 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     };
     res.on("close", onClose);
     res.on("drain", resume);
-    const request_: ExecRequest = {
-      command: body.command,
-      ...(body.mode !== undefined ? { mode: body.mode } : {}),
-      ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
-      ...(body.env !== undefined ? { env: body.env } : {}),
-      ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
-      timeoutMs: Math.min(body.timeoutMs ?? executor.config.timeoutMs ?? limits.maxTimeoutMs, limits.maxTimeoutMs),
-    };
     // Events are written as they come; a full socket buffer holds the command's output back
     // (backpressure). The response starts with the first event: errors before it (bad request,
     // no sandbox) get a status and a JSON body instead. The exit event ends the response.
@@ -371,7 +344,7 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
       });
     };
     try {
-      await runBounded(executor.run.bind(executor), request_, { onEvent }, bound(controller));
+      await runner.run({ ...exec, signal: controller.signal }, { onEvent });
     } catch (error) {
       if (!started) throw error;
       const e = StigmerError.isInstance(error) ? error : new StigmerError(ErrorCode.EXECUTION_FAILED, (error as Error).message);
@@ -383,24 +356,20 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
       res.off("close", onClose);
       res.off("drain", resume);
       resume();
-      runs.delete(controller);
-      release();
     }
     if (!res.writableEnded) res.end();
   });
 
   app.post("/v1/detect", async (request) => {
-    const { command } = detectBody(request.body);
-    if (Buffer.byteLength(command) > limits.commandBytes) {
-      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `The command is larger than ${limits.commandBytes} bytes (--max-command-bytes).`);
-    }
-    return decisionJson(await executor.detect(command));
+    const { command } = checkRequest(request.body, { fields: ["command"], where: "the body of POST /v1/detect" });
+    checkCommandBytes(command);
+    return decisionJson(await runner.detect(command));
   });
 
   app.get("/v1/health", async () => {
     // The same diagnosis as `stigmer doctor`: backends, image, Daytona, detector.
     const checks = await diagnose({ config: executor.config, executor, version });
-    return { ok: !checks.some((c) => c.status === "fail"), version, mode: executor.config.mode, running: gate.active, limits, checks };
+    return { ok: !checks.some((c) => c.status === "fail"), version, mode: executor.config.mode, running: slots.active, limits, checks };
   });
 
   const sandboxManager = async () => {
@@ -417,39 +386,12 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
 
   if (options.mcp) {
     const mcp = options.mcp;
-    // MCP tool calls run commands too: they count against the same concurrency limit, and their
-    // slot is freed within stopTimeoutMs of the command's stop whatever its backend does.
-    const run: Executor["run"] = async (req, runOptions) => {
-      const release = gate.acquire();
-      const controller = new AbortController();
-      runs.add(controller);
-      const outer = req.signal;
-      const forward = () => controller.abort(outer?.reason);
-      if (outer?.aborted) forward();
-      else outer?.addEventListener("abort", forward, { once: true });
-      // Capped and defaulted by --max-timeout, as POST /v1/exec is.
-      const timeoutMs = Math.min(req.timeoutMs ?? executor.config.timeoutMs ?? limits.maxTimeoutMs, limits.maxTimeoutMs);
-      try {
-        return await runBounded(executor.run.bind(executor), { ...req, timeoutMs }, runOptions ?? {}, bound(controller));
-      } finally {
-        outer?.removeEventListener("abort", forward);
-        runs.delete(controller);
-        release();
-      }
-    };
-    const limited = new Proxy(executor, {
-      get(target, property) {
-        if (property === "run") return run;
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
     app.route({
       method: ["GET", "POST", "DELETE"],
       url: "/mcp",
       handler: async (request, reply) => {
         reply.hijack();
-        await mcp(request.raw, reply.raw, request.body, limited);
+        await mcp(request.raw, reply.raw, request.body, runner);
       },
     });
   }
@@ -477,16 +419,16 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     host,
     port,
     get running() {
-      return gate.active;
+      return slots.active;
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {
         app.server.close(); // stop accepting; running streams go on
-        if (!(await within(gate.whenIdle(), graceMs))) {
-          logger.warn({ running: gate.active, graceMs }, "grace period over: killing running commands");
-          for (const controller of runs) controller.abort(new Error("The server is shutting down."));
+        if (!(await within(slots.whenIdle(), graceMs))) {
+          logger.warn({ running: slots.active, graceMs }, "grace period over: killing running commands");
+          slots.stopAll(new Error("The server is shutting down."));
           // Every run settles within stopTimeoutMs of its abort (runBounded).
-          await gate.whenIdle();
+          await slots.whenIdle();
         }
         await options.mcp?.close?.();
         await app.close();

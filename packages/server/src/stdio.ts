@@ -1,8 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, JSONRPCMessageSchema, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import type { Logger } from "@stigmer/core";
-import { describeJson } from "./body.js";
+import type { JSONRPCMessage, JSONRPCMessageSchema, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { describeJson, type Logger } from "@stigmer/core";
 
 /** Longest line (one JSON-RPC message) `stigmer mcp` reads: 8 MiB, room for a 1 MiB command however it is escaped. */
 export const MAX_MCP_LINE_BYTES = 8 * 1024 * 1024;
@@ -96,6 +95,8 @@ export class LineTransport implements Transport {
   private initialized = false;
   private readonly initializing = new Set<RequestId>();
   private closed = false;
+  /** The SDK's message schema, loaded by start(): importing this module loads no SDK code. */
+  private messages: typeof JSONRPCMessageSchema | undefined;
 
   constructor(options: LineTransportOptions = {}) {
     this.input = options.input ?? process.stdin;
@@ -105,6 +106,7 @@ export class LineTransport implements Transport {
   }
 
   async start(): Promise<void> {
+    this.messages = (await import("@modelcontextprotocol/sdk/types.js")).JSONRPCMessageSchema;
     this.input.on("data", this.onData);
     this.input.on("end", this.onEnd);
     this.input.on("error", this.onInputError);
@@ -172,7 +174,7 @@ export class LineTransport implements Transport {
       this.refuse(null, JsonRpcError.PARSE_ERROR, `Parse error: the line is not valid JSON (${(error as Error).message}).`);
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
+    const parsed = (this.messages as typeof JSONRPCMessageSchema).safeParse(value);
     if (!parsed.success) {
       this.refuse(requestIdOf(value), JsonRpcError.INVALID_REQUEST, `Invalid Request: ${invalidReason(value)}.`);
       return;

@@ -8,13 +8,15 @@ import { whole } from "./server.js";
 export const MCP_HELP = `Usage: stigmer mcp [--mode MODE] [--allowed-root DIR]... [--stop-timeout SECONDS] [--config FILE] [--log-level LEVEL]
 
 Serves the Model Context Protocol over stdin/stdout, for MCP clients that start their tools as
-processes. Tools: run_command (command, cwd?, mode?, timeout_ms? → output, exit code, where it ran
-and why; progress while it runs; cancelling kills the process tree) and classify_command (command →
-local or sandbox, and why). Configuration as for stigmer run (STIGMER_EXECUTION_MODE, …); logs go
-to stderr (default level error). The HTTP server serves the same tools at /mcp. --allowed-root
-(repeatable) restricts the project directories sandboxed commands may be given. --stop-timeout
-(default 30): once a command should have stopped (its timeout_ms, a cancelled call), how long its
-backend has to report its end before the call is answered with a TIMEOUT error anyway.
+processes. Tools: run_command (command, mode?, cwd?, env?, stdin?, timeoutMs? → output, exit
+code, where it ran and why; progress while it runs; cancelling kills the process tree) and
+classify_command (command → local or sandbox, and why). Arguments are checked as the library
+checks requests: INVALID_REQUEST naming the field (timeout_ms was renamed timeoutMs).
+Configuration as for stigmer run (STIGMER_EXECUTION_MODE, …); logs go to stderr (default level
+error). The HTTP server serves the same tools at /mcp. --allowed-root (repeatable) restricts the
+project directories sandboxed commands may be given. --stop-timeout (default 30): once a command
+should have stopped (its timeoutMs, a cancelled call), how long its backend has to report its end
+before the call is answered with a TIMEOUT error anyway.
 
 JSON-RPC errors: a line that is not JSON gets -32700 (id null); JSON that is not a JSON-RPC 2.0
 message, a line over 8 MiB, or a request other than initialize/ping before initialize gets -32600.

@@ -1,5 +1,13 @@
 import { readFileSync } from "node:fs";
-import { createExecutor, createLogger, InvalidConfigError, InvalidRequestError, type LogLevel, resolveConfig } from "@stigmer/core";
+import {
+  createExecutor,
+  createLogger,
+  InvalidConfigError,
+  InvalidRequestError,
+  type LogLevel,
+  MAX_COMMAND_BYTES,
+  resolveConfig,
+} from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
@@ -21,7 +29,8 @@ start options:
                             project directory that passes the workspace checks)
   --max-concurrency <n>     commands running at once, HTTP and MCP together (default 8; more: 429)
   --max-body-bytes <n>      largest request body (default 2097152; larger: 413)
-  --max-command-bytes <n>   largest command line (default 262144; larger: 413)
+  --max-command-bytes <n>   largest command line (default and most 1048576, the request limit;
+                            larger: 413)
   --max-timeout <seconds>   longest a command may run; caps each request's timeoutMs, MCP calls
                             included (default 600)
   --request-timeout <seconds>  time a client has to send a request's headers and body (default 30;
@@ -115,7 +124,7 @@ async function start(options: Record<string, string | boolean | string[] | undef
       limits: {
         concurrency: whole(options, "max-concurrency", 8, 1, 1024),
         bodyBytes: whole(options, "max-body-bytes", 2 * 1024 * 1024, 1024, 1024 ** 3),
-        commandBytes: whole(options, "max-command-bytes", 256 * 1024, 16, 1024 * 1024),
+        commandBytes: whole(options, "max-command-bytes", MAX_COMMAND_BYTES, 16, MAX_COMMAND_BYTES),
         maxTimeoutMs: whole(options, "max-timeout", 600, 1, 7 * 24 * 3600) * 1000,
         requestTimeoutMs: whole(options, "request-timeout", 30, 0.1, 3600) * 1000,
         keepAliveTimeoutMs: whole(options, "keep-alive-timeout", 5, 0.1, 3600) * 1000,
