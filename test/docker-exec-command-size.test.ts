@@ -61,7 +61,14 @@ describe.each([
     const error = await stigmerErrorOf(
       executeOn(
         backend,
-        { mode: "sandbox", cwd, command: "echo never", env: { BIG: "x".repeat(200_000) } },
+        // Each variable within the request limit (MAX_ENV_ENTRY_BYTES), together over what Linux takes
+        // (ARG_MAX: 2 MiB with the default stack) and under Docker's 4 MiB API message.
+        {
+          mode: "sandbox",
+          cwd,
+          command: "echo never",
+          env: Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`BIG${i}`, "x".repeat(120_000)])),
+        },
         { onEvent: (e) => void events.push(e) },
       ),
     );
