@@ -29,7 +29,7 @@ const project = tempProject();
 afterAll(() => project.cleanup());
 
 interface RunOutput {
-  exit_code: number | null;
+  exitCode: number | null;
   mode: string;
   target: string;
   backend: string;
@@ -37,7 +37,7 @@ interface RunOutput {
   rules?: string[];
   stdout: string;
   stderr: string;
-  timed_out: boolean;
+  timedOut: boolean;
 }
 
 /** A `sleep` whose command line no other test or process has: `countProcesses(marker)` finds it. */
@@ -84,7 +84,7 @@ function exercise(connect: () => Promise<Client>, { perCallCancel = true } = {})
     });
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({
-      exit_code: 3,
+      exitCode: 3,
       stdout: "out\n",
       stderr: "err\n",
       mode: "local",
@@ -97,7 +97,7 @@ function exercise(connect: () => Promise<Client>, { perCallCancel = true } = {})
   it("in auto mode it says why the command ran where it did", async () => {
     const result = await client.callTool({ name: "run_command", arguments: { command: "ls", mode: "auto", cwd: project.dir } });
     const out = result.structuredContent as unknown as RunOutput;
-    expect(out).toMatchObject({ exit_code: 0, mode: "auto", target: "local" });
+    expect(out).toMatchObject({ exitCode: 0, mode: "auto", target: "local" });
     expect(out.rules).toEqual(["local.read"]);
     expect(out.reason).toMatch(/^Local: /);
     expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(
@@ -299,7 +299,7 @@ describe("stigmer mcp (stdio): malformed input", () => {
     expect(await mcp.ask({ jsonrpc: "2.0", id: 3, method: "ping" })).toEqual({ jsonrpc: "2.0", id: 3, result: {} });
     expect(existsSync(marker)).toBe(false);
     await mcp.initialize();
-    expect(await mcp.ask(call(4))).toMatchObject({ id: 4, result: { structuredContent: { exit_code: 0 } } });
+    expect(await mcp.ask(call(4))).toMatchObject({ id: 4, result: { structuredContent: { exitCode: 0 } } });
     expect(existsSync(marker)).toBe(true);
     expect((await mcp.close()).code).toBe(0);
   });
@@ -348,7 +348,7 @@ describe("stigmer mcp (stdio): malformed input", () => {
       );
       for (const result of results) {
         if (result.isError) expect((result.content as Array<{ text: string }>)[0]?.text).toMatch(/^[A-Z_]+: /);
-        else expect(result.structuredContent).toMatchObject({ exit_code: 0, stdout: "big-ok\n" });
+        else expect(result.structuredContent).toMatchObject({ exitCode: 0, stdout: "big-ok\n" });
       }
       const tooBig = await client.callTool({ name: "run_command", arguments: { command: "x".repeat(MAX_COMMAND_BYTES + 1) } });
       expect(tooBig.isError).toBe(true);

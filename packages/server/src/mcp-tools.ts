@@ -22,9 +22,9 @@ const PROGRESS_MIN_GAP_MS = 250;
 const RUN_OUTPUT_SCHEMA = {
   type: "object",
   properties: {
-    exit_code: { type: ["integer", "null"], description: "The command's exit code; null when it was ended by a signal" },
+    exitCode: { type: ["integer", "null"], description: "The command's exit code; null when it was ended by a signal" },
     signal: { type: ["string", "null"] },
-    timed_out: { type: "boolean" },
+    timedOut: { type: "boolean" },
     cancelled: { type: "boolean" },
     mode: { type: "string", enum: [...EXECUTION_MODES], description: "The mode that was asked for" },
     target: { type: "string", enum: ["local", "sandbox"], description: "Where it actually ran" },
@@ -34,9 +34,9 @@ const RUN_OUTPUT_SCHEMA = {
     stdout: { type: "string" },
     stderr: { type: "string" },
     truncated: { type: "boolean", description: "True when output beyond the retained head and tail was left out" },
-    duration_ms: { type: "number" },
+    durationMs: { type: "number" },
   },
-  required: ["exit_code", "signal", "timed_out", "cancelled", "mode", "target", "backend", "stdout", "stderr", "truncated", "duration_ms"],
+  required: ["exitCode", "signal", "timedOut", "cancelled", "mode", "target", "backend", "stdout", "stderr", "truncated", "durationMs"],
 } as const;
 
 const CLASSIFY_OUTPUT_SCHEMA = {
@@ -161,9 +161,9 @@ async function runCommand(runner: Runner, options: ToolOptions, args: unknown, e
     const stderr = captures ? captures.stderr.text() : result.stderr;
     const truncated = captures ? captures.stdout.truncated || captures.stderr.truncated : result.truncated;
     const structured = {
-      exit_code: result.exitCode,
+      exitCode: result.exitCode,
       signal: result.signal,
-      timed_out: result.timedOut,
+      timedOut: result.timedOut,
       cancelled: result.cancelled,
       mode: result.mode,
       target: result.target,
@@ -172,7 +172,7 @@ async function runCommand(runner: Runner, options: ToolOptions, args: unknown, e
       stdout,
       stderr,
       truncated,
-      duration_ms: Math.round(result.durationMs),
+      durationMs: Math.round(result.durationMs),
     };
     const how = result.timedOut ? "timed out" : result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     const where = `ran ${result.target === "local" ? "on the host" : "in the sandbox"} (mode ${result.mode}, backend ${result.backend})${
