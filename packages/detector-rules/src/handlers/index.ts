@@ -4,7 +4,7 @@ import { database } from "./db.js";
 import { archiver, chmod, compress, copy, dd, extract, lastOutput, rm, tar, tee, zip } from "./files.js";
 import { fd, find } from "./find.js";
 import { git, gitConfig } from "./git.js";
-import { denoRun, frameworkShell, ghc, interpreter, python, repl } from "./interpreters.js";
+import { denoRun, interpreter } from "./interpreters.js";
 import { capture, exiftool, ffmpeg, latexmk } from "./media.js";
 import { grpc, http, loadTest, lookup, netcat, remoteCopy, scanTarget, ssh, sshKeygen, tlsClient } from "./network.js";
 import {
@@ -21,6 +21,8 @@ import {
   uvRun,
   yarnNode,
 } from "./packages.js";
+import { python } from "./python.js";
+import { frameworkShell, ghc, repl } from "./repl.js";
 import { alias, cd, declare, printf, read, set, shopt, unknownVariables, unset } from "./session.js";
 import {
   busybox,
