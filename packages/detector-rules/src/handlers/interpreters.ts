@@ -27,6 +27,16 @@ export function onlyInformational(ctx: ToolContext, extra?: RegExp): boolean {
   return true;
 }
 
+/**
+ * A word of an interpreter's command line that is not a literal: it may be an option (`$OPT`),
+ * which fails closed; one with a literal start that is not a dash names the script.
+ */
+export function nonLiteralWord(ctx: ToolContext, a: Arg, program: string, language: ScriptLanguage): void {
+  if (!a.globbed && (a.prefix === "" || a.prefix.startsWith("-")))
+    return ctx.find("exec.dynamic-word", `passes \`${a.text}\` to ${program}, which is not a literal`);
+  return ctx.runFile(a, language);
+}
+
 /** Commands of Python app frameworks that start a REPL (Django, Flask, Celery, Scrapy, Jupyter). */
 export const FRAMEWORK_SHELLS = /^(shell|dbshell|shell_plus|console|qtconsole|repl)$/;
 
@@ -207,11 +217,7 @@ export function interpreter(ctx: ToolContext): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as Arg;
     const v = a.value;
-    if (v === undefined) {
-      if (!a.globbed && (a.prefix === "" || a.prefix.startsWith("-")))
-        return ctx.find("exec.dynamic-word", `passes \`${a.text}\` to ${ctx.inv.program}, which is not a literal`);
-      return ctx.runFile(a, spec.language);
-    }
+    if (v === undefined) return nonLiteralWord(ctx, a, ctx.inv.program, spec.language);
     if (v === "--") {
       if (!sawCode) return scriptOf(ctx, args[i + 1], spec);
       break;

@@ -4,7 +4,7 @@
 // interpreter's program (version-only runs, scripts) are in interpreters.ts.
 import type { ToolContext } from "../engine/context.js";
 import { type Arg, syntheticArg } from "../engine/words.js";
-import { onlyInformational, script } from "./interpreters.js";
+import { nonLiteralWord, onlyInformational, script } from "./interpreters.js";
 
 /** Python's command line: `-c CODE` and `-m MODULE` end the options; `-W`/`-X` take a value; short options cluster. */
 export function python(ctx: ToolContext): void {
@@ -20,11 +20,7 @@ export function python(ctx: ToolContext): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as Arg;
     const v = a.value;
-    if (v === undefined) {
-      if (!a.globbed && (a.prefix === "" || a.prefix.startsWith("-")))
-        return ctx.find("exec.dynamic-word", `passes \`${a.text}\` to python, which is not a literal`);
-      return ctx.runFile(a, "python");
-    }
+    if (v === undefined) return nonLiteralWord(ctx, a, "python", "python");
     if (v === "-") return ctx.stdinCode("python");
     if (v === "--") return script(ctx, args[i + 1], "python", args.slice(i + 2));
     if (v.startsWith("--")) {

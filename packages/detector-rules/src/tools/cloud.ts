@@ -1,9 +1,8 @@
 import type { FindingId } from "../findings.js";
-import type { OptionEffect, Tool } from "./spec.js";
+import { type Tool, values } from "./spec.js";
 
 /** Cloud and forge CLIs: reads are local; anything that creates, changes or deletes remote state is not. */
 
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 const read: FindingId = "local.read";
 
 export const tools: Tool[] = [

@@ -1,9 +1,8 @@
 import type { FindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type Tool, values } from "./spec.js";
 
 /** Containers, clusters and infrastructure as code: queries are read; anything that changes state is clause 2. */
 
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 const read: FindingId = "local.read";
 const change: FindingId = "infra.change";
 

@@ -1,8 +1,6 @@
-import type { OptionEffect, Tool } from "./spec.js";
+import { type OptionEffect, type Tool, values } from "./spec.js";
 
 /** Database clients: escapes to the shell and file writes anywhere; writes only on another server. */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 const CLIENT_OPTIONS: Record<string, OptionEffect> = {
   ...values(

@@ -1,8 +1,6 @@
-import type { OptionEffect, Tool } from "./spec.js";
+import { type OptionEffect, type Tool, values } from "./spec.js";
 
 /** Tools that create, change, move or delete files: every path they touch is judged. */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 /** latexmk's options: the engine commands run through the shell; `-e` is Perl; output directories are written. */
 const LATEXMK_OPTIONS: Record<string, OptionEffect> = Object.fromEntries(

@@ -1,5 +1,5 @@
 import type { SandboxFindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type OptionEffect, type Tool, values } from "./spec.js";
 
 /**
  * git: the verbs that are local (read-only or recoverable), the ones that are not, and every
@@ -150,8 +150,6 @@ export const GIT_CONFIG_KEYS: Readonly<Record<string, GitConfigEffect>> = {
   "core.bare": "safe",
 };
 
-const gitValue = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
-
 /** Options of `git` itself, before the verb. */
 const GLOBAL_OPTIONS: Record<string, OptionEffect> = {
   "-C": "cwd",
@@ -185,11 +183,11 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     is: "local.read",
     options: {
       "--output": "write",
-      ...gitValue("-n", "--max-count", "--skip", "--since", "--until", "--author", "--grep", "--format", "--pretty", "-L", "--date"),
+      ...values("-n", "--max-count", "--skip", "--since", "--until", "--author", "--grep", "--format", "--pretty", "-L", "--date"),
     },
   },
-  show: { is: "local.read", options: { "--output": "write", ...gitValue("--format", "--pretty") } },
-  diff: { is: "local.read", options: { "--output": "write", ...gitValue("-U", "--unified", "--diff-filter") } },
+  show: { is: "local.read", options: { "--output": "write", ...values("--format", "--pretty") } },
+  diff: { is: "local.read", options: { "--output": "write", ...values("-U", "--unified", "--diff-filter") } },
   "diff-tree": read,
   "diff-files": read,
   "diff-index": read,
@@ -208,7 +206,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     is: "local.read",
     verbs: { show: read, exists: read, list: read, expire: discard, delete: discard },
     bare: "local.read",
-    options: gitValue("-n", "--max-count", "--format", "--pretty", "--date", "--since", "--until", "--grep"),
+    options: values("-n", "--max-count", "--format", "--pretty", "--date", "--since", "--until", "--grep"),
   },
   whatchanged: read,
   "name-rev": read,
@@ -241,7 +239,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     options: {
       "-o": "write",
       "--output-directory": "write",
-      ...gitValue("--subject-prefix", "--to", "--cc", "--from", "--in-reply-to", "--base", "-v", "--reroll-count"),
+      ...values("--subject-prefix", "--to", "--cc", "--from", "--in-reply-to", "--base", "-v", "--reroll-count"),
     },
   },
   bundle: {
@@ -253,7 +251,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   commit: {
     is: "local.git",
     handler: "git",
-    options: gitValue(
+    options: values(
       "-m",
       "--message",
       "-F",
@@ -276,7 +274,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   },
   branch: {
     is: "local.git",
-    options: gitValue(
+    options: values(
       "-u",
       "--set-upstream-to",
       "--contains",
@@ -293,20 +291,20 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   checkout: {
     is: "local.git",
     handler: "git",
-    options: gitValue("-b", "-B", "--orphan", "--conflict", "--pathspec-from-file"),
+    options: values("-b", "-B", "--orphan", "--conflict", "--pathspec-from-file"),
     when: [{ if: ["-f", "--force"], is: discard }],
   },
   switch: {
     is: "local.git",
     handler: "git",
-    options: gitValue("-c", "-C", "--create", "--force-create", "--orphan", "--conflict"),
+    options: values("-c", "-C", "--create", "--force-create", "--orphan", "--conflict"),
     when: [{ if: ["-f", "--force", "--discard-changes"], is: discard }],
   },
-  restore: { is: "local.git", handler: "git", options: gitValue("-s", "--source", "--conflict", "--pathspec-from-file") },
+  restore: { is: "local.git", handler: "git", options: values("-s", "--source", "--conflict", "--pathspec-from-file") },
   merge: {
     is: "local.git",
     handler: "git",
-    options: gitValue("-m", "-s", "--strategy", "-X", "--strategy-option", "-F", "--file", "--into-name", "--cleanup"),
+    options: values("-m", "-s", "--strategy", "-X", "--strategy-option", "-F", "--file", "--into-name", "--cleanup"),
   },
   rebase: {
     is: "local.git",
@@ -314,7 +312,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     options: {
       "-x": "shell",
       "--exec": "shell",
-      ...gitValue("--onto", "-s", "--strategy", "-X", "--strategy-option", "--whitespace", "-C"),
+      ...values("--onto", "-s", "--strategy", "-X", "--strategy-option", "--whitespace", "-C"),
     },
   },
   // `--keep` and `--merge` refuse to overwrite uncommitted changes: only `--hard` discards them.
@@ -335,14 +333,14 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       drop: discard,
       clear: discard,
     },
-    options: gitValue("-m", "--message", "--pathspec-from-file"),
+    options: values("-m", "--message", "--pathspec-from-file"),
   },
-  "cherry-pick": { is: "local.git", handler: "git", options: gitValue("-m", "--mainline", "-s", "--strategy", "-X", "--strategy-option") },
-  revert: { is: "local.git", handler: "git", options: gitValue("-m", "--mainline", "-s", "--strategy", "-X", "--strategy-option") },
+  "cherry-pick": { is: "local.git", handler: "git", options: values("-m", "--mainline", "-s", "--strategy", "-X", "--strategy-option") },
+  revert: { is: "local.git", handler: "git", options: values("-m", "--mainline", "-s", "--strategy", "-X", "--strategy-option") },
   am: {
     is: "local.git",
     handler: "git",
-    options: gitValue("-p", "-C", "--directory", "--exclude", "--include", "--patch-format", "--resolvemsg"),
+    options: values("-p", "-C", "--directory", "--exclude", "--include", "--patch-format", "--resolvemsg"),
   },
   apply: {
     is: "local.git",
@@ -358,10 +356,10 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   },
   mv: "local.git",
   rm: { is: "local.git", handler: "git" },
-  clean: { is: discard, when: [{ if: ["-n", "--dry-run"], is: "local.read" }], options: gitValue("-e", "--exclude") },
+  clean: { is: discard, when: [{ if: ["-n", "--dry-run"], is: "local.read" }], options: values("-e", "--exclude") },
   tag: {
     is: "local.git",
-    options: gitValue(
+    options: values(
       "-m",
       "--message",
       "-F",
@@ -378,7 +376,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       "--cleanup",
     ),
   },
-  notes: { is: "local.git", options: gitValue("-m", "-F", "--ref", "-C", "-c") },
+  notes: { is: "local.git", options: values("-m", "-F", "--ref", "-C", "-c") },
   init: {
     is: "local.git",
     positionals: "write",
@@ -416,7 +414,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     bare: "local.read",
     verbs: {
       list: read,
-      add: { is: "local.git", handler: "git", options: gitValue("-b", "-B", "--reason") },
+      add: { is: "local.git", handler: "git", options: values("-b", "-B", "--reason") },
       prune: gitLocal,
       lock: gitLocal,
       unlock: gitLocal,
@@ -464,9 +462,9 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       status: read,
       summary: read,
       init: gitLocal,
-      update: { is: "local.network-read", options: gitValue("--reference", "--depth", "-j", "--jobs", "--filter") },
+      update: { is: "local.network-read", options: values("--reference", "--depth", "-j", "--jobs", "--filter") },
       sync: gitLocal,
-      add: { is: "local.network-read", options: gitValue("-b", "--branch", "--name", "--reference", "--depth") },
+      add: { is: "local.network-read", options: values("-b", "--branch", "--name", "--reference", "--depth") },
       deinit: { is: "local.git", when: [{ if: ["-f", "--force"], is: discard }] },
       absorbgitdirs: gitLocal,
       "set-branch": gitLocal,
@@ -504,7 +502,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
     is: "local.network-read",
     options: {
       ...PACK_PROGRAMS,
-      ...gitValue(
+      ...values(
         "--depth",
         "--deepen",
         "--shallow-since",
@@ -523,7 +521,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   },
   pull: {
     is: "local.network-read",
-    options: { ...PACK_PROGRAMS, ...gitValue("--depth", "-s", "--strategy", "-X", "--strategy-option", "-j", "--jobs") },
+    options: { ...PACK_PROGRAMS, ...values("--depth", "-s", "--strategy", "-X", "--strategy-option", "-j", "--jobs") },
     handler: "git",
   },
   clone: {
@@ -538,7 +536,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       "--separate-git-dir": "write",
       "--reference": "value",
       "--reference-if-able": "value",
-      ...gitValue(
+      ...values(
         "-b",
         "--branch",
         "--depth",
@@ -574,7 +572,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
       "-v": read,
       "--verbose": read,
     },
-    options: gitValue("-t", "-m", "--mirror"),
+    options: values("-t", "-m", "--mirror"),
   },
   push: "remote.change",
   "send-email": "net.upload",
@@ -595,7 +593,7 @@ const VERBS: Record<string, Level | import("../findings.js").FindingId> = {
   config: {
     is: "local.git",
     handler: "git-config",
-    options: { ...gitValue("--type", "--default", "--comment", "--blob", "--value", "--url"), "-f": "value", "--file": "value" },
+    options: { ...values("--type", "--default", "--comment", "--blob", "--value", "--url"), "-f": "value", "--file": "value" },
   },
 };
 

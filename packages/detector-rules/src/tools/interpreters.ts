@@ -1,11 +1,9 @@
-import type { OptionEffect, Tool } from "./spec.js";
+import { type Tool, values } from "./spec.js";
 
 /**
  * Interpreters: inline code is analysed, scripts are project code (judged by content when the line
  * wrote them), and no program at all means the program comes from standard input.
  */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 export const tools: Tool[] = [
   {

@@ -1,13 +1,11 @@
 import type { FindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type OptionEffect, type Tool, values } from "./spec.js";
 
 /**
  * JavaScript package managers and tools. Deny by default: every verb is listed; installing,
  * linking, publishing and launchers are not local; reading, running project scripts and real dry
  * runs are.
  */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 /** Options every npm verb accepts. */
 const NPM_OPTIONS: Record<string, OptionEffect> = {

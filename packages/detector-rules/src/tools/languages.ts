@@ -1,9 +1,8 @@
 import type { FindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type Tool, values } from "./spec.js";
 
 /** Toolchains of compiled and other languages: builds and tests are project code; installs are clause 1. */
 
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 const read: FindingId = "local.pkg-read";
 const code: FindingId = "local.project-code";
 

@@ -1,8 +1,6 @@
-import type { OptionEffect, Tool } from "./spec.js";
+import { type OptionEffect, type Tool, values } from "./spec.js";
 
 /** HTTP clients, remote shells and copies, raw sockets, lookups, tunnels, mail. */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 const CURL_VALUES = values(
   "-H",

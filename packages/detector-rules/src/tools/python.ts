@@ -1,9 +1,8 @@
 import type { FindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type OptionEffect, type Tool, values } from "./spec.js";
 
 /** Python packaging and tooling. pip's and uv's dry runs build downloaded sources, so they stay clause 1. */
 
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 const read: FindingId = "local.pkg-read";
 
 const PIP_VERBS: Record<string, Level | FindingId> = {

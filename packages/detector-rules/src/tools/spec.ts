@@ -137,3 +137,8 @@ export type CodeLanguageEffect = `code:${CodeLanguage}`;
 export function takesValue(effect: OptionEffect): boolean {
   return typeof effect === "string" || "values" in effect;
 }
+
+/** Options that take a value and do nothing else with it (`--name VALUE`): the common entry of an options table. */
+export function values(...names: string[]): Record<string, OptionEffect> {
+  return Object.fromEntries(names.map((n) => [n, "value" as const]));
+}

@@ -1,9 +1,8 @@
 import type { FindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type Tool, values } from "./spec.js";
 
 /** System package managers, services, the kernel, users, the network, processes. */
 
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 const read: FindingId = "local.pkg-read";
 const admin: FindingId = "sys.admin";
 

@@ -1,12 +1,10 @@
 import type { FindingId } from "../findings.js";
-import type { Level, OptionEffect, Tool } from "./spec.js";
+import { type Level, type OptionEffect, type Tool, values } from "./spec.js";
 
 /**
  * Standard utilities that read (or print) and change nothing, and the options through which some
  * of them write a file or run a program.
  */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 const READ_ONLY = `
 ls ll la dir vdir cat tac head tail wc cut tr uniq-count comm paste join nl fold fmt rev pr expand unexpand numfmt factor

@@ -1,12 +1,10 @@
 import type { FindingId } from "../findings.js";
-import type { OptionEffect, Tool } from "./spec.js";
+import { type OptionEffect, type Tool, values } from "./spec.js";
 
 /**
  * Wrappers run another command: it is judged as itself (`command: N` is where it starts). Some
  * wrappers are findings of their own (`sudo` is clause 3), and some run a string through a shell.
  */
-
-const values = (...names: string[]): Record<string, OptionEffect> => Object.fromEntries(names.map((n) => [n, "value" as const]));
 
 /** Options of the tmux commands that start a shell command (`-c DIR` is their start directory). */
 const TMUX_NEW: Record<string, OptionEffect> = values("-s", "-n", "-c", "-x", "-y", "-t", "-e", "-F", "-l", "-f");
