@@ -1,5 +1,5 @@
 import { createExecutor, type Decision, decisionJson, type Executor, resolveConfig, StigmerError } from "@stigmer/core";
-import { type OptionSpec, parseArgs } from "../args.js";
+import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 
@@ -33,13 +33,7 @@ export async function detectCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${DETECT_HELP}\n`);
       return 0;
     }
-    const config = resolveConfig({
-      flags: {
-        ...(options.config !== undefined ? { config: options.config as string } : {}),
-        ...(options["log-level"] !== undefined ? { logLevel: options["log-level"] as string } : {}),
-      },
-      defaults: { logLevel: "error" },
-    });
+    const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
     const executor = createExecutor({ config, modules: bundledPlugins });
     const cwd = (options.cwd as string | undefined) ?? process.cwd();
     try {
