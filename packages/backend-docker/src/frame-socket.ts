@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { writeOrWait } from "@stigmer/core";
 import { encodeFrame } from "./frames.js";
 
 export interface AgentFrame {
@@ -84,17 +85,8 @@ export class FrameSocket implements AsyncIterable<AgentFrame> {
 
   /** Writes one frame; resolves once the socket can take more. */
   send(type: number, payload?: Uint8Array | string): Promise<void> {
-    if (this.socket.destroyed || !this.socket.writable) return Promise.resolve();
-    if (this.socket.write(encodeFrame(type, payload))) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        resolve();
-      };
-      this.socket.on("drain", done);
-      this.socket.on("close", done);
-    });
+    if (!this.socket.writable) return Promise.resolve();
+    return writeOrWait(this.socket, encodeFrame(type, payload)) ?? Promise.resolve();
   }
 
   sendJson(type: number, value: unknown): Promise<void> {

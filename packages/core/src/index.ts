@@ -51,7 +51,7 @@ export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, sc
 export { decisionJson, ndjsonEncoder } from "./ndjson.js";
 export { OutputCapture } from "./output-capture.js";
 export { ownerAlive, PROCESS_OWNER } from "./owner.js";
-export { pipeToSink } from "./pipe-to-sink.js";
+export { pipeToSink, writeOrWait } from "./pipe-to-sink.js";
 export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
 export {
   BUNDLED_PLUGINS,

@@ -63,3 +63,23 @@ export function pipeToSink(
     exited.then(onExit, onExit);
   });
 }
+
+/**
+ * Writes `chunk` to `stream` with backpressure: `undefined` when the stream can take more at once
+ * (no promise to await on the hot path), else a promise that resolves once it drains, fails or
+ * closes. Nothing is written to a stream that is already destroyed or has failed.
+ */
+export function writeOrWait(
+  stream: NodeJS.WritableStream & { destroyed?: boolean; errored?: unknown },
+  chunk: string | Uint8Array,
+): Promise<void> | undefined {
+  if (stream.destroyed || stream.errored) return undefined;
+  if (stream.write(chunk)) return undefined;
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done).off("error", done).off("close", done);
+      resolve();
+    };
+    stream.on("drain", done).on("error", done).on("close", done);
+  });
+}

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, JSONRPCMessageSchema, RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { describeJson, type Logger } from "@stigmer/core";
+import { describeJson, type Logger, writeOrWait } from "@stigmer/core";
 
 /** Longest line (one JSON-RPC message) `stigmer mcp` reads: 8 MiB, room for a 1 MiB command however it is escaped. */
 export const MAX_MCP_LINE_BYTES = 8 * 1024 * 1024;
@@ -201,17 +201,8 @@ export class LineTransport implements Transport {
   }
 
   private write(text: string): Promise<void> {
-    if (this.closed || this.output.destroyed) return Promise.resolve();
-    if (this.output.write(text)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.output.off("drain", done);
-        this.output.off("close", done);
-        resolve();
-      };
-      this.output.on("drain", done);
-      this.output.on("close", done);
-    });
+    if (this.closed) return Promise.resolve();
+    return writeOrWait(this.output, text) ?? Promise.resolve();
   }
 
   send(message: JSONRPCMessage): Promise<void> {

@@ -1,5 +1,5 @@
 import { fstatSync } from "node:fs";
-import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, resolveConfig } from "@stigmer/core";
+import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, resolveConfig, writeOrWait } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { ProgressRenderer } from "../progress-renderer.js";
@@ -55,23 +55,6 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGABRT: 6,
   SIGSEGV: 11,
 };
-
-/**
- * Writes to a stream and resolves when it can take more (stdout backpressure reaches the command),
- * or once the stream has failed (its reader went away: see onOutputGone). Nothing is written to a
- * stream that has failed.
- */
-function write(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> | undefined {
-  if (stream.destroyed || stream.errored) return undefined;
-  if (stream.write(data)) return undefined;
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off("drain", done).off("error", done).off("close", done);
-      resolve();
-    };
-    stream.on("drain", done).on("error", done).on("close", done);
-  });
-}
 
 /** Tells the user what a sync kept out of the project, and why (the command's output stays untouched). */
 function reportWorkspace(result: ExecResult): void {
@@ -155,11 +138,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
         },
         {
           onEvent: (event) => {
-            if (json) return write(process.stdout, encode(event));
+            if (json) return writeOrWait(process.stdout, encode(event));
             if (event.type === "progress") return progress.update(event);
             progress.finish();
-            if (event.type === "stdout") return write(process.stdout, event.data);
-            else if (event.type === "stderr") return write(process.stderr, event.data);
+            if (event.type === "stdout") return writeOrWait(process.stdout, event.data);
+            else if (event.type === "stderr") return writeOrWait(process.stderr, event.data);
             return undefined;
           },
         },
