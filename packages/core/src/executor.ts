@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import { type DependencyContainer, type InjectionToken, inject, injectable } from "tsyringe";
-import { shutdownController } from "./abort.js";
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
 import type { Decision, DetectionContext, Detector } from "./detector.js";
@@ -14,6 +13,8 @@ import {
 } from "./errors.js";
 import { EventChannel } from "./event-channel.js";
 import { instantiatePlugin, type PluginInstance } from "./instantiate-plugin.js";
+import { RunTracker } from "./kit/run-tracker.js";
+import { within } from "./kit/sleep.js";
 import { type Logger, scrubSecrets } from "./logger.js";
 import { stigmerInstallDirs } from "./own-install.js";
 import type { StigmerPlugin } from "./plugin.js";
@@ -52,9 +53,10 @@ type LoadedPlugin<T> = PluginInstance<T>;
 export class Executor implements AsyncDisposable {
   private readonly backends = new Map<string, Promise<LoadedPlugin<Backend>>>();
   private detectorPlugin: Promise<LoadedPlugin<Detector>> | undefined;
-  private readonly shutdown = shutdownController();
-  private readonly running = new Set<Promise<unknown>>();
-  private disposed: Promise<void> | undefined;
+  private readonly runs = new RunTracker({
+    disposed: "This executor has been disposed: create a new one.",
+    shutdownReason: new BackendUnavailableError("The executor is shutting down."),
+  });
 
   constructor(
     @inject(ConfigToken) readonly config: StigmerConfig,
@@ -69,12 +71,7 @@ export class Executor implements AsyncDisposable {
    * `SANDBOX_UNAVAILABLE`, `BACKEND_UNAVAILABLE`, `PLUGIN_LOAD_FAILED`, `CAPABILITY_UNSUPPORTED`, …
    */
   run(request: ExecRequest, options: RunOptions = {}): Promise<ExecResult> {
-    if (this.disposed) return Promise.reject(new BackendUnavailableError("This executor has been disposed: create a new one."));
-    const task = this.runNow(request, options);
-    this.running.add(task);
-    const forget = () => this.running.delete(task);
-    task.then(forget, forget);
-    return task;
+    return this.runs.run(undefined, () => this.runNow(request, options));
   }
 
   /**
@@ -184,15 +181,12 @@ export class Executor implements AsyncDisposable {
 
   /** Kills running commands, then disposes every plugin (backends reclaim their sandboxes). Idempotent. */
   dispose(): Promise<void> {
-    this.disposed ??= (async () => {
-      this.shutdown.abort(new BackendUnavailableError("The executor is shutting down."));
-      // Runs end within their stop grace (run-on-backend.ts); a plugin's own dispose gets the same.
-      await Promise.allSettled([...this.running]);
+    // Runs end within their stop grace of the shutdown (run-on-backend.ts); a plugin's own dispose gets the same.
+    return this.runs.dispose(async () => {
       const loaded = await Promise.allSettled([...this.backends.values(), ...(this.detectorPlugin ? [this.detectorPlugin] : [])]);
-      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? withinGrace(r.value.dispose()) : undefined)));
+      await Promise.allSettled(loaded.map((r) => (r.status === "fulfilled" ? within(r.value.dispose(), STOP_GRACE_MS) : undefined)));
       for (const r of loaded) if (r.status === "fulfilled") workspaceMirrorsOf(r.value.instance as object).close();
-    })();
-    return this.disposed;
+    });
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -229,7 +223,7 @@ export class Executor implements AsyncDisposable {
         outputLimitBytes: this.config.outputLimitBytes,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(workspace ? { workspace } : {}),
-        shutdownSignal: this.shutdown.signal,
+        shutdownSignal: this.runs.signal,
       });
       this.logExecution(valid, { result });
       return result;
@@ -376,10 +370,4 @@ export class Executor implements AsyncDisposable {
       this.logger[level]({ ...record, code, error: message, durationMs: Math.round(outcome.durationMs ?? 0) }, "execution failed");
     }
   }
-}
-
-/** Waits for `task`, at most {@link STOP_GRACE_MS}: a plugin that never finishes disposing does not hold its owner. */
-function withinGrace(task: Promise<unknown>): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([task, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]).finally(() => clearTimeout(timer));
 }

@@ -47,6 +47,7 @@ export {
   redactCredentials,
   redactUrl,
 } from "./host-trust.js";
+export * from "./kit/index.js";
 export { type CreateLoggerOptions, createLogger, type Logger, REDACTED_PATHS, scrubSecrets } from "./logger.js";
 export { decisionJson, ndjsonEncoder } from "./ndjson.js";
 export { OutputCapture } from "./output-capture.js";
