@@ -1,7 +1,37 @@
-import type { StigmerConfig, WorkspaceStrategy } from "@stigmer/core";
+import { CA_VARIABLES, type StigmerConfig, sandboxLabels, type WorkspaceStrategy } from "@stigmer/core";
 import type Docker from "dockerode";
 import type { ResolvedDockerOptions } from "./docker-options.js";
 import { AGENT_PATH, CA_BUNDLE, CHANNEL_PATH, KEEPER_SCRIPT, TRUST_PATH } from "./keeper.js";
+import { LABELS } from "./labels.js";
+
+/** What a sandbox container's labels record: how `stigmer sandbox ls|prune`, adoption and the reaper find and judge it. */
+export interface ContainerLabelsInput {
+  key: string;
+  image: string;
+  /** Host project directory. */
+  root: string;
+  strategy: WorkspaceStrategy;
+  ttlSeconds: number;
+  cleanup: boolean;
+  /** Host state directory of the sandbox (record, channel). */
+  stateDir: string;
+  /** Id of the engine endpoint. */
+  engine: string;
+  /** ISO time of creation. */
+  created: string;
+}
+
+/** The labels of a container this process creates: core's sandbox labels (owner: this process) and Docker's own. */
+export function containerLabels(input: ContainerLabelsInput): Record<string, string> {
+  return {
+    ...sandboxLabels({ key: input.key, workspace: input.root, ttlSeconds: input.ttlSeconds, cleanup: input.cleanup }),
+    [LABELS.image]: input.image,
+    [LABELS.strategy]: input.strategy,
+    [LABELS.stateDir]: input.stateDir,
+    [LABELS.engine]: input.engine,
+    [LABELS.created]: input.created,
+  };
+}
 
 /** Everything that decides what a sandbox container looks like. */
 export interface ContainerSpecInput {
@@ -52,15 +82,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
   }
   const env = { ...input.env };
   if (input.trustDir) {
-    for (const name of [
-      "SSL_CERT_FILE",
-      "NODE_EXTRA_CA_CERTS",
-      "REQUESTS_CA_BUNDLE",
-      "CURL_CA_BUNDLE",
-      "GIT_SSL_CAINFO",
-      "PIP_CERT",
-      "AWS_CA_BUNDLE",
-    ]) {
+    for (const name of CA_VARIABLES) {
       env[name] = CA_BUNDLE;
     }
   }

@@ -6,7 +6,6 @@ import {
   type BackendExit,
   type BackendHealth,
   type BackendRequest,
-  BackendUnavailableError,
   CancelledError,
   ConfigToken,
   checkWorkspaceRoot,
@@ -17,10 +16,10 @@ import {
   LoggerToken,
   type OutputSink,
   PluginOptionsToken,
+  RunTracker,
   type SandboxManager,
   type StigmerConfig,
   StigmerError,
-  shutdownController,
   type WorkspaceSession,
   workspaceMirrorsOf,
 } from "@stigmer/core";
@@ -34,8 +33,9 @@ import { type EngineApi, engineApi, loadDockerode } from "./engine-api.js";
 import { runViaExec } from "./exec-runner.js";
 import { type SandboxEnvironment, sandboxEnvironment } from "./sandbox-env.js";
 import { SandboxGoneError, SandboxLostError } from "./sandbox-errors.js";
-import { LEFTOVER_PIDS, type Sandbox, SandboxPool, saturated } from "./sandbox-pool.js";
+import { type Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { engineDir, engineId } from "./sandbox-state.js";
+import { LEFTOVER_PIDS, saturated } from "./saturation.js";
 
 /** agent/ of this package, from src/, dist/ or dist/bundle/. */
 function agentDir(): string {
@@ -77,9 +77,7 @@ export class DockerBackend implements Backend {
   private readonly environment: SandboxEnvironment;
   private readonly pool: SandboxPool;
   private reachable: Promise<void> | undefined;
-  private disposed = false;
-  private readonly running = new Set<Promise<unknown>>();
-  private readonly shutdown = shutdownController();
+  private readonly runs = new RunTracker({ disposed: "The docker backend has been disposed." });
 
   constructor(
     @inject(ConfigToken) private readonly config: StigmerConfig,
@@ -177,13 +175,8 @@ export class DockerBackend implements Backend {
   }
 
   exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    if (this.disposed) return Promise.reject(new BackendUnavailableError("The docker backend has been disposed."));
     // Dispose stops running commands the same way a cancellation does.
-    const task = this.run({ ...request, signal: AbortSignal.any([request.signal, this.shutdown.signal]) }, output);
-    this.running.add(task);
-    const forget = () => this.running.delete(task);
-    task.then(forget, forget);
-    return task;
+    return this.runs.run(request.signal, (signal) => this.run({ ...request, signal }, output));
   }
 
   private workspaceOf(request: BackendRequest): WorkspaceSession {
@@ -201,7 +194,7 @@ export class DockerBackend implements Backend {
     // outside) is recreated once; a command that had started is never run twice.
     for (let attempt = 1; ; attempt++) {
       const sandbox = await this.pool.acquire(spec, output, request.signal);
-      if (sandbox.leftovers && sandbox.active === 1) {
+      if (sandbox.leftovers && this.pool.uses(sandbox) === 1) {
         // What the last command left running may have filled the sandbox since: a fresh one then.
         const full = saturated(sandbox.channel ? await agentStats(sandbox.channel).catch(() => ({})) : await this.execStats(sandbox));
         if (full) {
@@ -324,13 +317,11 @@ export class DockerBackend implements Backend {
     return this.reachable;
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.shutdown.abort();
-    await Promise.allSettled([...this.running]);
-    await this.pool.dispose();
-    workspaceMirrorsOf(this).close();
-    this.logger.debug({}, "docker backend disposed");
+  dispose(): Promise<void> {
+    return this.runs.dispose(async () => {
+      await this.pool.dispose();
+      workspaceMirrorsOf(this).close();
+      this.logger.debug({}, "docker backend disposed");
+    });
   }
 }

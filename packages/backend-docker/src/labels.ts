@@ -1,16 +1,9 @@
-import { ownerAlive, PROCESS_OWNER } from "@stigmer/core";
+import { MANAGED_BY, ownerAlive, PROCESS_OWNER, SANDBOX_LABELS } from "@stigmer/core";
 
-/** Labels on every container Stigmer creates: how leftovers are found and reclaimed. */
+/** Labels on every container Stigmer creates: how leftovers are found and reclaimed (core's sandbox labels, and Docker's own). */
 export const LABELS = {
-  managedBy: "dev.stigmer.managed-by",
-  /** `host:pid:start` of the creating process; start (from /proc) guards against pid reuse. */
-  owner: "dev.stigmer.owner",
+  ...SANDBOX_LABELS,
   image: "dev.stigmer.image",
-  /** Hash of image, workspace and settings: containers with the same key are interchangeable. */
-  key: "dev.stigmer.key",
-  workspace: "dev.stigmer.workspace",
-  ttl: "dev.stigmer.ttl-seconds",
-  cleanup: "dev.stigmer.cleanup",
   /** Host directory of the sandbox's record (its mtime + TTL = expiry) and channel. */
   stateDir: "dev.stigmer.state-dir",
   /** Which engine endpoint's state directory holds it (a hash of DOCKER_HOST or the socket path). */
@@ -20,8 +13,6 @@ export const LABELS = {
   created: "dev.stigmer.created",
 } as const;
 
-export const MANAGED_BY = "stigmer";
-
+export { MANAGED_BY, ownerAlive };
 /** This process, as written in the owner label. */
 export const OWNER = PROCESS_OWNER;
-export { ownerAlive };

@@ -1,9 +1,10 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { SandboxInfo } from "@stigmer/core";
+import { type Logger, ownerShown, type SandboxInfo } from "@stigmer/core";
 import type Docker from "dockerode";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
-import { LABELS, OWNER, ownerAlive } from "./labels.js";
+import type { EngineApi } from "./engine-api.js";
+import { LABELS, MANAGED_BY, OWNER, ownerAlive } from "./labels.js";
 import { lastUse, recordExpiry, removeSandboxDir } from "./sandbox-state.js";
 
 /** A stopped container or a directory younger than this may still be starting in another process. */
@@ -47,7 +48,7 @@ export function sandboxInfo(c: Docker.ContainerInfo): SandboxInfo {
     createdAt: labels[LABELS.created] ?? new Date(c.Created * 1000).toISOString(),
     ...(used ? { lastUsedAt: new Date(used).toISOString() } : {}),
     ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
-    ...(labels[LABELS.owner] ? { owner: (labels[LABELS.owner] as string).split(":").slice(0, 2).join(":") } : {}),
+    ...(labels[LABELS.owner] ? { owner: ownerShown(labels[LABELS.owner] as string) } : {}),
     ownedByThisProcess: labels[LABELS.owner] === OWNER,
   };
 }
@@ -77,4 +78,50 @@ export function removeStrayDirs(engineDirPath: string, inUse: ReadonlySet<string
     const touched = lastUse(dir) ?? statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (Date.now() - touched > STARTING_GRACE_MS) removeSandboxDir(dir);
   }
+}
+
+/** Every container Stigmer manages on this engine, in any state. */
+export async function listManaged(api: EngineApi): Promise<Docker.ContainerInfo[]> {
+  try {
+    return await api.listContainers({ all: true, filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`] } });
+  } catch (error) {
+    throw isConnectionError(error) ? engineUnavailable(undefined, error) : error;
+  }
+}
+
+/**
+ * Removes leftovers of earlier processes of this user on this engine (stopped, expired, or
+ * orphaned with cleanup on) from `listing`, but the containers this process uses (`inUse`, by id).
+ * Returns what it left.
+ */
+export async function reapLeftovers(
+  docker: () => Docker,
+  listing: Docker.ContainerInfo[],
+  engineDirPath: string,
+  inUse: ReadonlySet<string>,
+  logger: Logger,
+): Promise<Docker.ContainerInfo[]> {
+  const left: Docker.ContainerInfo[] = [];
+  for (const c of listing) {
+    if (inUse.has(c.Id) || !isReclaimable(c, engineDirPath)) {
+      left.push(c);
+      continue;
+    }
+    logger.info({ container: c.Names[0], owner: c.Labels[LABELS.owner], state: c.State }, "reaping a leftover sandbox container");
+    await removeContainer(docker(), c.Id, c.Labels[LABELS.stateDir]).catch(() => {});
+  }
+  return left;
+}
+
+/**
+ * Whether `stigmer sandbox prune` takes a container: reclaimable ones ({@link isReclaimable}) not
+ * used by this process; with `all`, also kept or orphaned ones, but never one that a live process
+ * owns and will clean up itself. `mine`: this process's use of it, if any.
+ */
+export function pruneable(c: Docker.ContainerInfo, engineDirPath: string, mine: { uses: number } | undefined, all: boolean): boolean {
+  if (!isOurs(c, engineDirPath)) return false;
+  if (mine && mine.uses > 0) return false;
+  const ownedElsewhere =
+    !mine && c.Labels[LABELS.cleanup] === "true" && ownerAlive(c.Labels[LABELS.owner]) && c.Labels[LABELS.owner] !== OWNER;
+  return (all && !ownedElsewhere) || (!mine && isReclaimable(c, engineDirPath));
 }

@@ -1,30 +1,33 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import {
   BackendUnavailableError,
+  KeyedPool,
   type Logger,
   NotFoundError,
   type OutputSink,
+  type PoolExit,
+  reuseKey,
   type SandboxFiles,
   type SandboxInfo,
   type StigmerConfig,
-  unlessAborted,
   type WorkspaceStrategy,
+  within,
 } from "@stigmer/core";
 import type Docker from "dockerode";
 import { AgentChannel } from "./agent-channel.js";
 import { agentFiles } from "./agent-files.js";
-import type { SandboxStats } from "./agent-runner.js";
-import { containerSpec } from "./container-spec.js";
+import { containerLabels, containerSpec } from "./container-spec.js";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
 import type { ResolvedDockerOptions } from "./docker-options.js";
 import type { EngineApi } from "./engine-api.js";
 import { ensureImage } from "./ensure-image.js";
 import { execFiles } from "./exec-files.js";
 import { onProcessExit } from "./exit-hooks.js";
-import { LABELS, MANAGED_BY, OWNER, ownerAlive } from "./labels.js";
-import { isOurs, isReclaimable, removeContainer, removeStrayDirs, sandboxInfo } from "./reaper.js";
+import { LABELS, OWNER } from "./labels.js";
+import { waitReady } from "./readiness.js";
+import { isOurs, listManaged, pruneable, reapLeftovers, removeContainer, removeStrayDirs, sandboxInfo } from "./reaper.js";
 import type { SandboxEnvironment } from "./sandbox-env.js";
 import {
   channelDir,
@@ -38,6 +41,7 @@ import {
   trustDir,
   writeRecord,
 } from "./sandbox-state.js";
+import { saturated } from "./saturation.js";
 
 export interface SandboxSpec {
   image: string;
@@ -46,22 +50,7 @@ export interface SandboxSpec {
   strategy: WorkspaceStrategy;
 }
 
-/** One live container this process uses. */
-/** More processes than the agent and its helpers after a command ends: something was left running. */
-export const LEFTOVER_PIDS = 4;
-
-/** A sandbox at (or near) its pids or memory limit: a fork bomb or a leak that the next command must not inherit. */
-export function saturated(stats: SandboxStats): string | undefined {
-  const { pids, pidsMax, memory, memoryMax } = stats;
-  if (pids != null && pidsMax != null && pidsMax > 0 && pids >= Math.max(pidsMax * 0.9, pidsMax - 16)) {
-    return `${pids} of ${pidsMax} processes in use`;
-  }
-  if (memory != null && memoryMax != null && memoryMax > 0 && memoryMax < 2 ** 60 && memory >= memoryMax * 0.9) {
-    return `${memory} of ${memoryMax} bytes of memory in use`;
-  }
-  return undefined;
-}
-
+/** One live container this process uses (its uses and retirement are the pool's: {@link SandboxPool.uses}). */
 export interface Sandbox {
   readonly id: string;
   readonly name: string;
@@ -76,33 +65,33 @@ export interface Sandbox {
   readonly files: SandboxFiles;
   /** User that runs commands, when not the container's default. */
   readonly user: string | undefined;
-  active: number;
-  dead: boolean;
   /**
    * The last command left processes behind (a bomb still growing, a daemon), or the sandbox was
    * adopted from an earlier process: before the next command it is checked again and retired if
    * it has filled up meanwhile.
    */
   leftovers?: boolean;
-  idleTimer?: NodeJS.Timeout | undefined;
-  beatTimer?: NodeJS.Timeout | undefined;
 }
 
-const READY_TIMEOUT_MS = 20_000;
 const ADOPT_TIMEOUT_MS = 3000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the pool's log says when a sandbox leaves it. */
+const WHY: Record<PoolExit, string> = {
+  idle: "idle longer than the TTL",
+  retired: "retired",
+  removed: "removed on request",
+  disposed: "executor disposed",
+};
 
 /**
  * Creates, reuses and reclaims sandbox containers. A container serves one (image, project,
  * strategy, settings) key; it is reused while idle less than the TTL, then removed; `dispose`
  * removes this process's containers when cleanup is on. Expiry is decided from the host's own
  * records, which the sandbox cannot touch. The reaper removes what earlier processes left behind.
+ * The sharing itself (single-flight creation, uses, idle expiry, retirement) is core's KeyedPool.
  */
 export class SandboxPool {
-  private readonly sandboxes = new Map<string, Promise<Sandbox>>();
-  private readonly live = new Set<Sandbox>();
-  /** Removals under way: dispose waits for them (a retired sandbox must not outlive us). */
-  private readonly removing = new Set<Promise<void>>();
+  private readonly pool: KeyedPool<Sandbox>;
   private reaped: Promise<void> | undefined;
   /** The managed containers the first reap left: the first adoption picks from them without listing again. */
   private firstListing: Docker.ContainerInfo[] | undefined;
@@ -120,7 +109,15 @@ export class SandboxPool {
     private readonly logger: Logger,
     /** Called when a sandbox is removed (its workspace copy is gone). */
     private readonly onRemoved: (sandbox: Sandbox) => void = () => {},
-  ) {}
+  ) {
+    const ttlMs = config.ttlSeconds * 1000;
+    this.pool = new KeyedPool<Sandbox>({
+      idleMs: ttlMs,
+      // While commands run, keep the lease fresh so a busy sandbox does not expire.
+      heartbeat: { everyMs: Math.max(100, Math.min(30_000, ttlMs / 3)), beat: (sandbox) => this.beat(sandbox) },
+      close: (sandbox, reason) => this.close(sandbox, reason),
+    });
+  }
 
   private get docker(): Docker {
     return this.dockerOf();
@@ -130,132 +127,100 @@ export class SandboxPool {
   keyOf(spec: SandboxSpec): string {
     const { network, memoryBytes, cpus, pidsLimit } = this.config;
     const { user, capAdd, privileged, noNewPrivileges, readOnlyRootfs, workspacePath, agent } = this.options;
-    const material = JSON.stringify([
-      spec.image,
-      spec.root,
-      spec.strategy,
-      network,
-      memoryBytes,
-      cpus,
-      pidsLimit,
-      user,
-      capAdd,
-      privileged,
-      noNewPrivileges,
-      readOnlyRootfs,
-      workspacePath,
-      agent,
-      this.environment.fingerprint,
-    ]);
-    return createHash("sha256").update(material).digest("hex").slice(0, 16);
+    return reuseKey(
+      [
+        spec.image,
+        spec.root,
+        spec.strategy,
+        network,
+        memoryBytes,
+        cpus,
+        pidsLimit,
+        user,
+        capAdd,
+        privileged,
+        noNewPrivileges,
+        readOnlyRootfs,
+        workspacePath,
+        agent,
+        this.environment.fingerprint,
+      ],
+      16,
+    );
   }
 
   /** A running sandbox for `spec`, created (image pulled) on first use. Pair with {@link release}. */
   async acquire(spec: SandboxSpec, output: OutputSink, signal: AbortSignal): Promise<Sandbox> {
     await this.prepare();
     const key = this.keyOf(spec);
-    let pending = this.sandboxes.get(key);
-    if (!pending) {
-      pending = this.adoptOrCreate(spec, key, output);
-      this.sandboxes.set(key, pending);
-      pending.catch(() => {
-        if (this.sandboxes.get(key) === pending) this.sandboxes.delete(key);
-      });
-    }
-    const sandbox = await unlessAborted(pending, signal);
-    if (sandbox.dead) {
-      this.forget(sandbox);
-      return this.acquire(spec, output, signal);
-    }
-    sandbox.active++;
-    clearTimeout(sandbox.idleTimer);
+    const sandbox = await this.pool.acquire(key, () => this.adoptOrCreate(spec, key, output), signal);
     this.beat(sandbox);
-    if (!sandbox.beatTimer) {
-      // While commands run, keep the lease fresh so a busy sandbox does not expire.
-      sandbox.beatTimer = setInterval(() => this.beat(sandbox), Math.max(100, Math.min(30_000, (this.config.ttlSeconds * 1000) / 3)));
-      sandbox.beatTimer.unref();
-    }
     return sandbox;
   }
 
   /** Ends one use of a sandbox; the last one starts the idle clock (TTL 0: removed at once). */
   release(sandbox: Sandbox): void {
-    sandbox.active--;
-    if (sandbox.dead) return void this.forget(sandbox);
-    this.beat(sandbox);
-    if (sandbox.active > 0) return;
-    clearInterval(sandbox.beatTimer);
-    sandbox.beatTimer = undefined;
-    sandbox.idleTimer = setTimeout(() => {
-      if (sandbox.active === 0) void this.destroy(sandbox, "idle longer than the TTL");
-    }, this.config.ttlSeconds * 1000);
-    sandbox.idleTimer.unref();
+    if (!this.pool.isRetired(sandbox)) this.beat(sandbox);
+    this.pool.release(sandbox);
+  }
+
+  /** Commands using the sandbox now. */
+  uses(sandbox: Sandbox): number {
+    return this.pool.uses(sandbox);
   }
 
   /** Marks a sandbox unusable (container gone, broken or saturated): the next acquire creates a fresh one. */
   invalidate(sandbox: Sandbox, why: string): void {
-    if (sandbox.dead) return;
-    sandbox.dead = true;
-    this.logger.warn({ container: sandbox.name, why }, "sandbox container retired; the next command gets a fresh one");
-    if (sandbox.active === 0) void this.forget(sandbox);
+    if (this.pool.invalidate(sandbox)) {
+      this.logger.warn({ container: sandbox.name, why }, "sandbox container retired; the next command gets a fresh one");
+    }
   }
 
   /** Removes this process's containers when cleanup is on; otherwise leaves them to their TTL. */
   async dispose(): Promise<void> {
-    // A container still being created (its command was cancelled by the dispose) joins `live`
-    // when it is ready: wait for it, or it would outlive us until its TTL.
-    await Promise.allSettled([...this.sandboxes.values()]);
-    const all = [...this.live];
-    for (const sandbox of all) {
-      clearTimeout(sandbox.idleTimer);
-      clearInterval(sandbox.beatTimer);
-    }
-    if (this.config.cleanup) await Promise.allSettled(all.map((s) => this.destroy(s, "executor disposed")));
-    else for (const sandbox of all) sandbox.channel?.close();
-    await Promise.allSettled([...this.removing]);
+    await this.pool.dispose();
     this.unhook?.();
     this.unhook = undefined;
   }
 
   /** Every container Stigmer manages on this engine. */
   async list(): Promise<SandboxInfo[]> {
-    return (await this.listManaged()).map(sandboxInfo);
+    return (await listManaged(this.api)).map(sandboxInfo);
   }
 
   async remove(idOrName: string): Promise<void> {
-    const found = (await this.listManaged()).find(
+    const found = (await listManaged(this.api)).find(
       (c) => c.Id === idOrName || c.Id.startsWith(idOrName) || c.Names.some((n) => n === `/${idOrName}`),
     );
     if (!found) throw new NotFoundError(`No Stigmer sandbox container is named or numbered "${idOrName}": see stigmer sandbox ls.`);
-    const mine = [...this.live].find((s) => s.id === found.Id);
+    const mine = this.mine(found.Id);
     const engineDir = await this.engine.dir();
-    if (mine) await this.destroy(mine, "removed on request");
+    if (mine) await this.pool.remove(mine);
     else await removeContainer(this.docker, found.Id, isOurs(found, engineDir) ? found.Labels[LABELS.stateDir] : undefined);
   }
 
   async prune(options: { all?: boolean } = {}): Promise<SandboxInfo[]> {
     const engineDir = await this.engine.dir();
     const removed: SandboxInfo[] = [];
-    for (const c of await this.listManaged()) {
-      if (!isOurs(c, engineDir)) continue;
-      const mine = [...this.live].find((s) => s.id === c.Id);
-      if (mine && mine.active > 0) continue;
-      // --all takes every kept or orphaned sandbox, never one a live process owns and will clean up itself.
-      const ownedElsewhere =
-        !mine && c.Labels[LABELS.cleanup] === "true" && ownerAlive(c.Labels[LABELS.owner]) && c.Labels[LABELS.owner] !== OWNER;
-      if ((options.all && !ownedElsewhere) || (!mine && isReclaimable(c, engineDir))) {
-        if (mine) await this.destroy(mine, "pruned");
-        else await removeContainer(this.docker, c.Id, c.Labels[LABELS.stateDir]);
-        removed.push(sandboxInfo(c));
-      }
+    for (const c of await listManaged(this.api)) {
+      const mine = this.mine(c.Id);
+      if (!pruneable(c, engineDir, mine && { uses: this.pool.uses(mine) }, options.all === true)) continue;
+      if (mine) await this.pool.remove(mine);
+      else await removeContainer(this.docker, c.Id, c.Labels[LABELS.stateDir]);
+      removed.push(sandboxInfo(c));
     }
     removeStrayDirs(engineDir, await this.dirsInUse());
     return removed;
   }
 
+  /** The sandbox of this process in container `id`, if any. */
+  private mine(id: string): Sandbox | undefined {
+    return this.pool.resources().find((s) => s.id === id);
+  }
+
   private async dirsInUse(listing?: Docker.ContainerInfo[]): Promise<Set<string>> {
-    const dirs = new Set((listing ?? (await this.listManaged())).map((c) => c.Labels[LABELS.stateDir] ?? ""));
-    for (const sandbox of this.live) dirs.add(sandbox.dir);
+    const dirs = new Set((listing ?? (await listManaged(this.api))).map((c) => c.Labels[LABELS.stateDir] ?? ""));
+    for (const sandbox of this.pool.resources()) dirs.add(sandbox.dir);
     return dirs;
   }
 
@@ -277,26 +242,10 @@ export class SandboxPool {
   /** Removes leftovers of earlier processes of this user on this engine: stopped, expired, or orphaned with cleanup on. */
   private async reap(): Promise<void> {
     const engineDir = await this.engine.dir();
-    const listing = await this.listManaged();
-    const left: Docker.ContainerInfo[] = [];
-    for (const c of listing) {
-      if ([...this.live].some((s) => s.id === c.Id) || !isReclaimable(c, engineDir)) {
-        left.push(c);
-        continue;
-      }
-      this.logger.info({ container: c.Names[0], owner: c.Labels[LABELS.owner], state: c.State }, "reaping a leftover sandbox container");
-      await removeContainer(this.docker, c.Id, c.Labels[LABELS.stateDir]).catch(() => {});
-    }
+    const inUse = new Set(this.pool.resources().map((s) => s.id));
+    const left = await reapLeftovers(() => this.docker, await listManaged(this.api), engineDir, inUse, this.logger);
     removeStrayDirs(engineDir, await this.dirsInUse(left));
     this.firstListing = left;
-  }
-
-  private async listManaged(): Promise<Docker.ContainerInfo[]> {
-    try {
-      return await this.api.listContainers({ all: true, filters: { label: [`${LABELS.managedBy}=${MANAGED_BY}`] } });
-    } catch (error) {
-      throw isConnectionError(error) ? engineUnavailable(undefined, error) : error;
-    }
   }
 
   private async adoptOrCreate(spec: SandboxSpec, key: string, output: OutputSink): Promise<Sandbox> {
@@ -328,7 +277,7 @@ export class SandboxPool {
       let leftovers = false;
       if (record.mode === "agent") {
         channel = await AgentChannel.listen(channelDir(dir), record.token);
-        const greeting = await Promise.race([channel.ready, sleep(ADOPT_TIMEOUT_MS).then(() => undefined)]);
+        const greeting = await within(channel.ready, ADOPT_TIMEOUT_MS);
         if (!greeting) {
           channel.close();
           continue;
@@ -394,26 +343,24 @@ export class SandboxPool {
           trustDir: this.environment.caBundle ? trustDir(dir) : undefined,
           env: this.environment.env,
           hostGateway: this.environment.hostGateway,
-          labels: {
-            [LABELS.managedBy]: MANAGED_BY,
-            [LABELS.owner]: OWNER,
-            [LABELS.image]: spec.image,
-            [LABELS.key]: key,
-            [LABELS.workspace]: spec.root,
-            [LABELS.strategy]: spec.strategy,
-            [LABELS.ttl]: String(ttlSeconds),
-            [LABELS.cleanup]: String(cleanup),
-            [LABELS.stateDir]: dir,
-            [LABELS.engine]: this.engine.id,
-            [LABELS.created]: record.createdAt,
-          },
+          labels: containerLabels({
+            key,
+            image: spec.image,
+            root: spec.root,
+            strategy: spec.strategy,
+            ttlSeconds,
+            cleanup,
+            stateDir: dir,
+            engine: this.engine.id,
+            created: record.createdAt,
+          }),
           sandbox: this.config,
           options: this.options,
         }),
       );
       id = container.id;
       await container.start();
-      const mode = await this.waitReady(container, channel);
+      const mode = await waitReady(container, channel, this.options.stateDir);
       dropToken(dir);
       if (mode === "exec") {
         channel.close();
@@ -449,34 +396,6 @@ export class SandboxPool {
     return this.api.imageUser(spec.image);
   }
 
-  /** `agent` once the agent has authenticated; `exec` when the keeper says the image has no python3. */
-  private async waitReady(container: Docker.Container, channel: AgentChannel): Promise<"agent" | "exec"> {
-    let agentReady = false;
-    void channel.ready.then(() => {
-      agentReady = true;
-    });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    let nextCheck = Date.now() + 100;
-    while (Date.now() < deadline) {
-      if (agentReady) return "agent";
-      if (Date.now() >= nextCheck) {
-        nextCheck = Date.now() + 100;
-        const logs = await container.logs({ stdout: true, stderr: false }).catch(() => Buffer.alloc(0));
-        if (Buffer.from(logs as unknown as Buffer).includes("stigmer-keeper: exec")) return "exec";
-        const state = await container.inspect().catch(() => undefined);
-        if (!state?.State.Running) {
-          throw new BackendUnavailableError(
-            `The sandbox container exited right after starting (exit code ${state?.State.ExitCode ?? "unknown"}): the image needs /bin/sh; check it with docker run --rm -it IMAGE sh.`,
-          );
-        }
-      }
-      await sleep(3);
-    }
-    throw new BackendUnavailableError(
-      `The sandbox container did not become ready within ${READY_TIMEOUT_MS / 1000} s: is ${this.options.stateDir} on the same machine as the Docker engine?`,
-    );
-  }
-
   private track(fields: {
     id: string;
     name: string;
@@ -493,9 +412,8 @@ export class SandboxPool {
     const files = fields.channel
       ? agentFiles(fields.channel, fileOptions)
       : execFiles(this.docker.getContainer(fields.id), { ...fileOptions, workspacePath: this.options.workspacePath });
-    const sandbox: Sandbox = { ...rest, files, active: 0, dead: false };
+    const sandbox: Sandbox = { ...rest, files };
     fields.channel?.onLost(() => this.invalidate(sandbox, "the sandbox agent disconnected"));
-    this.live.add(sandbox);
     if (this.config.cleanup) this.unhook ??= onProcessExit(() => this.releaseOnExit());
     return sandbox;
   }
@@ -505,49 +423,16 @@ export class SandboxPool {
     sandbox.channel?.ping();
   }
 
-  private forget(sandbox: Sandbox): void {
-    const key = sandbox.key;
-    const current = this.sandboxes.get(key);
-    if (current) {
-      current.then(
-        (s) => {
-          if (s === sandbox) this.sandboxes.delete(key);
-        },
-        () => {},
-      );
-    }
-    void this.destroy(sandbox, "lost");
-  }
-
-  private destroy(sandbox: Sandbox, why: string): Promise<void> {
-    if (!this.live.has(sandbox)) return Promise.resolve();
-    const removal = this.removeSandbox(sandbox, why);
-    this.removing.add(removal);
-    void removal.finally(() => this.removing.delete(removal));
-    return removal;
-  }
-
-  private async removeSandbox(sandbox: Sandbox, why: string): Promise<void> {
-    this.live.delete(sandbox);
-    sandbox.dead = true;
-    clearTimeout(sandbox.idleTimer);
-    clearInterval(sandbox.beatTimer);
+  /** A sandbox leaves the pool: removed, but at dispose with cleanup off (then left to its TTL). */
+  private async close(sandbox: Sandbox, reason: PoolExit): Promise<void> {
     sandbox.channel?.close();
-    const pending = this.sandboxes.get(sandbox.key);
-    if (pending) {
-      await pending.then(
-        (s) => {
-          if (s === sandbox) this.sandboxes.delete(sandbox.key);
-        },
-        () => {},
-      );
-    }
-    this.logger.debug({ container: sandbox.name, why }, "removing sandbox container");
+    if (reason === "disposed" && !this.config.cleanup) return;
+    this.logger.debug({ container: sandbox.name, why: WHY[reason] }, "removing sandbox container");
     this.onRemoved(sandbox);
     await removeContainer(this.docker, sandbox.id, sandbox.dir).catch((error) => {
       this.logger.warn({ container: sandbox.name, err: (error as Error).message }, "could not remove a sandbox container");
     });
-    if (this.live.size === 0) {
+    if (this.pool.resources().length === 0) {
       this.unhook?.();
       this.unhook = undefined;
     }
@@ -557,7 +442,7 @@ export class SandboxPool {
   // cleanup-on sandboxes: synchronous, so it works in an exit handler. The agent loses its
   // connection and exits; the exec-mode keeper finds its lease gone; Docker removes the container.
   private releaseOnExit(): void {
-    for (const sandbox of this.live) {
+    for (const sandbox of this.pool.resources()) {
       sandbox.channel?.close();
       removeSandboxDir(sandbox.dir);
     }
