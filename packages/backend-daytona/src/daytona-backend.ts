@@ -5,7 +5,6 @@ import {
   type BackendExit,
   type BackendHealth,
   type BackendRequest,
-  BackendUnavailableError,
   CancelledError,
   CapabilityUnsupportedError,
   ConfigToken,
@@ -18,12 +17,12 @@ import {
   LoggerToken,
   type OutputSink,
   PluginOptionsToken,
+  RunTracker,
   redactUrl,
   type SandboxFiles,
   type SandboxManager,
   type StigmerConfig,
   StigmerError,
-  shutdownController,
   stateDir,
   type WorkspaceSession,
   workspaceMirrorsOf,
@@ -67,9 +66,7 @@ export class DaytonaBackend implements Backend {
   readonly options: ResolvedDaytonaOptions;
   private client: Promise<Daytona> | undefined;
   private readonly pool: DaytonaSandboxPool;
-  private disposed = false;
-  private readonly running = new Set<Promise<unknown>>();
-  private readonly shutdown = shutdownController();
+  private readonly runs = new RunTracker({ disposed: "The daytona backend has been disposed." });
 
   constructor(
     @inject(ConfigToken) config: StigmerConfig,
@@ -86,9 +83,9 @@ export class DaytonaBackend implements Backend {
     });
     const pool = this.pool;
     this.sandboxes = {
-      list: () => this.guard(() => pool.list()),
-      remove: (id) => this.guard(() => pool.remove(id)),
-      prune: (o) => this.guard(() => pool.prune(o)),
+      list: () => this.runs.whileOpen(() => pool.list()),
+      remove: (id) => this.runs.whileOpen(() => pool.remove(id)),
+      prune: (o) => this.runs.whileOpen(() => pool.prune(o)),
     };
   }
 
@@ -112,11 +109,6 @@ export class DaytonaBackend implements Backend {
   /** Stigmer's state of Daytona sandboxes (the manifests of their copies): a project must never contain it. */
   protectedPaths(): readonly string[] {
     return [join(stateDir(), "daytona")];
-  }
-
-  private guard<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.disposed) return Promise.reject(new BackendUnavailableError("The daytona backend has been disposed."));
-    return fn();
   }
 
   async health(): Promise<BackendHealth> {
@@ -151,12 +143,8 @@ export class DaytonaBackend implements Backend {
   }
 
   exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    if (this.disposed) return Promise.reject(new BackendUnavailableError("The daytona backend has been disposed."));
-    const task = this.run({ ...request, signal: AbortSignal.any([request.signal, this.shutdown.signal]) }, output);
-    this.running.add(task);
-    const forget = () => this.running.delete(task);
-    task.then(forget, forget);
-    return task;
+    // Dispose stops running commands the same way a cancellation does.
+    return this.runs.run(request.signal, (signal) => this.run({ ...request, signal }, output));
   }
 
   /** The request's workspace session, or one made here for a caller that bypasses core (a checked root, `sync`). */
@@ -287,15 +275,13 @@ export class DaytonaBackend implements Backend {
     );
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.shutdown.abort();
-    await Promise.allSettled([...this.running]);
-    await this.pool.dispose();
-    workspaceMirrorsOf(this).close();
-    const client = await this.client?.catch(() => undefined);
-    await client?.[Symbol.asyncDispose]().catch(() => {});
-    this.logger.debug({}, "daytona backend disposed");
+  dispose(): Promise<void> {
+    return this.runs.dispose(async () => {
+      await this.pool.dispose();
+      workspaceMirrorsOf(this).close();
+      const client = await this.client?.catch(() => undefined);
+      await client?.[Symbol.asyncDispose]().catch(() => {});
+      this.logger.debug({}, "daytona backend disposed");
+    });
   }
 }

@@ -1,27 +1,15 @@
-import { createHash } from "node:crypto";
+import { MANAGED_BY, reuseKey, SANDBOX_LABELS } from "@stigmer/core";
 
-/** Labels on every Daytona sandbox Stigmer creates: how reusable ones and leftovers are found. */
+/** Labels on every Daytona sandbox Stigmer creates: how reusable ones and leftovers are found (core's sandbox labels, and Daytona's own). */
 export const LABELS = {
-  managedBy: "dev.stigmer.managed-by",
-  /** Hash of workspace key, image or snapshot, target and settings: sandboxes with the same key are interchangeable. */
-  key: "dev.stigmer.key",
-  /** The workspace key (see `plugins.daytona.workspaceKey`). */
-  workspace: "dev.stigmer.workspace",
+  /** `workspace` is the workspace key (see `plugins.daytona.workspaceKey`); `key` hashes it with image or snapshot, target and settings. */
+  ...SANDBOX_LABELS,
   /** The host project directory it serves, for `stigmer sandbox ls`. */
   workspaceDir: "dev.stigmer.workspace-dir",
   /** `image:<ref>` or `snapshot:<name>`. */
   source: "dev.stigmer.source",
-  /** `host:pid:start` of the creating process. */
-  owner: "dev.stigmer.owner",
-  ttl: "dev.stigmer.ttl-seconds",
-  cleanup: "dev.stigmer.cleanup",
   /** Unique per create call: finds a sandbox whose creation failed half-way, to delete it. */
   creation: "dev.stigmer.creation",
 } as const;
 
-export const MANAGED_BY = "stigmer";
-
-/** The reuse key: everything that makes two sandboxes not interchangeable. */
-export function reuseKey(parts: Record<string, unknown>): string {
-  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 24);
-}
+export { MANAGED_BY, reuseKey };

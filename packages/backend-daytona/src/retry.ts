@@ -1,26 +1,10 @@
-import { CancelledError } from "@stigmer/core";
+import { sleep } from "@stigmer/core";
 import { isConnectionError, isPermanentConnectionFailure, isRetryableStatus, retryAfterMs, statusOf } from "./errors.js";
 
 export interface RetryPolicy {
   retries: number;
   baseDelayMs: number;
   maxDelayMs: number;
-}
-
-/** Resolves after `ms`, or rejects with CANCELLED when `signal` aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError("Cancelled while waiting to retry a Daytona request."));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new CancelledError("Cancelled while waiting to retry a Daytona request."));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Full jitter over an exponential backoff, or Daytona's `retry-after` when it names one; capped. */
@@ -56,7 +40,10 @@ export async function withRetry<T>(
       const retryable =
         !isPermanentConnectionFailure(error) && (options.idempotent ? isRetryableStatus(status) || isConnectionError(error) : notDone);
       if (!retryable || attempt >= policy.retries || options.signal?.aborted) throw error;
-      await sleep(retryDelay(error, attempt, policy), options.signal);
+      await sleep(retryDelay(error, attempt, policy), {
+        signal: options.signal,
+        cancelled: "Cancelled while waiting to retry a Daytona request.",
+      });
     }
   }
 }

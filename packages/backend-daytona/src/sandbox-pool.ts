@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
 import {
+  KeyedPool,
   type Logger,
   NotFoundError,
   type OutputSink,
   ownerAlive,
+  ownerShown,
+  type PoolExit,
   PROCESS_OWNER,
   type SandboxInfo,
   StigmerError,
-  unlessAborted,
+  sandboxLabels,
 } from "@stigmer/core";
 import { creationFailed, statusOf, toStigmerError } from "./errors.js";
 import { LABELS, MANAGED_BY, reuseKey } from "./labels.js";
@@ -23,7 +26,7 @@ export interface SandboxSpec {
   workspaceDir: string;
 }
 
-/** A started sandbox this backend uses, with its idle sessions. */
+/** A started sandbox this backend uses, with its idle sessions (its uses and retirement are the pool's). */
 export interface LiveSandbox {
   readonly sandbox: Sandbox;
   readonly key: string;
@@ -38,9 +41,6 @@ export interface LiveSandbox {
   root?: string;
   /** Sessions free for the next command (one command per session at a time), with their use counts. */
   readonly idleSessions: Array<{ id: string; uses: number }>;
-  active: number;
-  dead: boolean;
-  activityTimer?: NodeJS.Timeout | undefined;
 }
 
 const STARTED = "started";
@@ -70,10 +70,11 @@ function sourceLabel(source: SandboxSpec["source"]): string {
  * by another executor with the same key is reused (restarted when it auto-stopped) rather than
  * duplicated. Idle expiry is Daytona's auto-stop (`STIGMER_SANDBOX_TTL` rounded up to minutes);
  * with cleanup on, sandboxes are created with auto-delete on stop, so one left behind by a killed
- * process is gone one TTL later.
+ * process is gone one TTL later. The sharing itself (single-flight finding, uses, retirement) is
+ * core's KeyedPool.
  */
 export class DaytonaSandboxPool {
-  private readonly live = new Map<string, Promise<LiveSandbox>>();
+  private readonly pool: KeyedPool<LiveSandbox>;
   private readonly policy: RetryPolicy;
 
   constructor(
@@ -83,6 +84,16 @@ export class DaytonaSandboxPool {
     private readonly hooks: PoolHooks = {},
   ) {
     this.policy = { retries: options.retries, baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs };
+    this.pool = new KeyedPool<LiveSandbox>({
+      // Idle expiry is Daytona's auto-stop; with TTL 0 a sandbox is not kept past its last use.
+      idleMs: options.ttlSeconds === 0 ? 0 : undefined,
+      // Daytona counts API and toolbox calls as activity; a long command makes none, so tell it.
+      heartbeat: {
+        everyMs: Math.min(60_000, (options.autoStopMinutes * 60_000) / 3),
+        beat: (live) => void live.sandbox.refreshActivity().catch(() => {}),
+      },
+      close: (live, reason) => this.close(live, reason),
+    });
   }
 
   /** Calls the API with retries and maps its errors. */
@@ -97,59 +108,43 @@ export class DaytonaSandboxPool {
     return reuseKey({ w: spec.workspaceKey, s: spec.source, t: o.target, r: o.resources, n: o.networkBlockAll, l: o.labels });
   }
 
-  async acquire(spec: SandboxSpec, output: OutputSink, signal: AbortSignal): Promise<LiveSandbox> {
+  acquire(spec: SandboxSpec, output: OutputSink, signal: AbortSignal): Promise<LiveSandbox> {
     const key = this.keyOf(spec);
-    let pending = this.live.get(key);
-    if (!pending) {
-      pending = this.findOrCreate(spec, key, output);
-      this.live.set(key, pending);
-      const settled = pending;
-      settled.catch(() => {
-        if (this.live.get(key) === settled) this.live.delete(key);
-      });
-    }
-    const live = await unlessAborted(pending, signal);
-    if (live.dead) return this.acquire(spec, output, signal);
-    live.active++;
-    if (!live.activityTimer) {
-      // Daytona counts API and toolbox calls as activity; a long command makes none, so tell it.
-      const every = Math.min(60_000, (this.options.autoStopMinutes * 60_000) / 3);
-      live.activityTimer = setInterval(() => {
-        live.sandbox.refreshActivity().catch(() => {});
-      }, every);
-      live.activityTimer.unref();
-    }
-    return live;
+    return this.pool.acquire(key, () => this.findOrCreate(spec, key, output), signal);
   }
 
   /** Ends one use. With TTL 0 the sandbox is not kept: deleted (cleanup on, made by us) or stopped. */
   release(live: LiveSandbox): void {
-    live.active--;
-    if (live.active > 0) return;
-    clearInterval(live.activityTimer);
-    live.activityTimer = undefined;
-    if (this.options.ttlSeconds === 0 && !live.dead) void this.retire(live, "TTL is 0");
+    this.pool.release(live);
   }
 
   /** The sandbox is gone or broken: the next command finds or creates another. */
   invalidate(live: LiveSandbox): void {
-    if (!live.dead) this.hooks.released?.(live.sandbox.id);
-    live.dead = true;
-    clearInterval(live.activityTimer);
-    for (const [key, pending] of this.live) {
-      pending.then((l) => l === live && this.live.get(key) === pending && this.live.delete(key)).catch(() => {});
-    }
+    if (this.pool.invalidate(live)) this.hooks.released?.(live.sandbox.id);
   }
 
-  private async retire(live: LiveSandbox, why: string): Promise<void> {
-    this.invalidate(live);
+  /** True once the sandbox is not to be used again (invalidated, or let go). */
+  isRetired(live: LiveSandbox): boolean {
+    return this.pool.isRetired(live);
+  }
+
+  /**
+   * A sandbox leaves the pool. Retired: nothing more to do (the owner was told at invalidation).
+   * Otherwise deleted when this backend made it and cleanup is on; else, at dispose, its idle
+   * sessions are freed and it is left to auto-stop, and with TTL 0 it is stopped.
+   */
+  private async close(live: LiveSandbox, reason: PoolExit): Promise<void> {
+    if (reason === "retired") return;
     const { sandbox } = live;
+    this.hooks.released?.(sandbox.id);
     if (live.created && this.options.cleanup) {
       await sandbox.delete().then(
         () => this.hooks.deleted?.(sandbox.id),
         (error: unknown) => this.logger.warn({ sandbox: sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"),
       );
-      this.logger.debug({ sandbox: sandbox.id, why }, "daytona sandbox deleted");
+      if (reason !== "disposed") this.logger.debug({ sandbox: sandbox.id, why: "TTL is 0" }, "daytona sandbox deleted");
+    } else if (reason === "disposed") {
+      await Promise.allSettled(live.idleSessions.splice(0).map((s) => sandbox.process.deleteSession(s.id)));
     } else {
       await sandbox.stop().catch(() => {});
     }
@@ -175,7 +170,7 @@ export class DaytonaSandboxPool {
         await this.bringUp(sandbox, output);
         await this.matchAutoStop(sandbox);
         this.logger.debug({ sandbox: sandbox.id, state: sandbox.state }, "reusing daytona sandbox");
-        return { sandbox, key, created: false, fresh: false, idleSessions: [], active: 0, dead: false };
+        return { sandbox, key, created: false, fresh: false, idleSessions: [] };
       } catch (error) {
         this.logger.debug({ sandbox: sandbox.id, err: String(error) }, "daytona sandbox not reusable");
       }
@@ -212,14 +207,9 @@ export class DaytonaSandboxPool {
     const creation = randomUUID();
     const labels: Record<string, string> = {
       ...o.labels,
-      [LABELS.managedBy]: MANAGED_BY,
-      [LABELS.key]: key,
-      [LABELS.workspace]: spec.workspaceKey,
+      ...sandboxLabels({ key, workspace: spec.workspaceKey, ttlSeconds: o.ttlSeconds, cleanup: o.cleanup }),
       [LABELS.workspaceDir]: spec.workspaceDir.slice(0, 250),
       [LABELS.source]: sourceLabel(spec.source).slice(0, 250),
-      [LABELS.owner]: PROCESS_OWNER,
-      [LABELS.ttl]: String(o.ttlSeconds),
-      [LABELS.cleanup]: String(o.cleanup),
       [LABELS.creation]: creation,
     };
     const params = {
@@ -237,13 +227,12 @@ export class DaytonaSandboxPool {
         idempotent: false,
       });
       this.logger.debug({ sandbox: sandbox.id, source: labels[LABELS.source] }, "daytona sandbox created");
-      return { sandbox, key, created: true, fresh: true, idleSessions: [], active: 0, dead: false };
+      return { sandbox, key, created: true, fresh: true, idleSessions: [] };
     } catch (error) {
       // The create call may have failed after Daytona made the sandbox (it errored, never started,
       // or the answer was lost): find it by its creation label, then use it or delete it.
       const leftover = await this.findCreation(daytona, creation);
-      if (leftover?.state === STARTED)
-        return { sandbox: leftover, key, created: true, fresh: true, idleSessions: [], active: 0, dead: false };
+      if (leftover?.state === STARTED) return { sandbox: leftover, key, created: true, fresh: true, idleSessions: [] };
       if (leftover) {
         // The SDK's wait names the failed state ("failed to start with status: error, error
         // reason: …"); the record has Daytona's reason.
@@ -296,7 +285,7 @@ export class DaytonaSandboxPool {
       ...(labels[LABELS.workspaceDir] ? { workspace: labels[LABELS.workspaceDir] } : {}),
       createdAt: String(s.createdAt ?? ""),
       ...(s.updatedAt ? { lastUsedAt: String(s.updatedAt) } : {}),
-      ...(owner ? { owner: owner.split(":").slice(0, 2).join(":") } : {}),
+      ...(owner ? { owner: ownerShown(owner) } : {}),
       ownedByThisProcess: owner === PROCESS_OWNER,
     };
   }
@@ -349,24 +338,7 @@ export class DaytonaSandboxPool {
   }
 
   /** Deletes what this backend created (cleanup on) or leaves it to auto-stop; frees sessions. */
-  async dispose(): Promise<void> {
-    const lives = (await Promise.allSettled([...this.live.values()])).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    this.live.clear();
-    await Promise.allSettled(
-      lives.map(async (live) => {
-        clearInterval(live.activityTimer);
-        if (live.dead) return;
-        live.dead = true;
-        this.hooks.released?.(live.sandbox.id);
-        if (live.created && this.options.cleanup) {
-          await live.sandbox.delete().then(
-            () => this.hooks.deleted?.(live.sandbox.id),
-            (error: unknown) => this.logger.warn({ sandbox: live.sandbox.id, err: String(error) }, "deleting the Daytona sandbox failed"),
-          );
-        } else {
-          await Promise.allSettled(live.idleSessions.splice(0).map((s) => live.sandbox.process.deleteSession(s.id)));
-        }
-      }),
-    );
+  dispose(): Promise<void> {
+    return this.pool.dispose();
   }
 }

@@ -13,12 +13,12 @@ import {
   type StdinSource,
   StigmerError,
   shellQuote,
+  sleep,
   TREE_KILL_SCRIPT,
 } from "@stigmer/core";
 import { statusOf } from "./errors.js";
 import { followLog, LogDemuxer, type LogEnd, type LogFollow, OrderedWriter } from "./log-stream.js";
 import type { ResolvedDaytonaOptions } from "./options.js";
-import { sleep } from "./retry.js";
 import type { DaytonaSandboxPool, LiveSandbox } from "./sandbox-pool.js";
 
 /** The sandbox disappeared or stopped before the command started: safe to retry once elsewhere. */
@@ -423,7 +423,7 @@ export async function runInSession(
   } finally {
     if (abandoned) {
       // Deleting the session would kill what the command left running in the background.
-    } else if (reusable && live.idleSessions.length < options.idleSessions && !live.dead) live.idleSessions.push(session);
+    } else if (reusable && live.idleSessions.length < options.idleSessions && !pool.isRetired(live)) live.idleSessions.push(session);
     else void sandbox.process.deleteSession(sessionId).catch(() => {});
   }
 }
