@@ -17,6 +17,7 @@ import {
   type OutputSink,
   PluginOptionsToken,
   pipeToSink,
+  RunTracker,
 } from "@stigmer/core";
 import { killProcessGroup } from "./kill-process-group.js";
 
@@ -47,8 +48,8 @@ export class SpawnBackend implements Backend {
 
   private readonly shell: string;
   private readonly killGraceMs: number;
-  private readonly shutdown = new AbortController();
-  private readonly running = new Set<Promise<BackendExit>>();
+  // Core's toolkit: tracks running commands, stops them at dispose, refuses exec after it.
+  private readonly runs = new RunTracker({ disposed: "The spawn backend has been disposed: create a new executor." });
 
   constructor(
     @inject(LoggerToken) private readonly logger: Logger,
@@ -71,19 +72,15 @@ export class SpawnBackend implements Backend {
     }
   }
 
-  async exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    if (this.shutdown.signal.aborted) throw new BackendUnavailableError("The spawn backend has been disposed: create a new executor.");
-    if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
-    const run = this.run(request, output);
-    this.running.add(run);
-    try {
-      return await run;
-    } finally {
-      this.running.delete(run);
-    }
+  exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+    // `stop` aborts when the request is cancelled or the backend disposed.
+    return this.runs.run(request.signal, async (stop) => {
+      if (request.signal.aborted) throw new CancelledError("The command was cancelled before it started.");
+      return this.run(request, output, stop);
+    });
   }
 
-  private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+  private async run(request: BackendRequest, output: OutputSink, stop: AbortSignal): Promise<BackendExit> {
     const child = spawn(this.shell, ["-c", request.command], {
       cwd: request.cwd,
       env: { ...process.env, ...request.env },
@@ -106,8 +103,7 @@ export class SpawnBackend implements Backend {
       this.logger.debug({ id: request.id, pgid: child.pid }, "stopping the command's process group");
       killing = killProcessGroup(child.pid, this.killGraceMs);
     };
-    const signals = [request.signal, this.shutdown.signal];
-    for (const signal of signals) signal.addEventListener("abort", kill, { once: true });
+    stop.addEventListener("abort", kill, { once: true });
     try {
       const exit = await exited;
       await pipes;
@@ -120,14 +116,13 @@ export class SpawnBackend implements Backend {
         { cause: error },
       );
     } finally {
-      for (const signal of signals) signal.removeEventListener("abort", kill);
+      stop.removeEventListener("abort", kill);
       await killing;
     }
   }
 
-  async dispose(): Promise<void> {
-    this.shutdown.abort();
-    await Promise.allSettled(this.running);
+  dispose(): Promise<void> {
+    return this.runs.dispose();
   }
 }
 

@@ -7,7 +7,6 @@ import {
   type BackendExit,
   type BackendHealth,
   type BackendRequest,
-  BackendUnavailableError,
   CancelledError,
   commandReader,
   ExecutionFailedError,
@@ -19,6 +18,7 @@ import {
   PluginOptionsToken,
   pipeToSink,
   RUN_ID_VARIABLE,
+  RunTracker,
   type StigmerError,
 } from "@stigmer/core";
 import { execa } from "execa";
@@ -59,8 +59,7 @@ export class LocalBackend implements Backend {
   private readonly keepBackground: boolean;
   /** The shell's `-c` script: it reads the command from fd 3 (an argument is limited to 128 KiB). */
   private readonly reader: string;
-  private readonly running = new Set<{ stop: AbortController; done: Promise<unknown> }>();
-  private disposed = false;
+  private readonly runs = new RunTracker({ disposed: "The local backend has been disposed." });
 
   constructor(
     @inject(LoggerToken) private readonly logger: Logger,
@@ -82,19 +81,11 @@ export class LocalBackend implements Backend {
   }
 
   exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    if (this.disposed) return Promise.reject(new BackendUnavailableError("The local backend has been disposed."));
-    if (request.signal.aborted) return Promise.reject(new CancelledError("The command was cancelled before it started."));
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    request.signal.addEventListener("abort", onAbort, { once: true });
-    const entry = { stop, done: Promise.resolve() as Promise<unknown> };
-    const done = this.run(request, output, stop.signal).finally(() => {
-      request.signal.removeEventListener("abort", onAbort);
-      this.running.delete(entry);
+    // The command's tree is stopped when the request is cancelled or the backend disposed.
+    return this.runs.run(request.signal, (stop) => {
+      if (request.signal.aborted) return Promise.reject(new CancelledError("The command was cancelled before it started."));
+      return this.run(request, output, stop);
     });
-    entry.done = done.catch(() => {});
-    this.running.add(entry);
-    return done;
   }
 
   private async run(request: BackendRequest, output: OutputSink, stop: AbortSignal): Promise<BackendExit> {
@@ -181,10 +172,7 @@ export class LocalBackend implements Backend {
     });
   }
 
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    const running = [...this.running];
-    for (const entry of running) entry.stop.abort();
-    await Promise.all(running.map((entry) => entry.done));
+  dispose(): Promise<void> {
+    return this.runs.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { sleep } from "@stigmer/core";
 
 interface ProcInfo {
   pid: number;
@@ -79,8 +80,6 @@ function signal(target: number, sig: NodeJS.Signals): void {
     // already gone
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Kills the process group led by `pid` and every descendant found in /proc (which catches
