@@ -142,11 +142,6 @@ export class DaytonaBackend implements Backend {
     }
   }
 
-  exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
-    // Dispose stops running commands the same way a cancellation does.
-    return this.runs.run(request.signal, (signal) => this.run({ ...request, signal }, output));
-  }
-
   /** The request's workspace session, or one made here for a caller that bypasses core (a checked root, `sync`). */
   private workspaceOf(request: BackendRequest): WorkspaceSession {
     if (!request.workspace) {
@@ -180,6 +175,11 @@ export class DaytonaBackend implements Backend {
           current: bytes,
         }),
     });
+  }
+
+  exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
+    // Dispose stops running commands the same way a cancellation does.
+    return this.runs.exec(request, (r) => this.run(r, output));
   }
 
   private async run(request: BackendRequest, output: OutputSink): Promise<BackendExit> {

@@ -176,7 +176,7 @@ export class DockerBackend implements Backend {
 
   exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
     // Dispose stops running commands the same way a cancellation does.
-    return this.runs.run(request.signal, (signal) => this.run({ ...request, signal }, output));
+    return this.runs.exec(request, (r) => this.run(r, output));
   }
 
   private workspaceOf(request: BackendRequest): WorkspaceSession {

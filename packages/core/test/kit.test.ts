@@ -273,6 +273,22 @@ describe("RunTracker", () => {
     expect(seen).toEqual([reason]);
   });
 
+  it("exec hands the task the request with a signal that aborts at dispose too", async () => {
+    const runs = new RunTracker({ disposed: "gone" });
+    const caller = new AbortController();
+    const request = { id: "r1", signal: caller.signal };
+    let seen: { id: string; signal: AbortSignal } | undefined;
+    const task = runs.exec(request, (r) => {
+      seen = r;
+      return new Promise<string>((resolve) => r.signal.addEventListener("abort", () => resolve("stopped")));
+    });
+    expect(seen?.id).toBe("r1");
+    expect(seen?.signal).not.toBe(caller.signal);
+    await runs.dispose();
+    expect(await task).toBe("stopped");
+    expect(caller.signal.aborted).toBe(false);
+  });
+
   it("turns a task that throws at once into a rejection, and a failed task does not fail dispose", async () => {
     const runs = new RunTracker({ disposed: "gone" });
     const thrown = await errorOf(

@@ -20,7 +20,7 @@ export interface RunTrackerOptions {
  * ```ts
  * private readonly runs = new RunTracker({ disposed: "The acme backend has been disposed." });
  * exec(request: BackendRequest, output: OutputSink) {
- *   return this.runs.run(request.signal, (signal) => this.run({ ...request, signal }, output));
+ *   return this.runs.exec(request, (r) => this.run(r, output));
  * }
  * dispose() {
  *   return this.runs.dispose(() => this.pool.dispose());
@@ -65,6 +65,14 @@ export class RunTracker {
     const forget = () => this.running.delete(promise);
     promise.then(forget, forget);
     return promise;
+  }
+
+  /**
+   * {@link run} for a backend's `exec`: `task` gets the request with a signal that also aborts at
+   * dispose. `exec(request, output) { return this.runs.exec(request, (r) => this.run(r, output)); }`
+   */
+  exec<R extends { signal: AbortSignal }, T>(request: R, task: (request: R) => Promise<T>): Promise<T> {
+    return this.run(request.signal, (signal) => task({ ...request, signal }));
   }
 
   /** `fn()`, untracked, unless disposed (then BACKEND_UNAVAILABLE): for calls that start no command. */
