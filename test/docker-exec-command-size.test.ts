@@ -1,5 +1,14 @@
 import { DockerBackend, LABELS } from "@stigmer/backend-docker";
-import { createLogger, ErrorCode, type ExecEvent, executeOn, MAX_COMMAND_BYTES, PROCESS_OWNER, resolveConfig } from "@stigmer/core";
+import {
+  ARG_SAFE_BYTES,
+  createLogger,
+  ErrorCode,
+  type ExecEvent,
+  executeOn,
+  MAX_COMMAND_BYTES,
+  PROCESS_OWNER,
+  resolveConfig,
+} from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import Docker from "dockerode";
 import { afterAll, describe, expect, it } from "vitest";
@@ -76,6 +85,42 @@ describe.each([
     expect(error.message).toContain("argument list too long");
     expect(error.message).toContain("environment is too large");
     expect(events.filter((e) => e.type === "stdout" || e.type === "stderr")).toEqual([]);
+  }, 120_000);
+});
+
+// The default path: the in-sandbox agent starts the command. Over ARG_SAFE_BYTES the command
+// text reaches its shell on stdin, ahead of the command's own stdin.
+describe("the agent path (Debian with its agent)", () => {
+  const backend = new DockerBackend(
+    resolveConfig({ env: { STIGMER_SANDBOX_IMAGE: DEBIAN, STIGMER_SANDBOX_TTL: "60" } }),
+    createLogger({ level: "silent" }),
+    {},
+  );
+  afterAll(() => backend.dispose(), 60_000);
+  const cwd = projectDir();
+  const run = (request: Omit<Parameters<typeof executeOn>[1], "cwd" | "mode">) => executeOn(backend, { mode: "sandbox", cwd, ...request });
+
+  it.each([
+    ["just over the argument-safe size", ARG_SAFE_BYTES + 1],
+    ["over Linux's 128 KiB argument limit", 200_000],
+    ["nearly 1 MiB", MAX_COMMAND_BYTES - 100],
+  ])(
+    "runs a command %s whole, with its own stdin after it intact, its $0 and its exit status",
+    async (_name, size) => {
+      const head = `echo "$0 $#"; cat; : `;
+      const tail = "; echo end; exit 4";
+      const command = `${head}${"x".repeat(size - head.length - tail.length)}${tail}`;
+      expect(Buffer.byteLength(command)).toBe(size);
+      const result = await run({ command, stdin: "é first line\nsecond\n" });
+      expect(result).toMatchObject({ stdout: "/bin/bash 0\né first line\nsecond\nend\n", stderr: "", exitCode: 4 });
+    },
+    120_000,
+  );
+
+  it("a large command without stdin gets end-of-file on its stdin; a timeout stops one", async () => {
+    expect(await run({ command: `cat; echo "eof"; : ${"x".repeat(300_000)}` })).toMatchObject({ stdout: "eof\n", exitCode: 0 });
+    const stopped = await run({ command: `sleep 60; : ${"x".repeat(500_000)}`, timeoutMs: 2000 });
+    expect(stopped.timedOut).toBe(true);
   }, 120_000);
 });
 

@@ -312,15 +312,30 @@ def run_command(conn, request, cwd, grace, workspace):
     if run_id:
         env[RUN_ID_VARIABLE] = run_id
     sweep = run_id if not request.get("keepBackground") else None
+    # A large command (Linux refuses an argument over 128 KiB) comes with readers: the shell reads
+    # it, its exact byte count, from stdin, ahead of the command's own stdin (see commandReader).
+    readers = request.get("readers")
+    script = None
+    if readers:
+        script = request["command"].encode("utf-8", "replace")
+        reader = readers["bash" if os.path.basename(SHELL) == "bash" else "sh"]
+        args = [SHELL, "-c", reader, SHELL, str(len(script))]
+    else:
+        args = [SHELL, "-c", request["command"]]
     try:
-        proc = spawn([SHELL, "-c", request["command"]], cwd=cwd, env=env,
-                     stdin=subprocess.PIPE if request.get("stdin") else subprocess.DEVNULL,
+        proc = spawn(args, cwd=cwd, env=env,
+                     stdin=subprocess.PIPE if request.get("stdin") or script is not None else subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, close_fds=True, **identity)
     except OSError as error:
         send_json(conn, ERROR, {"message": str(error)})
         return
     send_json(conn, STARTED, {"pid": proc.pid})
     stdin_queue, stdin_ready = [], threading.Event()
+    if script is not None:
+        stdin_queue.append(script)
+        if not request.get("stdin"):
+            stdin_queue.append(None)
+        stdin_ready.set()
     if proc.stdin is not None:
         threading.Thread(target=feed_stdin, args=(proc.stdin, stdin_queue, stdin_ready), daemon=True).start()
     killer = None

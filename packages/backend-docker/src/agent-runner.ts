@@ -1,4 +1,4 @@
-import { type BackendExit, type BackendRequest, ExecutionFailedError, type OutputSink } from "@stigmer/core";
+import { ARG_SAFE_BYTES, type BackendExit, type BackendRequest, commandReader, ExecutionFailedError, type OutputSink } from "@stigmer/core";
 import type { AgentChannel } from "./agent-channel.js";
 import { Frame } from "./frames.js";
 import { SandboxGoneError, SandboxLostError } from "./sandbox-errors.js";
@@ -32,6 +32,10 @@ export async function runViaAgent(
   request.signal.addEventListener("abort", onAbort, { once: true });
   await conn.sendJson(Frame.RUN, {
     command: request.command,
+    // Over ARG_SAFE_BYTES, the agent's shell reads the command from stdin instead of an argument.
+    ...(Buffer.byteLength(request.command, "utf8") > ARG_SAFE_BYTES
+      ? { readers: { bash: commandReader("bash", 0), sh: commandReader("sh", 0) } }
+      : {}),
     env: request.env,
     stdin: request.stdin !== undefined,
     user: options.user,

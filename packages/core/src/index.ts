@@ -64,6 +64,7 @@ export {
   projectPluginFiles,
 } from "./plugin-loader.js";
 export {
+  ARG_SAFE_BYTES,
   COMMAND_ARRIVED,
   commandReader,
   PID_RECORDING_WRAPPER,

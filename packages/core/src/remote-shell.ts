@@ -10,6 +10,12 @@
 /** Directory inside the sandbox where wrappers record pids (`<dir>/<execution id>`). */
 export const REMOTE_RUN_DIR = "/tmp/.stigmer-run";
 
+/**
+ * Largest command text a backend may pass as one argument (`sh -c <command>`): Linux refuses a
+ * single argument over 128 KiB (MAX_ARG_STRLEN); above this, use {@link commandReader}.
+ */
+export const ARG_SAFE_BYTES = 64 * 1024;
+
 /** What {@link commandReader} prints on stdout, with `announce`, once the command has arrived whole. */
 export const COMMAND_ARRIVED = "\x06";
 
