@@ -90,6 +90,19 @@ def spawn(args, **kwargs):
     return proc
 
 
+def start_thread(target, *args):
+    """Starts a daemon thread and returns it; None when none can be made even after a short wait
+    (the sandbox is at its pids limit: a fork bomb). Callers then do the work inline or later."""
+    for _ in range(20):
+        try:
+            thread = threading.Thread(target=target, args=args, daemon=True)
+            thread.start()
+            return thread
+        except RuntimeError:
+            time.sleep(0.01)
+    return None
+
+
 def finish(proc):
     code = proc.wait()
     with children_lock:
@@ -337,7 +350,8 @@ def run_command(conn, request, cwd, grace, workspace):
             stdin_queue.append(None)
         stdin_ready.set()
     if proc.stdin is not None:
-        threading.Thread(target=feed_stdin, args=(proc.stdin, stdin_queue, stdin_ready), daemon=True).start()
+        if start_thread(feed_stdin, proc.stdin, stdin_queue, stdin_ready) is None:
+            proc.stdin.close()  # no thread to feed it: end-of-file rather than a command that waits for ever
     killer = None
     client_open = True
     streams = {proc.stdout.fileno(): STDOUT, proc.stderr.fileno(): STDERR}
@@ -347,8 +361,11 @@ def run_command(conn, request, cwd, grace, workspace):
     def start_kill():
         nonlocal killer
         if killer is None:
-            killer = threading.Thread(target=kill_tree, args=(proc.pid, grace, sweep), daemon=True)
-            killer.start()
+            # At the pids limit (what a kill is often for) no thread may be had: kill inline then.
+            killer = start_thread(kill_tree, proc.pid, grace, sweep)
+            if killer is None:
+                killer = False
+                kill_tree(proc.pid, grace, sweep)
 
     while streams:
         exited = proc.poll() is not None
@@ -385,7 +402,7 @@ def run_command(conn, request, cwd, grace, workspace):
                     client_open = False
                     start_kill()
     code = finish(proc)
-    if killer is not None:
+    if killer:
         killer.join()
     for pipe in (proc.stdout, proc.stderr):
         pipe.close()
@@ -501,7 +518,8 @@ def control(path, token, cwd, grace, workspace, connected):
             touch()
             if kind == OPEN:
                 stream = json.loads(body.decode("utf-8"))["stream"]
-                threading.Thread(target=open_stream, args=(path, token, stream, cwd, grace, workspace), daemon=True).start()
+                if start_thread(open_stream, path, token, stream, cwd, grace, workspace) is None:
+                    open_stream(path, token, stream, cwd, grace, workspace)  # no thread to be had: serve it here
     except OSError:
         return
     finally:
@@ -542,7 +560,8 @@ def connect_hosts(channel, token, cwd, grace, workspace):
             retry = connected.get(path, 0)
             if name.endswith(".sock") and retry is not None and retry <= now:
                 connected[path] = None
-                threading.Thread(target=control, args=(path, token, cwd, grace, workspace, connected), daemon=True).start()
+                if start_thread(control, path, token, cwd, grace, workspace, connected) is None:
+                    connected[path] = now + 0.1  # try again soon
         if watch is None:
             time.sleep(0.05)
             continue
