@@ -504,6 +504,7 @@ def control(path, token, cwd, grace, workspace, connected):
         # A socket seen the moment it was bound may not listen yet: try again soon, then every second.
         failures[path] = failures.get(path, 0) + 1
         connected[path] = time.time() + (0.01 if failures[path] <= 20 else 1)
+        wake_watcher()  # it may be sleeping for a second: the retry is due sooner
         return
     failures.pop(path, None)
     with state_lock:
@@ -541,6 +542,18 @@ def channel_watch(channel):
     return None
 
 
+# Written to by a control thread that set a retry time, so that connect_hosts recomputes its wait.
+wake_pipe = os.pipe()
+os.set_blocking(wake_pipe[1], False)
+
+
+def wake_watcher():
+    try:
+        os.write(wake_pipe[1], b"!")
+    except OSError:
+        pass  # full: a wake-up is already pending
+
+
 def connect_hosts(channel, token, cwd, grace, workspace):
     """Connects to every host socket in the channel directory, now and whenever one appears."""
     connected = {}  # socket path -> None while connected, else when to try it again
@@ -569,8 +582,11 @@ def connect_hosts(channel, token, cwd, grace, workspace):
         due = [t for t in connected.values() if t is not None]
         timeout = max(0.0, min(due) - time.time()) if due else 1.0
         try:
-            select.select([watch.fd], [], [], min(timeout, 1.0))
-            watch.read()
+            readable, _, _ = select.select([watch.fd, wake_pipe[0]], [], [], min(timeout, 1.0))
+            if watch.fd in readable:
+                watch.read()
+            if wake_pipe[0] in readable:
+                os.read(wake_pipe[0], 4096)
         except OSError:
             time.sleep(0.05)
 
