@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_SANDBOX_IMAGE, ErrorCode, resolveConfig, StigmerError } from "@stigmer/core";
+import daytona from "@stigmer/backend-daytona";
+import { DEFAULT_SANDBOX_IMAGE, ErrorCode, resolveConfig, resolvePluginOptions, StigmerError } from "@stigmer/core";
+import { CLI_PRESET } from "stigmer";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempProject, writeTrusted } from "./helpers.js";
 
@@ -26,14 +28,15 @@ function configError(fn: () => unknown): StigmerError {
 }
 
 describe("resolveConfig", () => {
-  it("defaults match the spec", () => {
-    const config = resolveConfig({ env: {}, cwd: project() });
+  it("defaults match the spec (the sandbox backend is the CLI's preset's choice)", () => {
+    expect(resolveConfig({ env: {}, cwd: project() }).sandbox.backend).toBeUndefined();
+    const config = resolveConfig({ preset: CLI_PRESET, env: {}, cwd: project() });
     expect(config).toMatchObject({
       mode: "local",
       sandbox: { image: DEFAULT_SANDBOX_IMAGE, autoPull: true, cleanup: true, ttlSeconds: 3600, backend: "docker" },
       localBackend: "local",
       detector: "rules",
-      cloud: false,
+      profile: undefined,
       timeoutMs: undefined,
       outputLimitBytes: 1048576,
       logLevel: "info",
@@ -66,32 +69,51 @@ describe("resolveConfig", () => {
     });
   });
 
-  it("MODE=cloud makes Daytona the sandbox backend and keeps the key out of errors", () => {
-    const config = resolveConfig({
-      cwd: project(),
-      env: { MODE: "cloud", DAYTONA_API_KEY: "dtn_secret_key", DAYTONA_API_URL: "http://127.0.0.1:1" },
-    });
-    expect(config.cloud).toBe(true);
-    expect(config.sandbox.backend).toBe("daytona");
-    expect(config.daytona).toEqual({ apiKey: "dtn_secret_key", apiUrl: "http://127.0.0.1:1" });
+  it("MODE=cloud (the CLI's preset) makes Daytona the sandbox backend and the mode sandbox; core alone ignores MODE", () => {
+    const config = resolveConfig({ preset: CLI_PRESET, cwd: project(), env: { MODE: "cloud", DAYTONA_API_KEY: "dtn_secret_key" } });
+    expect(config).toMatchObject({ profile: "MODE=cloud", sandbox: { backend: "daytona" } });
     // Like the Daytona-only runner it replaces, cloud mode sandboxes commands unless told otherwise.
     expect(config.mode).toBe("sandbox");
-    expect(resolveConfig({ cwd: project(), env: { MODE: "cloud", STIGMER_EXECUTION_MODE: "auto" } }).mode).toBe("auto");
-    expect(resolveConfig({ cwd: project(), env: { MODE: "cloud" }, flags: { mode: "local" } }).mode).toBe("local");
-    expect(resolveConfig({ cwd: project(), env: { MODE: "production" } })).toMatchObject({ cloud: false, mode: "local" });
+    const cli = (env: Record<string, string>, flags = {}) => resolveConfig({ preset: CLI_PRESET, cwd: project(), env, flags });
+    expect(cli({ MODE: "cloud", STIGMER_EXECUTION_MODE: "auto" }).mode).toBe("auto");
+    expect(cli({ MODE: "cloud" }, { mode: "local" }).mode).toBe("local");
+    expect(cli({ MODE: "cloud", STIGMER_SANDBOX_BACKEND: "@acme/x" }).sandbox.backend).toBe("@acme/x");
+    expect(cli({ MODE: "production" }, {})).toMatchObject({ profile: undefined, mode: "local", sandbox: { backend: "docker" } });
+    // Core's own preset names no sandbox backend, and MODE means nothing to it.
+    expect(resolveConfig({ cwd: project(), env: { MODE: "cloud" } })).toMatchObject({
+      profile: undefined,
+      mode: "local",
+      sandbox: { backend: undefined },
+    });
   });
 
-  it("reads DAYTONA_SNAPSHOT and rejects a Daytona URL that is not http(s) or carries credentials", () => {
-    const config = resolveConfig({
-      cwd: project(),
-      env: { DAYTONA_SNAPSHOT: "my-snap", DAYTONA_API_URL: "https://api.example.test/api/" },
+  it("daytona's settings (declared by the plugin): DAYTONA_SNAPSHOT, and a URL that is not http(s) or carries credentials is refused", () => {
+    const daytonaOptions = (env: Record<string, string>, file?: unknown) => {
+      const config = resolveConfig({ preset: CLI_PRESET, cwd: project(file), env });
+      return resolvePluginOptions(daytona, "daytona", "@stigmer/backend-daytona", config).options;
+    };
+    expect(daytonaOptions({ DAYTONA_SNAPSHOT: "my-snap", DAYTONA_API_URL: "https://api.example.test/api/" })).toEqual({
+      snapshot: "my-snap",
+      apiUrl: "https://api.example.test/api",
     });
-    expect(config.daytona).toEqual({ snapshot: "my-snap", apiUrl: "https://api.example.test/api" });
+    expect(daytonaOptions({}, { plugins: { daytona: { target: "eu" } } })).toEqual({ target: "eu" });
     for (const url of ["ftp://x", "not a url", "https://user:pw@host/api"]) {
-      const error = configError(() => resolveConfig({ cwd: project(), env: { DAYTONA_API_URL: url } }));
+      const error = configError(() => daytonaOptions({ DAYTONA_API_URL: url }));
       expect(error.code).toBe("INVALID_CONFIG");
       expect(error.message).toContain("DAYTONA_API_URL");
       expect(error.message).toContain("http(s) URL");
+      expect(error.message).not.toContain(":pw@");
+    }
+  });
+
+  it("the CLI's preset says where the config-file keys that moved to the backends went", () => {
+    for (const [file, moved] of [
+      [{ daytona: { apiUrl: "https://x.test/api" } }, "plugins.daytona.apiUrl"],
+      [{ sandbox: { memory: "1g" } }, "plugins.docker.memory"],
+    ] as const) {
+      const error = configError(() => resolveConfig({ preset: CLI_PRESET, cwd: project(file), env: {} }));
+      expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+      expect(error.message).toContain(`write it as "${moved}"`);
     }
   });
 

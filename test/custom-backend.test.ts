@@ -69,6 +69,15 @@ describe("a platform team's backend, selected by configuration", () => {
     }
   });
 
+  it("takes its declared settings from the environment too, and the environment wins over the file", async () => {
+    await using ex = executor({ ...sandboxedBy(SPAWN), SPAWN_BACKEND_SHELL: "/bin/bash" });
+    expect((await ex.run({ command: 'echo "$0"', cwd: project.dir })).stdout).toBe("/bin/bash\n");
+    await using bad = executor({ ...sandboxedBy(SPAWN), SPAWN_BACKEND_SHELL: "bash" });
+    const error = await stigmerErrorOf(bad.run({ command: "true", cwd: project.dir }));
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+    expect(error.message).toBe("SPAWN_BACKEND_SHELL=bash is not valid: use an absolute path such as /bin/bash.");
+  });
+
   it("refuses stdin, which it does not declare, before running anything", async () => {
     await using ex = executor(sandboxedBy(SPAWN));
     const error = await stigmerErrorOf(ex.run({ command: "cat > stdin-ran.txt", cwd: project.dir, stdin: "x" }));
@@ -154,17 +163,16 @@ describe("plugins decorated by another copy of tsyringe, and plugins named by pa
     }
   });
 
-  it("constructs the class from its @inject tokens, passes its options, and disposes it", async () => {
+  it("is refused with PLUGIN_LOAD_FAILED saying to use core's decorators or a factory (core uses tsyringe's public API only)", async () => {
     const dir = tempProject();
     trustFiles([foreign]); // a module inside the current directory (the repository) loads once trusted
     try {
-      writeTrusted(join(dir.dir, "stigmer.config.json"), JSON.stringify({ plugins: { [foreign]: { greeting: "hi" } } }));
-      const ex = executor(sandboxedBy(foreign), dir.dir);
-      const before = (globalThis as { __foreignDisposed?: number }).__foreignDisposed ?? 0;
-      const result = await ex.run({ command: "the-test", cwd: dir.dir });
-      expect(result.stdout).toBe("hi from the-test\n");
-      await ex.dispose();
-      expect((globalThis as { __foreignDisposed?: number }).__foreignDisposed).toBe(before + 1);
+      await using ex = executor(sandboxedBy(foreign), dir.dir);
+      const error = await stigmerErrorOf(ex.run({ command: "the-test", cwd: dir.dir }));
+      expect(error.code).toBe(ErrorCode.PLUGIN_LOAD_FAILED);
+      expect(error.details).toMatchObject({ reason: "setup-failed" });
+      expect(error.message).toContain('import { inject, injectable } from "@stigmer/core"');
+      expect(error.message).toContain("useFactory");
     } finally {
       dir.cleanup();
     }

@@ -6,14 +6,30 @@
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { DaytonaBackend } from "@stigmer/backend-daytona";
-import { type Backend, createLogger, ErrorCode, executeOn, type Logger, resolveConfig, StigmerError } from "@stigmer/core";
+import daytonaPlugin, { DaytonaBackend } from "@stigmer/backend-daytona";
+import {
+  type Backend,
+  createLogger,
+  ErrorCode,
+  executeOn,
+  type Logger,
+  resolveConfig,
+  resolvePluginOptions,
+  type StigmerConfig,
+  StigmerError,
+} from "@stigmer/core";
 import { runBackendConformance } from "@stigmer/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
 import { capturingLogger, tempProject } from "./helpers.js";
 
 let imitation: DaytonaImitation;
+
+/** The daytona plugin's settings (DAYTONA_API_KEY, …) from the config's environment, as core hands them to the plugin. */
+function settingsOf(config: StigmerConfig): Record<string, unknown> {
+  return resolvePluginOptions(daytonaPlugin, "daytona", "@stigmer/backend-daytona", config).options;
+}
+
 const MINUTE_MS = 400;
 
 beforeAll(async () => {
@@ -55,6 +71,7 @@ function backend(
     cwd: options.cwd ?? "/",
   });
   const b = new DaytonaBackend(config, options.logger ?? createLogger({ level: "silent" }), {
+    ...settingsOf(config),
     retryBaseDelayMs: 20,
     retryMaxDelayMs: 2000,
     killGraceMs: 300,
@@ -230,7 +247,7 @@ describe("daytona backend: errors", () => {
   it("a missing DAYTONA_API_KEY is INVALID_CONFIG saying what to set", () => {
     const config = resolveConfig({ env: { MODE: "cloud" }, cwd: "/" });
     try {
-      new DaytonaBackend(config, createLogger({ level: "silent" }), {});
+      new DaytonaBackend(config, createLogger({ level: "silent" }), settingsOf(config));
       expect.unreachable();
     } catch (error) {
       expect((error as StigmerError).code).toBe(ErrorCode.INVALID_CONFIG);

@@ -6,8 +6,17 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { DaytonaBackend } from "@stigmer/backend-daytona";
-import { createLogger, ErrorCode, executeOn, type Logger, resolveConfig, StigmerError } from "@stigmer/core";
+import daytonaPlugin, { DaytonaBackend } from "@stigmer/backend-daytona";
+import {
+  createLogger,
+  ErrorCode,
+  executeOn,
+  type Logger,
+  resolveConfig,
+  resolvePluginOptions,
+  type StigmerConfig,
+  StigmerError,
+} from "@stigmer/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
 import { capturingLogger, tempProject } from "./helpers.js";
@@ -24,6 +33,11 @@ afterAll(async () => {
   for (const id of ids)
     rmSync(join("/tmp/.stigmer-sync", createHash("sha256").update(id).digest("hex").slice(0, 16)), { recursive: true, force: true });
 });
+
+/** The daytona plugin's settings (DAYTONA_API_KEY, …) from the config's environment, as core hands them to the plugin. */
+function settingsOf(config: StigmerConfig): Record<string, unknown> {
+  return resolvePluginOptions(daytonaPlugin, "daytona", "@stigmer/backend-daytona", config).options;
+}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -48,6 +62,7 @@ function backend(options: {
     cwd: options.cwd,
   });
   const b = new DaytonaBackend(config, options.logger ?? createLogger({ level: "silent" }), {
+    ...settingsOf(config),
     retryBaseDelayMs: 20,
     retryMaxDelayMs: 200,
     killGraceMs: 300,
@@ -216,7 +231,7 @@ describe("daytona: a key inside DAYTONA_API_URL is never shown", () => {
     ]) {
       let thrown: unknown;
       try {
-        new DaytonaBackend({ ...base, daytona: { ...base.daytona, apiUrl } }, createLogger({ level: "silent" }), {});
+        new DaytonaBackend(base, createLogger({ level: "silent" }), { ...settingsOf(base), apiUrl });
       } catch (error) {
         thrown = error;
       }

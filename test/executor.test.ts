@@ -13,6 +13,7 @@ import {
   MAX_COMMAND_BYTES,
   resolveConfig,
   type StigmerPlugin,
+  text,
 } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { execa } from "execa";
@@ -22,6 +23,7 @@ import { capturingLogger, countProcesses, repoRoot, silentLogger, tempProject } 
 /** A detector for these tests: `echo` and `ls` local, anything else sandbox. */
 @injectable()
 class EchoLocalDetector {
+  readonly specificationVersion = "v1";
   readonly name = "echo-local";
   detect(command: string): Decision {
     return /^(echo|ls)\b/.test(command)
@@ -30,18 +32,21 @@ class EchoLocalDetector {
   }
 }
 const echoLocal: StigmerPlugin = definePlugin({
+  specificationVersion: "v1",
   name: "echo-local",
   kind: "detector",
   register: (c) => c.register(DetectorToken, { useClass: EchoLocalDetector }),
 });
 @injectable()
 class ThrowingDetector {
+  readonly specificationVersion = "v1";
   readonly name = "throws";
   detect(): Decision {
     throw new Error("boom");
   }
 }
 const throwing: StigmerPlugin = definePlugin({
+  specificationVersion: "v1",
   name: "throws",
   kind: "detector",
   register: (c) => c.register(DetectorToken, { useClass: ThrowingDetector }),
@@ -173,6 +178,7 @@ describe("Executor: plugins that fail to set up", () => {
       }
     }
     const broken: StigmerPlugin = definePlugin({
+      specificationVersion: "v1",
       name: "broken",
       kind: "backend",
       register: (c) => c.register(Symbol.for("stigmer.backend"), { useClass: Broken as never }),
@@ -193,12 +199,14 @@ describe("Executor: plugins that fail to set up", () => {
 });
 
 describe("Executor: logging", () => {
-  it("writes one line per execution and never logs env values or API keys", async () => {
+  it("writes one line per execution and never logs env values or a plugin's secret settings", async () => {
     const { logger, lines, raw } = capturingLogger();
+    // The local plugin, with a secret setting of the kind an API-backed plugin declares.
+    const withSecret: StigmerPlugin = { ...local, settings: { apiKey: { env: "TEST_API_KEY", parse: text, secret: true } } };
     const ex = createExecutor({
-      config: resolveConfig({ env: { DAYTONA_API_KEY: "dtn_live_supersecret" }, cwd: project.dir }),
+      config: resolveConfig({ env: { TEST_API_KEY: "dtn_live_supersecret" }, cwd: project.dir }),
       logger,
-      modules: { local },
+      modules: { local: withSecret },
     });
     const secret = "hunter2-very-secret";
     await ex.run({ command: `echo ${secret} dtn_live_supersecret`, env: { TOKEN: secret }, cwd: project.dir });
@@ -393,11 +401,13 @@ describe("Executor: what a local command is and leaves behind", () => {
 });
 
 describe("a library says nothing on stderr unless asked", () => {
-  // MODE is warned about once per process: each case runs in a fresh Node process.
+  // Each case runs in a fresh Node process. MODE means nothing to core (MODE=cloud is the CLI's preset);
+  // a preset's warning about the environment goes to the logger.
   const host = `
     import local from "@stigmer/backend-local";
     import { createExecutor } from "@stigmer/core";
-    const executor = createExecutor({ modules: { local } });
+    const preset = { fromEnvironment: (env, warn) => { if (env.PRESET_WARNS) warn("the preset says " + env.PRESET_WARNS); } };
+    const executor = createExecutor({ modules: { local }, preset });
     const r = await executor.run({ command: "echo ran" });
     process.stdout.write(r.stdout);
     await executor.dispose();`;
@@ -408,13 +418,19 @@ describe("a library says nothing on stderr unless asked", () => {
       env: { STIGMER_EXECUTION_MODE: "", STIGMER_LOG_LEVEL: "", STIGMER_SANDBOX_BACKEND: "", ...env },
     });
 
-  it("MODE=clod: no stderr line from createExecutor() by default; the warning reaches the logger when a level is set", async () => {
-    const quiet = await runHost({ MODE: "clod" });
+  it("a preset's warning: no stderr line from createExecutor() by default; it reaches the logger when a level is set", async () => {
+    const quiet = await runHost({ PRESET_WARNS: "hello" });
     expect(quiet).toMatchObject({ exitCode: 0, stdout: "ran", stderr: "" });
-    const told = await runHost({ MODE: "clod", STIGMER_LOG_LEVEL: "warn" });
+    const told = await runHost({ PRESET_WARNS: "hello", STIGMER_LOG_LEVEL: "warn" });
     expect(told.exitCode).toBe(0);
     const lines = told.stderr.split("\n").filter(Boolean);
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 40, msg: expect.stringContaining("MODE=clod is ignored") });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 40, msg: "the preset says hello" });
+  });
+
+  it("MODE=cloud and MODE=clod mean nothing to the library: no warning, local mode", async () => {
+    for (const MODE of ["clod", "cloud"]) {
+      expect(await runHost({ MODE, STIGMER_LOG_LEVEL: "warn" })).toMatchObject({ exitCode: 0, stdout: "ran", stderr: "" });
+    }
   });
 });

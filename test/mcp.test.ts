@@ -414,10 +414,12 @@ describe("/mcp on the HTTP server (streamable HTTP)", () => {
 
 /** A backend whose commands never end: what a hung sandbox looks like to the MCP server. */
 const stuckPlugin: StigmerPlugin = definePlugin({
+  specificationVersion: "v1",
   name: "stuck",
   kind: "backend",
   register(container) {
     const backend: Backend = {
+      specificationVersion: "v1",
       name: "stuck",
       capabilities: { stdin: true, env: true, cancel: true, separateStreams: true },
       health: async () => ({ ok: true, message: "never ends a command" }),

@@ -24,6 +24,7 @@ import {
 } from "@stigmer/core";
 import rulesPlugin from "@stigmer/detector-rules";
 import { type StigmerServer, startStigmerServer } from "@stigmer/server";
+import { CLI_PRESET } from "stigmer";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
 import { capturingLogger, countProcesses, runCli, startCli, tempProject, waitFor } from "./helpers.js";
@@ -47,7 +48,8 @@ async function serve(
     modules?: Record<string, StigmerPlugin>;
   } = {},
 ): Promise<StigmerServer> {
-  const config = resolveConfig({ env: { ...options.env }, cwd: project.dir });
+  // As `stigmer server start` resolves it: with the CLI's preset (docker by default, MODE=cloud).
+  const config = resolveConfig({ preset: CLI_PRESET, env: { ...options.env }, cwd: project.dir });
   const logger = options.logger ?? createLogger({ level: "silent" });
   const executor = createExecutor({ config, modules: { ...modules, ...options.modules }, logger });
   const server = await startStigmerServer({
@@ -325,10 +327,12 @@ const head = (server: StigmerServer, method: string, path: string, extra: string
 
 /** A backend whose commands never end and which never finishes disposing: what a hung sandbox looks like to the server. */
 const stuckPlugin: StigmerPlugin = definePlugin({
+  specificationVersion: "v1",
   name: "stuck",
   kind: "backend",
   register(container) {
     const backend: Backend & { dispose(): Promise<void> } = {
+      specificationVersion: "v1",
       name: "stuck",
       capabilities: { stdin: true, env: true, cancel: true, separateStreams: true },
       health: async () => ({ ok: true, message: "never ends a command" }),

@@ -9,21 +9,42 @@ import {
   type BackendRequest,
   BackendUnavailableError,
   CancelledError,
-  InvalidConfigError,
+  type HealthCheck,
   inject,
   injectable,
+  invalidSetting,
   type Logger,
   LoggerToken,
   type OutputSink,
   PluginOptionsToken,
+  type PluginSettings,
   pipeToSink,
   RunTracker,
+  type SettingSource,
+  wholeCount,
 } from "@stigmer/core";
 import { killProcessGroup } from "./kill-process-group.js";
 
 const PACKAGE = "@example/stigmer-backend-spawn";
 
-/** Options, from the config file section `plugins["@example/stigmer-backend-spawn"]`. */
+/**
+ * The plugin's settings: core reads each from its environment variable, else from the config
+ * file section `plugins["@example/stigmer-backend-spawn"]`, validates it when the plugin loads
+ * (and in `stigmer doctor`), and reports a bad value as INVALID_CONFIG naming the variable or the
+ * key — exactly as for Stigmer's own settings. Core's parsers are reused; `absolutePath` shows how
+ * to write one.
+ */
+export const SPAWN_SETTINGS: PluginSettings = {
+  shell: { env: "SPAWN_BACKEND_SHELL", parse: absolutePath, description: "the shell that runs commands, default /bin/sh" },
+  killGraceMs: { env: "SPAWN_BACKEND_KILL_GRACE_MS", parse: wholeCount, description: "ms between SIGTERM and SIGKILL, default 1000" },
+};
+
+function absolutePath(raw: unknown, where: SettingSource): string {
+  if (typeof raw === "string" && isAbsolute(raw)) return raw;
+  return invalidSetting(where, raw, "use an absolute path such as /bin/bash");
+}
+
+/** Options, with {@link SPAWN_SETTINGS} applied by core. */
 export interface SpawnBackendOptions {
   /** Absolute path of the shell that runs `<shell> -c <command>`. Default `/bin/sh`. */
   shell?: string;
@@ -40,6 +61,7 @@ const DRAIN_MS = 200;
  */
 @injectable()
 export class SpawnBackend implements Backend {
+  readonly specificationVersion = "v1";
   readonly name = "spawn";
   // stdin is left out on purpose: core then refuses every request with stdin as
   // CAPABILITY_UNSUPPORTED before exec is called, and the conformance suite checks that refusal.
@@ -55,21 +77,29 @@ export class SpawnBackend implements Backend {
     @inject(LoggerToken) private readonly logger: Logger,
     @inject(PluginOptionsToken) options: Record<string, unknown>,
   ) {
-    // Options come from a JSON file: check them here, so a typo fails when the plugin loads.
+    // Core has validated the declared settings; the defaults are the backend's own.
     const { shell = "/bin/sh", killGraceMs = 1000 } = options as SpawnBackendOptions;
-    if (typeof shell !== "string" || !isAbsolute(shell)) invalidOption("shell", shell, "use an absolute path such as /bin/bash");
-    if (!Number.isInteger(killGraceMs) || killGraceMs < 0) invalidOption("killGraceMs", killGraceMs, "use a whole number of milliseconds");
     this.shell = shell;
     this.killGraceMs = killGraceMs;
   }
 
+  /** One `stigmer doctor` line for the backend, and one named check of its own: the shell. */
   async health(): Promise<BackendHealth> {
-    try {
-      await access(this.shell, constants.X_OK);
-      return { ok: true, message: `Commands run on this host with ${this.shell}.` };
-    } catch {
-      return { ok: false, message: `The shell ${this.shell} is not executable: set plugins["${PACKAGE}"].shell.` };
-    }
+    const usable = await access(this.shell, constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    const shell: HealthCheck = usable
+      ? { name: "spawn-shell", ok: true, message: `${this.shell} is executable` }
+      : {
+          name: "spawn-shell",
+          ok: false,
+          message: `The shell ${this.shell} is not executable`,
+          fix: `Set SPAWN_BACKEND_SHELL (or plugins["${PACKAGE}"].shell) to an executable shell such as /bin/sh.`,
+        };
+    return usable
+      ? { ok: true, message: "Commands run on this host, as plain processes.", checks: [shell] }
+      : { ok: false, message: "Commands cannot start: the shell is missing.", fix: shell.fix ?? "", checks: [shell] };
   }
 
   exec(request: BackendRequest, output: OutputSink): Promise<BackendExit> {
@@ -124,10 +154,4 @@ export class SpawnBackend implements Backend {
   dispose(): Promise<void> {
     return this.runs.dispose();
   }
-}
-
-function invalidOption(key: keyof SpawnBackendOptions, value: unknown, expected: string): never {
-  throw new InvalidConfigError(`plugins["${PACKAGE}"].${key} = ${JSON.stringify(value)} is not valid: ${expected}.`, {
-    details: { plugin: PACKAGE, key, value },
-  });
 }

@@ -28,6 +28,7 @@ import {
   workspaceMirrorsOf,
 } from "@stigmer/core";
 import { statusOf, toStigmerError } from "./errors.js";
+import { daytonaHealth } from "./health.js";
 import { defaultWorkspaceKey, type ResolvedDaytonaOptions, resolveDaytonaOptions } from "./options.js";
 import { daytonaSandboxFiles, dropSyncState, syncStateDir } from "./sandbox-files.js";
 import { DaytonaSandboxPool, type LiveSandbox, type SandboxSpec } from "./sandbox-pool.js";
@@ -54,6 +55,7 @@ const MiB = 1024 * 1024;
  */
 @injectable()
 export class DaytonaBackend implements Backend {
+  readonly specificationVersion = "v1";
   readonly name = "daytona";
   readonly capabilities: BackendCapabilities = {
     stdin: true,
@@ -73,6 +75,7 @@ export class DaytonaBackend implements Backend {
     @inject(LoggerToken) private readonly logger: Logger,
     @inject(PluginOptionsToken) options: Record<string, unknown>,
   ) {
+    // apiKey, apiUrl, target and snapshot are DAYTONA_SETTINGS, validated by core when the plugin loaded.
     this.options = resolveDaytonaOptions(config, options);
     this.pool = new DaytonaSandboxPool(() => this.daytona(), this.options, logger, {
       released: (id) => this.forgetCopy(id),
@@ -112,6 +115,7 @@ export class DaytonaBackend implements Backend {
   }
 
   async health(): Promise<BackendHealth> {
+    const apiUrl = redactUrl(this.options.apiUrl);
     try {
       const daytona = await this.daytona();
       await this.pool.call(
@@ -119,26 +123,11 @@ export class DaytonaBackend implements Backend {
         () => daytona.list({ labels: { "dev.stigmer.managed-by": "stigmer" }, limit: 1 }).next(),
         true,
       );
-      return {
-        ok: true,
-        message: `The Daytona API answers at ${redactUrl(this.options.apiUrl)} and accepts the key.`,
-        details: { apiUrl: redactUrl(this.options.apiUrl) },
-      };
+      return daytonaHealth(apiUrl, this.options.source);
     } catch (error) {
-      // `connection` (refused, dns, tls, timeout, …) or `status` tell `stigmer doctor` what failed.
+      // `connection` (refused, dns, tls, timeout, …) or `status` say what failed.
       const failure = toStigmerError(error, "checking the API", this.options.apiUrl);
-      const { reason, connection, status, error: says } = failure.details;
-      return {
-        ok: false,
-        message: failure.message,
-        details: {
-          apiUrl: redactUrl(this.options.apiUrl),
-          ...(reason !== undefined ? { reason } : {}),
-          ...(connection !== undefined ? { connection } : {}),
-          ...(status !== undefined ? { status } : {}),
-          ...(says !== undefined ? { error: says } : {}),
-        },
-      };
+      return daytonaHealth(apiUrl, this.options.source, failure);
     }
   }
 

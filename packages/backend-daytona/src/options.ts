@@ -1,9 +1,38 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { InvalidConfigError, redactUrl, type StigmerConfig } from "@stigmer/core";
+import { httpUrl, InvalidConfigError, type PluginSettings, type StigmerConfig, text } from "@stigmer/core";
+
+export const DEFAULT_API_URL = "https://app.daytona.io/api";
+
+/**
+ * The daytona plugin's settings, read and validated by core when the plugin loads: each from its
+ * environment variable, else from `plugins.daytona.<key>` in the config file. The key is a secret:
+ * core scrubs it from logs, `stigmer doctor` and error messages.
+ */
+/** `DAYTONA_API_URL`: http(s), and nothing a key could hide in (userinfo, query, fragment); shown redacted when refused. */
+const apiUrlSetting = httpUrl(`such as ${DEFAULT_API_URL} (the key goes in DAYTONA_API_KEY)`);
+
+export const DAYTONA_SETTINGS: PluginSettings = {
+  apiKey: { env: "DAYTONA_API_KEY", parse: text, secret: true, description: "the Daytona API key (required)" },
+  apiUrl: {
+    env: "DAYTONA_API_URL",
+    parse: apiUrlSetting,
+    description: `the API's base URL, default ${DEFAULT_API_URL}`,
+  },
+  target: { env: "DAYTONA_TARGET", parse: text, description: "the Daytona target (region)" },
+  snapshot: { env: "DAYTONA_SNAPSHOT", parse: text, description: "a snapshot to create sandboxes from instead of the sandbox image" },
+};
 
 /** Options of the daytona plugin (config file `plugins.daytona`). */
 export interface DaytonaBackendOptions {
+  /** `DAYTONA_API_KEY`: the API key (a secret). Required. */
+  apiKey?: string;
+  /** `DAYTONA_API_URL`: the API's base URL. Default {@link DEFAULT_API_URL}. */
+  apiUrl?: string;
+  /** `DAYTONA_TARGET`: the target (region). Default: Daytona's. */
+  target?: string;
+  /** `DAYTONA_SNAPSHOT`: a Daytona snapshot to create sandboxes from instead of the sandbox image. */
+  snapshot?: string;
   /**
    * Directory in the sandbox that holds the copy of the project (kept in sync with the host before
    * and after each command) and where commands run, created when missing. `~/` means the sandbox
@@ -66,8 +95,6 @@ export interface ResolvedDaytonaOptions {
   networkBlockAll: boolean;
 }
 
-export const DEFAULT_API_URL = "https://app.daytona.io/api";
-
 function fail(key: string, value: unknown, expected: string): never {
   throw new InvalidConfigError(`plugins.daytona.${key} = ${JSON.stringify(value)} is not valid: ${expected}.`, {
     details: { name: `plugins.daytona.${key}`, value },
@@ -75,6 +102,7 @@ function fail(key: string, value: unknown, expected: string): never {
 }
 
 const KNOWN = new Set([
+  ...Object.keys(DAYTONA_SETTINGS),
   "workspacePath",
   "workspaceKey",
   "createTimeoutSeconds",
@@ -100,21 +128,20 @@ function integer(raw: Record<string, unknown>, key: string, fallback: number, mi
 
 /** Validates configuration and plugin options; throws `INVALID_CONFIG` naming what to set. */
 export function resolveDaytonaOptions(config: StigmerConfig, raw: Record<string, unknown>): ResolvedDaytonaOptions {
-  const apiKey = config.daytona.apiKey;
-  if (!apiKey) {
+  const apiKey = raw.apiKey;
+  if (typeof apiKey !== "string" || apiKey === "") {
     throw new InvalidConfigError(
-      "Cloud mode needs a Daytona API key: set DAYTONA_API_KEY (create one in the Daytona dashboard under API Keys), or daytona.apiKey in stigmer.config.json.",
-      { details: { name: "DAYTONA_API_KEY" } },
+      "Cloud mode needs a Daytona API key: set DAYTONA_API_KEY (create one in the Daytona dashboard under API Keys), or plugins.daytona.apiKey in stigmer.config.json.",
+      {
+        details: {
+          name: "DAYTONA_API_KEY",
+          fix: "Set DAYTONA_API_KEY (create a key in the Daytona dashboard under API Keys): export DAYTONA_API_KEY=dtn_…",
+        },
+      },
     );
   }
-  const apiUrl = config.daytona.apiUrl ?? DEFAULT_API_URL;
-  if (!isPlainHttpUrl(apiUrl)) {
-    // resolveConfig refuses these too; a config made by hand reaches here. Never echo a key.
-    throw new InvalidConfigError(
-      `DAYTONA_API_URL=${redactUrl(apiUrl)} is not valid: expected an http(s) URL without credentials, query or fragment, such as ${DEFAULT_API_URL} (the key goes in DAYTONA_API_KEY).`,
-      { details: { name: "DAYTONA_API_URL", value: redactUrl(apiUrl) } },
-    );
-  }
+  // Core has validated it when it loaded the plugin; options made by hand get the same check. Never echo a key.
+  const apiUrl = raw.apiUrl === undefined ? DEFAULT_API_URL : apiUrlSetting(raw.apiUrl, { kind: "env", name: "DAYTONA_API_URL" });
   for (const key of Object.keys(raw)) if (!KNOWN.has(key)) fail(key, raw[key], `unknown option; known: ${[...KNOWN].join(", ")}`);
   const workspacePath = raw.workspacePath ?? "~/workspace";
   if (typeof workspacePath !== "string" || !(workspacePath.startsWith("/") || workspacePath.startsWith("~/"))) {
@@ -146,11 +173,12 @@ export function resolveDaytonaOptions(config: StigmerConfig, raw: Record<string,
     fail("labels", labels, "use an object of string values; keys must not start with dev.stigmer.");
   }
   const retryBaseDelayMs = integer(raw, "retryBaseDelayMs", 500, 1, 60_000);
-  const { snapshot } = config.daytona;
+  const snapshot = typeof raw.snapshot === "string" ? raw.snapshot : undefined;
+  const target = typeof raw.target === "string" ? raw.target : undefined;
   return {
     apiKey,
     apiUrl,
-    target: config.daytona.target,
+    target,
     source: snapshot ? { snapshot } : { image: config.sandbox.image },
     workspacePath,
     workspaceKey: workspaceKey as string | undefined,
@@ -169,24 +197,6 @@ export function resolveDaytonaOptions(config: StigmerConfig, raw: Record<string,
     cleanup: config.sandbox.cleanup,
     networkBlockAll: config.sandbox.network === "none",
   };
-}
-
-/** An http(s) URL with nothing that could carry a credential: no userinfo, query or fragment. */
-function isPlainHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (
-      (url.protocol === "http:" || url.protocol === "https:") &&
-      !url.username &&
-      !url.password &&
-      !url.search &&
-      !url.hash &&
-      !text.includes("?") &&
-      !text.includes("#")
-    );
-  } catch {
-    return false;
-  }
 }
 
 /** The workspace key of a project directory when none is configured: one sandbox per host project. */

@@ -28,6 +28,7 @@ import { agentStats } from "./agent-files.js";
 import { runViaAgent, type SandboxStats } from "./agent-runner.js";
 import { hostCgroupStats } from "./cgroup-stats.js";
 import { describeEndpoint, engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
+import { engineUnreachable, type ImageState, imageCheck } from "./docker-health.js";
 import { type ResolvedDockerOptions, resolveDockerOptions } from "./docker-options.js";
 import { type EngineApi, engineApi, loadDockerode } from "./engine-api.js";
 import { runViaExec } from "./exec-runner.js";
@@ -61,6 +62,7 @@ function endpointKey(): string {
  */
 @injectable()
 export class DockerBackend implements Backend {
+  readonly specificationVersion = "v1";
   readonly name = "docker";
   readonly capabilities: BackendCapabilities = {
     stdin: true,
@@ -92,7 +94,7 @@ export class DockerBackend implements Backend {
     this.pool = new SandboxPool(
       () => this.docker,
       this.api,
-      config.sandbox,
+      { ...config.sandbox, memoryBytes: this.options.memoryBytes, cpus: this.options.cpus, pidsLimit: this.options.pidsLimit },
       this.options,
       AGENT_DIR,
       this.environment,
@@ -132,8 +134,9 @@ export class DockerBackend implements Backend {
   }
 
   /**
-   * Ok when the engine answers. `details` say whether the configured image is present (pulled on
-   * first use when absent), what the sandboxes get from the host (CAs, proxy settings), and the network.
+   * Ok when the engine answers; its `sandbox-image` check says whether the configured image is
+   * present (pulled on first use when absent). `details.sandbox`: what the sandboxes get from the
+   * host (CAs, proxy settings) and the network.
    */
   async health(): Promise<BackendHealth> {
     // docker-modem keeps its default socket as a function until it has resolved it: ask for the path.
@@ -150,26 +153,35 @@ export class DockerBackend implements Backend {
     try {
       await this.ensureReachable();
       const version = await this.docker.version();
-      const name = this.config.sandbox.image;
-      const image = await this.docker
-        .getImage(name)
+      const state = await this.docker
+        .getImage(this.config.sandbox.image)
         .inspect()
         .then(
-          () => ({ name, present: true }),
-          (error: unknown) =>
-            statusOf(error) === 404 ? { name, present: false } : { name, error: (error as Error)?.message ?? String(error) },
+          (): ImageState => ({ present: true }),
+          (error: unknown): ImageState =>
+            statusOf(error) === 404 ? { present: false } : { present: undefined, error: (error as Error)?.message ?? String(error) },
         );
       return {
         ok: true,
         message: `Docker ${version.Version} answers at ${endpoint}.`,
-        details: { version: version.Version, endpoint, image, sandbox },
+        checks: [imageCheck(this.config.sandbox, state)],
+        details: { version: version.Version, endpoint, sandbox },
       };
     } catch (error) {
-      const code = StigmerError.isInstance(error) ? error.details.code : undefined;
+      const code = StigmerError.isInstance(error) && typeof error.details.code === "string" ? error.details.code : undefined;
+      const image = this.config.sandbox.image;
       return {
+        ...engineUnreachable(endpoint, code),
         ok: false,
-        message: (error as Error).message,
-        details: { endpoint, sandbox, ...(typeof code === "string" ? { code } : {}) },
+        checks: [
+          {
+            name: "sandbox-image",
+            ok: true,
+            status: "skip",
+            message: `Cannot check the image ${image}: the Docker engine does not answer`,
+          },
+        ],
+        details: { endpoint, sandbox, error: (error as Error).message, ...(code ? { code } : {}) },
       };
     }
   }
@@ -273,8 +285,8 @@ export class DockerBackend implements Backend {
     if (local) {
       return {
         ...local,
-        pidsMax: this.config.sandbox.pidsLimit || (local.pidsMax ?? null),
-        memoryMax: this.config.sandbox.memoryBytes || (local.memoryMax ?? null),
+        pidsMax: this.options.pidsLimit || (local.pidsMax ?? null),
+        memoryMax: this.options.memoryBytes || (local.memoryMax ?? null),
       };
     }
     type Sample = { pids_stats?: { current?: number; limit?: number }; memory_stats?: { usage?: number; limit?: number } };
@@ -282,12 +294,12 @@ export class DockerBackend implements Backend {
       .getContainer(sandbox.id)
       .stats({ stream: false, "one-shot": true } as { stream: false })
       .catch(() => undefined)) as Sample | undefined;
-    const pidsMax = this.config.sandbox.pidsLimit || sample?.pids_stats?.limit;
+    const pidsMax = this.options.pidsLimit || sample?.pids_stats?.limit;
     return {
       pids: sample?.pids_stats?.current ?? null,
       pidsMax: pidsMax ?? null,
       memory: sample?.memory_stats?.usage ?? null,
-      memoryMax: this.config.sandbox.memoryBytes || (sample?.memory_stats?.limit ?? null),
+      memoryMax: this.options.memoryBytes || (sample?.memory_stats?.limit ?? null),
     };
   }
 

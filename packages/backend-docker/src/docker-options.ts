@@ -1,4 +1,4 @@
-import { InvalidConfigError } from "@stigmer/core";
+import { cpuCount, InvalidConfigError, memorySize, type PluginSettings, type StigmerConfig, wholeCount } from "@stigmer/core";
 import { defaultStateBase } from "./sandbox-state.js";
 
 /**
@@ -8,8 +8,24 @@ import { defaultStateBase } from "./sandbox-state.js";
  */
 export const PACKAGE_MANAGER_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"];
 
+/**
+ * The docker plugin's settings, read and validated by core when the plugin loads: each from its
+ * environment variable, else from `plugins.docker.<key>` in the config file.
+ */
+export const DOCKER_SETTINGS: PluginSettings = {
+  memory: { env: "STIGMER_SANDBOX_MEMORY", parse: memorySize, description: "memory limit per sandbox (512m, 2g; 0 = none), default 2g" },
+  cpus: { env: "STIGMER_SANDBOX_CPUS", parse: cpuCount, description: "CPU limit per sandbox (0.5, 2; 0 = none), default 2" },
+  pidsLimit: { env: "STIGMER_SANDBOX_PIDS_LIMIT", parse: wholeCount, description: "most processes per sandbox (0 = none), default 1024" },
+};
+
 /** Options of the docker plugin (config file `plugins.docker`). Each hardening default can be relaxed here. */
 export interface DockerBackendOptions {
+  /** `STIGMER_SANDBOX_MEMORY`: memory limit in bytes (`512m`, `2g` accepted); 0 for none. Default 2 GiB. */
+  memory?: number | string;
+  /** `STIGMER_SANDBOX_CPUS`: CPU limit (fractions allowed); 0 for none. Default 2. */
+  cpus?: number | string;
+  /** `STIGMER_SANDBOX_PIDS_LIMIT`: most processes in one sandbox; 0 for none. Default 1024. */
+  pidsLimit?: number | string;
   /** User that runs commands (`uid[:gid]` or a name). Default: the image's own `USER` (root when it sets none). */
   user?: string;
   /** Capabilities added after dropping all. Default {@link PACKAGE_MANAGER_CAPABILITIES}; SETUID and SETGID are added when `user` is set. */
@@ -34,7 +50,15 @@ export interface DockerBackendOptions {
   stateDir?: string;
 }
 
-export type ResolvedDockerOptions = Required<Omit<DockerBackendOptions, "user">> & { user: string | undefined };
+export type ResolvedDockerOptions = Required<Omit<DockerBackendOptions, "user" | "memory" | "cpus" | "pidsLimit">> & {
+  user: string | undefined;
+  memoryBytes: number;
+  cpus: number;
+  pidsLimit: number;
+};
+
+/** The sandbox settings the container spec needs: core's, with the docker plugin's resource limits. */
+export type DockerSandboxConfig = StigmerConfig["sandbox"] & Pick<ResolvedDockerOptions, "memoryBytes" | "cpus" | "pidsLimit">;
 
 function fail(key: string, value: unknown, expected: string): never {
   throw new InvalidConfigError(`plugins.docker.${key} = ${JSON.stringify(value)} is not valid: ${expected}.`, {
@@ -43,6 +67,7 @@ function fail(key: string, value: unknown, expected: string): never {
 }
 
 const KNOWN = new Set([
+  ...Object.keys(DOCKER_SETTINGS),
   "user",
   "capAdd",
   "privileged",
@@ -79,7 +104,16 @@ export function resolveDockerOptions(raw: Record<string, unknown>): ResolvedDock
   if (o.stateDir !== undefined && (typeof o.stateDir !== "string" || !o.stateDir.startsWith("/"))) {
     fail("stateDir", o.stateDir, "use an absolute host path");
   }
+  // Core has validated these when it loaded the plugin; a backend built by hand gets the same checks.
+  const limit = <T>(
+    key: "memory" | "cpus" | "pidsLimit",
+    parse: (raw: unknown, where: { kind: "file"; name: string }) => T,
+    fallback: T,
+  ): T => (o[key] === undefined ? fallback : parse(o[key], { kind: "file", name: `plugins.docker.${key}` }));
   return {
+    memoryBytes: limit("memory", memorySize, 2 * 1024 ** 3),
+    cpus: limit("cpus", cpuCount, 2),
+    pidsLimit: limit("pidsLimit", wholeCount, 1024),
     user: o.user,
     // The keeper (root) switches to the command user: it needs SETUID and SETGID to do so.
     capAdd: [...new Set([...(o.capAdd ?? PACKAGE_MANAGER_CAPABILITIES), ...(o.user ? ["SETUID", "SETGID"] : [])])],

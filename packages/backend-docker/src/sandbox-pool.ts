@@ -11,7 +11,6 @@ import {
   reuseKey,
   type SandboxFiles,
   type SandboxInfo,
-  type StigmerConfig,
   type WorkspaceStrategy,
   within,
 } from "@stigmer/core";
@@ -20,7 +19,7 @@ import { AgentChannel } from "./agent-channel.js";
 import { agentFiles } from "./agent-files.js";
 import { containerLabels, containerSpec } from "./container-spec.js";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
-import type { ResolvedDockerOptions } from "./docker-options.js";
+import type { DockerSandboxConfig, ResolvedDockerOptions } from "./docker-options.js";
 import type { EngineApi } from "./engine-api.js";
 import { ensureImage } from "./ensure-image.js";
 import { execFiles } from "./exec-files.js";
@@ -101,7 +100,7 @@ export class SandboxPool {
     /** dockerode, loaded on first use: {@link api} serves what a warm command needs. */
     private readonly dockerOf: () => Docker,
     private readonly api: EngineApi,
-    private readonly config: StigmerConfig["sandbox"],
+    private readonly config: DockerSandboxConfig,
     private readonly options: ResolvedDockerOptions,
     private readonly agentDir: string,
     private readonly environment: SandboxEnvironment,

@@ -9,10 +9,12 @@ import {
   executeOn,
   type ResolveConfigOptions,
   resolveConfig,
+  resolvePluginOptions,
 } from "@stigmer/core";
 import Docker from "dockerode";
 import { afterAll, expect } from "vitest";
 import { DockerBackend } from "../src/docker-backend.js";
+import { plugin } from "../src/index.js";
 import { LABELS, MANAGED_BY, OWNER } from "../src/labels.js";
 
 export const docker = new Docker();
@@ -30,7 +32,9 @@ export function backend(
   resolve: ResolveConfigOptions = {},
 ): DockerBackend {
   const config = resolveConfig({ ...resolve, env: { STIGMER_SANDBOX_IMAGE: AGENT_IMAGE, STIGMER_SANDBOX_TTL: "60", ...env } });
-  return new DockerBackend(config, createLogger({ level: "silent" }), options);
+  // The plugin's own settings (STIGMER_SANDBOX_MEMORY, …) as core hands them to it when it loads.
+  const settings = resolvePluginOptions(plugin, "docker", "@stigmer/backend-docker", config).options;
+  return new DockerBackend(config, createLogger({ level: "silent" }), { ...settings, ...options });
 }
 
 export async function run(b: DockerBackend, request: ExecRequest) {

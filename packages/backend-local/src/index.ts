@@ -6,6 +6,7 @@ export { descendantsOf, killTree } from "./process-tree.js";
 
 /** The `local` plugin: commands run on the host. */
 export const plugin: StigmerPlugin = definePlugin({
+  specificationVersion: "v1",
   name: "local",
   kind: "backend",
   register(container) {

@@ -51,6 +51,7 @@ function defaultShell(): string {
 /** Runs commands on the host: no isolation, the user's own tools and files. */
 @injectable()
 export class LocalBackend implements Backend {
+  readonly specificationVersion = "v1";
   readonly name = "local";
   readonly capabilities: BackendCapabilities = { stdin: true, env: true, cancel: true, separateStreams: true };
   private readonly shell: string;

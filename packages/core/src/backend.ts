@@ -1,3 +1,4 @@
+import type { SpecificationVersion } from "./plugin.js";
 import type { BackendExit, BackendRequest, OutputStream, ProgressInfo } from "./types.js";
 import type { WorkspaceStrategy } from "./workspace/session.js";
 
@@ -39,11 +40,38 @@ export interface OutputSink {
   progress(info: ProgressInfo): void;
 }
 
+/**
+ * One named check of a backend's {@link BackendHealth}, shown by `stigmer doctor` as a line of its
+ * own (`sandbox-image`, `api-key`, …) after the backend's main line.
+ */
+export interface HealthCheck {
+  /** Stable id, lowercase words joined by `-`; it is the line's id in `stigmer doctor --json`. */
+  name: string;
+  /** False: something is broken (a failure when the configured mode needs the backend, else a warning). */
+  ok: boolean;
+  /** One line: what was checked and what was found. Never a secret. */
+  message: string;
+  /** When not ok (or a warning): exactly what to do. */
+  fix?: string;
+  /** Refines an ok check: `warn` works with a caveat, `skip` was not applicable. */
+  status?: "warn" | "skip";
+  details?: Record<string, unknown>;
+}
+
 /** Result of {@link Backend.health}. */
 export interface BackendHealth {
   ok: boolean;
-  /** One line: what was checked and, when not ok, what to do. */
+  /** One line: what was checked and what was found. */
   message: string;
+  /** When not ok: exactly what to do (`stigmer doctor` prints it after the message). */
+  fix?: string;
+  /** Further named checks, one `stigmer doctor` line each. */
+  checks?: HealthCheck[];
+  /**
+   * Anything else worth showing in `stigmer doctor --json`. `details.sandbox` (`workspace`,
+   * `hostCAs: {enabled, certificates, sources}`, `hostProxy: {enabled, variables}`) feeds the
+   * `sandbox-environment` line.
+   */
   details?: Record<string, unknown>;
 }
 
@@ -84,7 +112,7 @@ export interface SandboxManager {
 }
 
 /**
- * A place where commands run: the host, a Docker container, a cloud sandbox, or anything a platform
+ * A place where commands run: the host, a container, a cloud sandbox, or anything a platform
  * team plugs in. Implementations are classes registered by a {@link StigmerPlugin}; they receive
  * their dependencies through `@inject(ConfigToken)`, `@inject(LoggerToken)` and
  * `@inject(PluginOptionsToken)` constructor parameters.
@@ -92,7 +120,10 @@ export interface SandboxManager {
  * Run `runBackendConformance` from `@stigmer/core/testing` against every implementation.
  */
 export interface Backend {
-  /** Short display name (`"local"`, `"docker"`); appears in events and logs. */
+  /** The plugin contract it implements: `"v1"` ({@link SPECIFICATION_VERSION}). Core refuses another. */
+  readonly specificationVersion: SpecificationVersion;
+
+  /** Short display name (`"local"`, `"firecracker"`); appears in events and logs. */
   readonly name: string;
 
   /** What this backend supports; see {@link BackendCapabilities}. Must not change after construction. */

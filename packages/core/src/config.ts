@@ -1,8 +1,18 @@
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { InvalidConfigError } from "./errors.js";
-import { redactUrl } from "./host-trust.js";
 import { isPluginPath, pluginPackage } from "./plugin-loader.js";
+import {
+  bool,
+  byteCount,
+  invalidSetting,
+  oneOf,
+  type SettingParser,
+  type SettingSource,
+  syncBytes,
+  timeoutSeconds,
+  wholeSeconds,
+} from "./settings.js";
 import { isInside, requireTrusted } from "./trust.js";
 import { EXECUTION_MODES, type ExecutionMode } from "./types.js";
 import { WORKSPACE_STRATEGIES, type WorkspaceStrategy } from "./workspace/session.js";
@@ -26,16 +36,13 @@ export interface StigmerConfig {
     cleanup: boolean;
     /** `STIGMER_SANDBOX_TTL`: seconds an idle sandbox is kept for reuse. */
     ttlSeconds: number;
-    /** `STIGMER_SANDBOX_BACKEND`: plugin that provides the sandbox (`docker`, `daytona`, a package name). */
-    backend: string;
+    /**
+     * `STIGMER_SANDBOX_BACKEND`: plugin that provides the sandbox (a short name the preset knows, a
+     * package name, or a module path); undefined when neither the settings nor the preset name one.
+     */
+    backend: string | undefined;
     /** `STIGMER_SANDBOX_NETWORK`: `bridge` (network on, package installs need it), `none`, or a network name. */
     network: string;
-    /** `STIGMER_SANDBOX_MEMORY`: memory limit in bytes (`512m`, `2g` accepted); 0 for none. */
-    memoryBytes: number;
-    /** `STIGMER_SANDBOX_CPUS`: CPU limit (fractions allowed); 0 for none. */
-    cpus: number;
-    /** `STIGMER_SANDBOX_PIDS_LIMIT`: most processes in one sandbox; 0 for none. */
-    pidsLimit: number;
     /**
      * `STIGMER_SANDBOX_WORKSPACE`, `--workspace`: how the project reaches the sandbox (`sync`, `mount`,
      * `review`); undefined: the sandbox backend's default.
@@ -61,24 +68,22 @@ export interface StigmerConfig {
   localBackend: string;
   /** `STIGMER_DETECTOR`: plugin that decides auto mode. */
   detector: string;
-  /**
-   * `MODE=cloud`: the sandbox runs on Daytona unless `STIGMER_SANDBOX_BACKEND` says otherwise, and
-   * the mode defaults to `sandbox` (as the Daytona-only runner did) unless `STIGMER_EXECUTION_MODE`
-   * or a flag says otherwise. Other `MODE` values are ignored: the name is too generic to reject.
-   */
-  cloud: boolean;
-  /**
-   * `DAYTONA_API_KEY`, `DAYTONA_API_URL`, `DAYTONA_TARGET`, `DAYTONA_SNAPSHOT` (a Daytona snapshot
-   * to create sandboxes from instead of the sandbox image). The key is a secret: never logged.
-   */
-  daytona: { apiKey?: string; apiUrl?: string; target?: string; snapshot?: string };
+  /** What the preset chose from the environment, when it chose something (`MODE=cloud`); for `stigmer doctor`. */
+  profile: string | undefined;
+  /** Short plugin names and their packages (from the {@link StigmerPreset}). */
+  aliases: Readonly<Record<string, string>>;
+  /** The environment the settings were read from; plugins' own settings are read from it when they load. */
+  env: Readonly<Record<string, string | undefined>>;
   /** `STIGMER_TIMEOUT` (seconds): default timeout of a command; `undefined` for none. */
   timeoutMs: number | undefined;
   /** `STIGMER_OUTPUT_LIMIT`: bytes of each stream retained in the result (head and tail). */
   outputLimitBytes: number;
   /** `STIGMER_LOG_LEVEL`. */
   logLevel: LogLevel;
-  /** Config file `plugins`: options handed to each plugin by name. */
+  /**
+   * Config file `plugins`: each plugin's section by name (`plugins.<name>`), handed to the plugin
+   * with its declared settings applied (see `PluginSettings`).
+   */
   plugins: Record<string, Record<string, unknown>>;
   /** The config file that was read, if any. */
   configFile: string | undefined;
@@ -106,135 +111,68 @@ export interface ResolveConfigOptions {
   /** Overrides of the built-in defaults (the CLI logs at `warn` by default, a library at `info`). */
   defaults?: { logLevel?: LogLevel };
   /**
-   * Receives a warning about the settings that is not an error (today: a `MODE` other than
-   * `cloud`, which Stigmer ignores). At most one per process. Default: one line on stderr,
-   * `stigmer: warning: …`.
+   * Receives a warning about the settings that is not an error (the preset's, such as the CLI's
+   * word on a `MODE` it ignores). Default: one line on stderr, `stigmer: warning: …`.
    */
   onWarning?: (message: string) => void;
+  /** Short names, default plugins and environment presets of the program that ships the plugins. Default {@link CORE_PRESET}. */
+  preset?: StigmerPreset;
 }
 
-type Source = { kind: "flag" | "env" | "file"; name: string };
-type Parser<T> = (raw: unknown, where: Source) => T;
-
-function describe(where: Source, raw: unknown): string {
-  const shown = typeof raw === "string" ? raw : JSON.stringify(raw);
-  if (where.kind === "flag") return `${where.name}=${shown}`;
-  if (where.kind === "env") return `${where.name}=${shown}`;
-  return `${where.name} = ${shown}`;
+/**
+ * The hook for a composition root (the `stigmer` CLI, an embedding application) that ships
+ * plugins: their short names, which ones are used when the settings name none, and presets read
+ * from the environment. Core itself knows no backend: without a preset's default, sandbox mode
+ * needs `STIGMER_SANDBOX_BACKEND` (or `sandbox.backend`).
+ */
+export interface StigmerPreset {
+  /** Short plugin names and the packages they stand for: `{ local: "@stigmer/backend-local" }`. */
+  aliases?: Readonly<Record<string, string>>;
+  /** Plugins used when the settings name none. */
+  defaults?: { sandboxBackend?: string; localBackend?: string; detector?: string };
+  /**
+   * Config-file keys that moved: old dotted key → where it lives now. A file that still has an old
+   * key gets `INVALID_CONFIG` saying where to write it.
+   */
+  movedKeys?: Readonly<Record<string, string>>;
+  /**
+   * Reads the environment before the settings, and may choose other defaults from it: the sandbox
+   * backend and the mode (explicit settings still win). `profile` names the choice for `stigmer
+   * doctor` (`MODE=cloud`). `warn` says something about the environment that is not an error.
+   */
+  fromEnvironment?(
+    env: Readonly<Record<string, string | undefined>>,
+    warn: (message: string) => void,
+  ): { profile?: string; sandboxBackend?: string; mode?: ExecutionMode } | undefined;
 }
 
-function invalid(where: Source, raw: unknown, expected: string): never {
-  throw new InvalidConfigError(`${describe(where, raw)} is not valid: ${expected}.`, {
-    details: { source: where.kind, name: where.name, value: raw },
-  });
-}
-
-const oneOf =
-  <T extends string>(values: readonly T[], what: string): Parser<T> =>
-  (raw, where) => {
-    const text = typeof raw === "string" ? raw.trim().toLowerCase() : raw;
-    if (typeof text === "string" && (values as readonly string[]).includes(text)) return text as T;
-    return invalid(where, raw, `${what} must be one of ${values.join(", ")}`);
-  };
-
-const bool: Parser<boolean> = (raw, where) => {
-  if (typeof raw === "boolean") return raw;
-  if (typeof raw === "string") {
-    const t = raw.trim().toLowerCase();
-    if (["true", "1", "yes", "on"].includes(t)) return true;
-    if (["false", "0", "no", "off"].includes(t)) return false;
-  }
-  return invalid(where, raw, "use true or false");
+/** The library's preset: the local backend and the rules detector by their short names. No sandbox backend. */
+export const CORE_PRESET: StigmerPreset = {
+  aliases: { local: "@stigmer/backend-local", rules: "@stigmer/detector-rules" },
+  defaults: { localBackend: "local", detector: "rules" },
 };
 
-const number = (raw: unknown): number => {
-  if (typeof raw === "number") return raw;
-  if (typeof raw === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw)) return Number(raw);
-  return Number.NaN;
-};
-
-const wholeSeconds: Parser<number> = (raw, where) => {
-  const n = number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 315_360_000) {
-    return invalid(where, raw, "use a whole number of seconds, 0 or more (for example 3600)");
-  }
-  return n;
-};
-
-/** Seconds (fractions allowed) to milliseconds; 0 means no timeout. */
-export const timeoutSeconds: Parser<number | undefined> = (raw, where) => {
-  const n = number(raw);
-  const maxSeconds = 2_147_483; // setTimeout's limit
-  if (!Number.isFinite(n) || n < 0 || n > maxSeconds) {
-    return invalid(where, raw, `use a number of seconds from 0 (no timeout) to ${maxSeconds}, for example 30 or 0.5`);
-  }
-  return n === 0 ? undefined : Math.max(1, Math.round(n * 1000));
-};
-
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
-
-const memorySize: Parser<number> = (raw, where) => {
-  const match =
-    typeof raw === "number"
-      ? [String(raw), String(raw), ""]
-      : typeof raw === "string"
-        ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw)
-        : null;
-  const unit = SIZE_UNITS[(match?.[2] ?? "").toLowerCase()];
-  const bytes = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
-  if (!Number.isFinite(bytes) || (bytes !== 0 && bytes < 6 * 1024 ** 2)) {
-    return invalid(where, raw, "use a size such as 512m or 2g (at least 6m), or 0 for no limit");
-  }
-  return bytes;
-};
-
-const cpuCount: Parser<number> = (raw, where) => {
-  const n = number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 1024) return invalid(where, raw, "use a number of CPUs such as 1, 2 or 0.5, or 0 for no limit");
-  return n;
-};
-
-const wholeCount: Parser<number> = (raw, where) => {
-  const n = number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 4_194_304) return invalid(where, raw, "use a whole number, or 0 for no limit");
-  return n;
-};
-
-const networkName: Parser<string> = (raw, where) => {
+const networkName: SettingParser<string> = (raw, where) => {
   if (typeof raw === "string" && /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/.test(raw.trim())) return raw.trim();
-  return invalid(where, raw, "use bridge (network on), none (no network), or the name of a Docker network");
+  return invalidSetting(where, raw, "use bridge (network on), none (no network), or the name of a network the sandbox backend knows");
 };
 
-const rootList: Parser<string[]> = (raw, where) => {
+const rootList: SettingParser<string[]> = (raw, where) => {
   const items = typeof raw === "string" ? raw.split(":").filter((p) => p.trim() !== "") : raw;
   if (!Array.isArray(items) || items.some((p) => typeof p !== "string" || !isAbsolute(p.trim()))) {
-    return invalid(where, raw, "use absolute directory paths (a JSON array in the config file, ':'-separated in the environment)");
+    return invalidSetting(where, raw, "use absolute directory paths (a JSON array in the config file, ':'-separated in the environment)");
   }
   return items.map((p: string) => {
     try {
       return realpathSync(p.trim());
     } catch {
-      return invalid(where, raw, `${p} does not exist`);
+      return invalidSetting(where, raw, `${p} does not exist`);
     }
   });
 };
 
-const syncBytes: Parser<number> = (raw, where) => {
-  const n = number(raw);
-  if (!Number.isInteger(n) || n < 1024 * 1024) return invalid(where, raw, "use a whole number of bytes, at least 1048576");
-  return n;
-};
-
-const byteCount: Parser<number> = (raw, where) => {
-  const n = number(raw);
-  if (!Number.isInteger(n) || n < 1024 || n > 1024 ** 3) {
-    return invalid(where, raw, "use a whole number of bytes from 1024 to 1073741824");
-  }
-  return n;
-};
-
-// The Docker reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lowercase path; the first
-// component is a registry only when it has a dot or a port or is localhost, as Docker reads it.
+// The image reference grammar (OCI distribution), simplified: [registry[:port]/]path[:tag][@digest], lowercase path; the first
+// component is a registry only when it has a dot or a port or is localhost, as container engines read it.
 const IMAGE_RE =
   /^(?:(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
@@ -245,48 +183,16 @@ export function isImageRef(raw: unknown): raw is string {
   return typeof raw === "string" && raw.length <= 512 && IMAGE_RE.test(raw);
 }
 
-function parseImageRef(raw: unknown, where: Source): string {
+function parseImageRef(raw: unknown, where: SettingSource): string {
   const value = typeof raw === "string" ? raw.trim() : raw;
   if (isImageRef(value)) return value;
-  return invalid(where, raw, IMAGE_REF_HINT);
+  return invalidSetting(where, raw, IMAGE_REF_HINT);
 }
 
-const pluginName: Parser<string> = (raw, where) => {
+const pluginName: SettingParser<string> = (raw, where) => {
   const value = typeof raw === "string" ? raw.trim() : "";
   if (/^(?:@[a-z0-9._~-]+\/)?[a-z0-9._~-]+$/i.test(value) || isPluginPath(value)) return value;
-  return invalid(
-    where,
-    raw,
-    "expected a bundled plugin name (local, docker, daytona, rules), an npm package name, or a path to a plugin module (./my-plugin.js)",
-  );
-};
-
-const text: Parser<string> = (raw, where) => {
-  if (typeof raw === "string" && raw.trim() !== "") return raw.trim();
-  return invalid(where, raw, "expected a non-empty string");
-};
-
-/** `DAYTONA_API_URL`: http(s), and nothing a key could hide in (userinfo, query, fragment); never echoed with one. */
-const httpUrl: Parser<string> = (raw, where) => {
-  if (typeof raw === "string") {
-    const text = raw.trim();
-    try {
-      const url = new URL(text);
-      if (
-        (url.protocol === "http:" || url.protocol === "https:") &&
-        !url.username &&
-        !url.password &&
-        !text.includes("?") &&
-        !text.includes("#")
-      )
-        return text.replace(/\/+$/, "");
-    } catch {}
-  }
-  return invalid(
-    where,
-    typeof raw === "string" ? redactUrl(raw) : raw,
-    "expected an http(s) URL without credentials, query or fragment, such as https://app.daytona.io/api (the key goes in DAYTONA_API_KEY)",
-  );
+  return invalidSetting(where, raw, "expected a plugin's short name, an npm package name, or a path to a plugin module (./my-plugin.js)");
 };
 
 /** One setting: where it can come from and how it is validated. */
@@ -296,7 +202,7 @@ interface Setting {
   flag?: keyof ConfigFlags;
   flagName?: string;
   file?: string;
-  parse: Parser<unknown>;
+  parse: SettingParser<unknown>;
 }
 
 const SETTINGS: Setting[] = [
@@ -321,9 +227,6 @@ const SETTINGS: Setting[] = [
   { path: "sandbox.ttlSeconds", env: "STIGMER_SANDBOX_TTL", file: "sandbox.ttl", parse: wholeSeconds },
   { path: "sandbox.backend", env: "STIGMER_SANDBOX_BACKEND", file: "sandbox.backend", parse: pluginName },
   { path: "sandbox.network", env: "STIGMER_SANDBOX_NETWORK", file: "sandbox.network", parse: networkName },
-  { path: "sandbox.memoryBytes", env: "STIGMER_SANDBOX_MEMORY", file: "sandbox.memory", parse: memorySize },
-  { path: "sandbox.cpus", env: "STIGMER_SANDBOX_CPUS", file: "sandbox.cpus", parse: cpuCount },
-  { path: "sandbox.pidsLimit", env: "STIGMER_SANDBOX_PIDS_LIMIT", file: "sandbox.pidsLimit", parse: wholeCount },
   {
     path: "sandbox.workspace",
     env: "STIGMER_SANDBOX_WORKSPACE",
@@ -357,10 +260,6 @@ const SETTINGS: Setting[] = [
     file: "logLevel",
     parse: oneOf(LOG_LEVELS, "the log level"),
   },
-  { path: "daytona.apiKey", env: "DAYTONA_API_KEY", file: "daytona.apiKey", parse: text },
-  { path: "daytona.apiUrl", env: "DAYTONA_API_URL", file: "daytona.apiUrl", parse: httpUrl },
-  { path: "daytona.target", env: "DAYTONA_TARGET", file: "daytona.target", parse: text },
-  { path: "daytona.snapshot", env: "DAYTONA_SNAPSHOT", file: "daytona.snapshot", parse: text },
 ];
 
 const FILE_KEYS = new Set([...SETTINGS.flatMap((s) => (s.file ? [s.file] : [])), "plugins"]);
@@ -403,6 +302,7 @@ function readConfigFile(
   explicit: boolean,
   cwd: string,
   env: Record<string, string | undefined>,
+  movedKeys: Readonly<Record<string, string>>,
 ): Record<string, unknown> | undefined {
   let body: string;
   try {
@@ -433,6 +333,16 @@ function readConfigFile(
         check(value as Record<string, unknown>, `${full}.`);
         continue;
       }
+      // A key that moved (the preset says where): name the first one exactly, inside a section too.
+      const inside =
+        typeof value === "object" && value !== null && !Array.isArray(value) ? Object.keys(value).map((k) => `${full}.${k}`) : [];
+      const old = [full, ...inside].find((k) => Object.hasOwn(movedKeys, k));
+      if (old !== undefined) {
+        throw new InvalidConfigError(
+          `Config file ${path}: the key "${old}" has moved: write it as "${movedKeys[old]}" (environment variables keep their names).`,
+          { details: { file: path, key: old, movedTo: movedKeys[old] } },
+        );
+      }
       throw new InvalidConfigError(`Config file ${path}: unknown key "${full}". Known keys: ${[...FILE_KEYS].join(", ")}.`, {
         details: { file: path, key: full },
       });
@@ -444,43 +354,6 @@ function readConfigFile(
     throw new InvalidConfigError(`Config file ${path}: "plugins" must map plugin names to option objects.`);
   }
   return record;
-}
-
-/** Levenshtein distance (short strings only). */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length] as number;
-}
-
-/** Whether the `MODE` warning was given in this process (once is enough: the variable does not change). */
-let modeWarned = false;
-
-/**
- * `MODE=cloud` turns cloud mode on. `MODE` is a common name (other tools use `MODE=production`),
- * so any other value is not an error, but it is said once per process that it is ignored: a typo
- * such as `MODE=clod` would otherwise run every command on the host without a word.
- */
-function cloudMode(env: Record<string, string | undefined>, onWarning: ((message: string) => void) | undefined): boolean {
-  const value = (env.MODE ?? "").trim();
-  if (value.toLowerCase() === "cloud") return true;
-  if (value !== "" && !modeWarned) {
-    modeWarned = true;
-    // Shown as given, but one short line: control characters escaped, long values cut.
-    const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value).slice(1, -1);
-    const typo = editDistance(value.toLowerCase(), "cloud") <= 2 ? " Did you mean MODE=cloud?" : "";
-    const message = `MODE=${shown} is ignored: only MODE=cloud means something to Stigmer (Daytona cloud sandboxes); the mode comes from STIGMER_EXECUTION_MODE or --mode.${typo}`;
-    if (onWarning) onWarning(message);
-    else process.stderr.write(`stigmer: warning: ${message}\n`);
-  }
-  return false;
 }
 
 /**
@@ -495,21 +368,21 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
 
   const explicitFile = flags.config ?? env.STIGMER_CONFIG;
   const filePath = resolve(cwd, explicitFile ?? DEFAULT_CONFIG_FILE);
-  const file = readConfigFile(filePath, explicitFile !== undefined, cwd, env) ?? {};
+  const preset = options.preset ?? CORE_PRESET;
+  const file = readConfigFile(filePath, explicitFile !== undefined, cwd, env, preset.movedKeys ?? {}) ?? {};
 
-  const cloud = cloudMode(env, options.onWarning);
+  const warn = options.onWarning ?? ((message: string) => void process.stderr.write(`stigmer: warning: ${message}\n`));
+  const chosen = preset.fromEnvironment?.(env, warn) ?? {};
+  const aliases = preset.aliases ?? {};
   const config: StigmerConfig = {
-    mode: "local",
+    mode: chosen.mode ?? "local",
     sandbox: {
       image: DEFAULT_SANDBOX_IMAGE,
       autoPull: true,
       cleanup: true,
       ttlSeconds: 3600,
-      backend: cloud ? "daytona" : "docker",
+      backend: chosen.sandboxBackend ?? preset.defaults?.sandboxBackend,
       network: "bridge",
-      memoryBytes: 2 * 1024 ** 3,
-      cpus: 2,
-      pidsLimit: 1024,
       workspace: undefined,
       allowedRoots: [],
       allowHostNetwork: false,
@@ -518,10 +391,11 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
       keepBackground: false,
       maxSyncBytes: 2 * 1024 ** 3,
     },
-    localBackend: "local",
-    detector: "rules",
-    cloud,
-    daytona: {},
+    localBackend: preset.defaults?.localBackend ?? "local",
+    detector: preset.defaults?.detector ?? "rules",
+    profile: chosen.profile,
+    aliases,
+    env,
     timeoutMs: undefined,
     outputLimitBytes: 1024 * 1024,
     logLevel: options.defaults?.logLevel ?? "info",
@@ -529,14 +403,13 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
     configFile: Object.keys(file).length > 0 ? filePath : undefined,
   };
   const root = config as unknown as Record<string, unknown>;
-  let modeGiven = false;
 
   for (const setting of SETTINGS) {
     const flagValue = setting.flag ? flags[setting.flag] : undefined;
     const envValue = setting.env ? env[setting.env] : undefined;
     const fileValue = setting.file ? getPath(file, setting.file) : undefined;
     let raw: unknown;
-    let where: Source;
+    let where: SettingSource;
     if (flagValue !== undefined) {
       raw = flagValue;
       where = { kind: "flag", name: setting.flagName ?? setting.path };
@@ -550,19 +423,18 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
       continue;
     }
     setPath(root, setting.path, setting.parse(raw, where));
-    if (setting.path === "mode") modeGiven = true;
   }
-  if (cloud && !modeGiven) config.mode = "sandbox";
   if (config.sandbox.network === "host" && !config.sandbox.allowHostNetwork) {
     throw new InvalidConfigError(
       "STIGMER_SANDBOX_NETWORK=host gives sandboxed commands the host's network: every service listening on localhost, with no isolation. If you mean it, also set STIGMER_SANDBOX_ALLOW_HOST_NETWORK=true.",
       { details: { name: "STIGMER_SANDBOX_NETWORK", value: "host" } },
     );
   }
-  if (pluginPackage(config.sandbox.backend) === pluginPackage(config.localBackend)) {
+  const { backend } = config.sandbox;
+  if (backend !== undefined && pluginPackage(backend, aliases) === pluginPackage(config.localBackend, aliases)) {
     throw new InvalidConfigError(
-      `The sandbox backend "${config.sandbox.backend}" is the local backend: sandboxed commands would run on the host. Set STIGMER_SANDBOX_BACKEND to a sandbox (docker, daytona or a plugin package), or use --mode=local openly.`,
-      { details: { name: "STIGMER_SANDBOX_BACKEND", value: config.sandbox.backend } },
+      `The sandbox backend "${backend}" is the local backend: sandboxed commands would run on the host. Set STIGMER_SANDBOX_BACKEND to a sandbox backend plugin, or use --mode=local openly.`,
+      { details: { name: "STIGMER_SANDBOX_BACKEND", value: backend } },
     );
   }
   return config;

@@ -1,6 +1,5 @@
-import "reflect-metadata";
-import { container as rootContainer } from "tsyringe";
-import { type ResolveConfigOptions, resolveConfig, type StigmerConfig } from "./config.js";
+import { type ResolveConfigOptions, resolveConfig, type StigmerConfig, type StigmerPreset } from "./config.js";
+import { createContainer } from "./di.js";
 import { ContainerToken, Executor, PluginLoaderOptionsToken } from "./executor.js";
 import { createLogger, type Logger } from "./logger.js";
 import type { PluginLoaderOptions } from "./plugin-loader.js";
@@ -16,6 +15,11 @@ export interface CreateExecutorOptions extends PluginLoaderOptions {
    * resolved yourself (as the CLI does) is used as it is.
    */
   logger?: Logger;
+  /**
+   * Short plugin names, default plugins and environment presets, when the config is resolved here
+   * (a config you resolved yourself carries its own). Default: core's, which names no sandbox backend.
+   */
+  preset?: StigmerPreset;
 }
 
 function isResolved(config: StigmerConfig | ResolveConfigOptions | undefined): config is StigmerConfig {
@@ -35,12 +39,13 @@ export function createExecutor(options: CreateExecutorOptions = {}): Executor {
     ? options.config
     : resolveConfig({
         onWarning: (message) => warnings.push(message),
+        ...(options.preset ? { preset: options.preset } : {}),
         ...options.config,
         defaults: { ...options.config?.defaults, logLevel: options.config?.defaults?.logLevel ?? "silent" },
       });
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   for (const message of warnings) logger.warn({}, message);
-  const container = rootContainer.createChildContainer();
+  const container = createContainer();
   const loaderOptions: PluginLoaderOptions = {
     ...(options.modules ? { modules: options.modules } : {}),
     ...(options.resolveFrom ? { resolveFrom: options.resolveFrom } : {}),

@@ -1,3 +1,4 @@
+import type { SpecificationVersion } from "./plugin.js";
 import type { Target } from "./types.js";
 
 /** Why auto mode sends a command where it does. */
@@ -32,6 +33,8 @@ export interface DetectionContext {
  * whose reason says so (fail closed). Run `runDetectorConformance` from `@stigmer/core/testing`.
  */
 export interface Detector {
+  /** The plugin contract it implements: `"v1"` (`SPECIFICATION_VERSION`). Core refuses another. */
+  readonly specificationVersion: SpecificationVersion;
   /** Short display name, shown in decisions and logs. */
   readonly name: string;
   detect(command: string, context: DetectionContext): Decision | Promise<Decision>;

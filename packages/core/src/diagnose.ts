@@ -1,14 +1,16 @@
 import type { BackendHealth } from "./backend.js";
-import { DEFAULT_SANDBOX_IMAGE, type StigmerConfig } from "./config.js";
+import type { StigmerConfig } from "./config.js";
 import { ErrorCode, StigmerError } from "./errors.js";
 import type { Executor } from "./executor.js";
-import { redactUrl } from "./host-trust.js";
 import { scrubSecrets } from "./logger.js";
 import { pluginPackage } from "./plugin-loader.js";
 
 /** One line of `stigmer doctor` and of the server's `GET /v1/health`. */
 export interface DiagnosisCheck {
-  /** Stable id: `node`, `config`, `sandbox-backend`, `sandbox-image`, `daytona`, `detector`. */
+  /**
+   * Stable id: `node`, `config`, `sandbox-backend`, then the sandbox backend's own named checks
+   * (`HealthCheck.name`), `sandbox-environment`, `detector`.
+   */
   id: string;
   /** `fail`: something the configured mode needs is broken; `warn`: works, with a caveat; `skip`: not applicable. */
   status: "ok" | "warn" | "fail" | "skip";
@@ -35,7 +37,6 @@ export interface DiagnoseInput {
 /** The Node.js version the packages declare in `engines`. */
 export const MIN_NODE_VERSION = "20.16.0";
 const DEFAULT_CHECK_TIMEOUT_MS = 6000;
-const BUILDABLE_IMAGES = new Set([DEFAULT_SANDBOX_IMAGE, "ghcr.io/stigmer/agent-sandbox-full:latest"]);
 
 class CheckTimeout extends Error {}
 
@@ -98,7 +99,7 @@ function checkConfig(config: StigmerConfig | undefined, configError: unknown): D
         ? `Fix the config file ${file} as the message says.`
         : known && configError.code === ErrorCode.INVALID_CONFIG
           ? "Fix the setting the message names (flag, environment variable or config file key)."
-          : "Check the configuration (environment variables STIGMER_*, MODE, DAYTONA_*, and the config file).";
+          : "Check the configuration (flags, environment variables and the config file).";
     return {
       id: "config",
       status: "fail",
@@ -109,7 +110,7 @@ function checkConfig(config: StigmerConfig | undefined, configError: unknown): D
   }
   const parts = [
     `mode ${config.mode}`,
-    `sandbox backend ${config.sandbox.backend}${config.cloud ? " (MODE=cloud)" : ""}`,
+    `sandbox backend ${config.sandbox.backend ?? "none"}${config.profile ? ` (${config.profile})` : ""}`,
     config.configFile ? `config file ${config.configFile}` : "no config file (environment and defaults)",
   ];
   return {
@@ -118,10 +119,10 @@ function checkConfig(config: StigmerConfig | undefined, configError: unknown): D
     message: `Configuration is valid: ${parts.join(", ")}`,
     details: {
       mode: config.mode,
-      sandboxBackend: config.sandbox.backend,
+      sandboxBackend: config.sandbox.backend ?? null,
       sandboxImage: config.sandbox.image,
       detector: config.detector,
-      cloud: config.cloud,
+      profile: config.profile ?? null,
       configFile: config.configFile ?? null,
     },
   };
@@ -130,103 +131,28 @@ function checkConfig(config: StigmerConfig | undefined, configError: unknown): D
 interface BackendOutcome {
   check: DiagnosisCheck;
   health?: BackendHealth;
-  loadError?: unknown;
+  /** The backend's own named checks, as lines. */
+  own?: DiagnosisCheck[];
 }
 
-/** `DAYTONA_API_URL` as it may be shown: userinfo, query and fragment (where keys hide) replaced by `***`. */
-function shownDaytonaUrl(config: StigmerConfig): string {
-  return redactUrl(config.daytona.apiUrl ?? "https://app.daytona.io/api");
-}
-
-/**
- * What went wrong reaching the Daytona API, from the backend's health details (`connection`:
- * refused, dns, tls, timeout, …; `status`: the HTTP answer), in a few words.
- */
-function daytonaProblem(details: Record<string, unknown> | undefined): string | undefined {
-  const connection = details?.connection;
-  const status = typeof details?.status === "number" ? details.status : undefined;
-  switch (connection) {
-    case "refused":
-      return "connection refused";
-    case "dns":
-      return "DNS failure: the host name does not resolve";
-    case "dns-retry":
-      return "DNS failure: the host name could not be looked up";
-    case "tls":
-      return "TLS failure: the secure connection could not be set up";
-    case "timeout":
-      return "timeout: no answer in time";
-    case "reset":
-      return "the connection was reset";
-    case "unreachable":
-      return "host or network unreachable";
-    case "network":
-      return "network error";
-  }
-  if (status === 401) return "HTTP 401: the API key is rejected";
-  if (status === 403) return "HTTP 403: the key lacks permission, or a quota is used up";
-  if (status !== undefined) return `HTTP error ${status}`;
-  return undefined;
-}
-
-/** What to do about the Daytona API, from the backend's message and health details. */
-function daytonaFix(message: string, details: Record<string, unknown> | undefined): string {
-  const apiUrl = typeof details?.apiUrl === "string" ? details.apiUrl : "DAYTONA_API_URL";
-  let host = apiUrl;
-  try {
-    host = new URL(apiUrl).host;
-  } catch {}
-  const status = typeof details?.status === "number" ? details.status : undefined;
-  switch (details?.connection) {
-    case "refused":
-      return `Nothing accepts connections at ${host}: check the host and port in DAYTONA_API_URL (${apiUrl}; unset it for Daytona's cloud) and, for a self-hosted Daytona, that its API is running.`;
-    case "dns":
-    case "dns-retry":
-      return `Check the host name in DAYTONA_API_URL (${apiUrl}) for a typo, and your DNS server and network connection.`;
-    case "tls":
-      return `Check the scheme and port in DAYTONA_API_URL (${apiUrl}; https for Daytona's cloud); behind a TLS-inspecting proxy, give Node.js its certificate authority with NODE_EXTRA_CA_CERTS.`;
-    case "timeout":
-      return `Check your network, proxy (HTTPS_PROXY) and firewall: the API at ${apiUrl} (DAYTONA_API_URL) did not answer in time.`;
-  }
-  if (status === 401 || /\b401\b|rejected the API key/.test(message)) {
-    return `Check DAYTONA_API_KEY: it is mistyped, revoked or expired, or belongs to another API than ${apiUrl} (DAYTONA_API_URL).`;
-  }
-  if (status === 403 || /\b403\b/.test(message))
-    return "Give the DAYTONA_API_KEY key sandbox permissions, or free quota in the Daytona dashboard.";
-  if ((status !== undefined && (status === 408 || status === 429 || status >= 500)) || /\b(429|5\d\d|408)\b/.test(message)) {
-    return "Daytona is rate limiting or failing: check Daytona's status page and try again later.";
-  }
-  if (status === 404) {
-    return `${apiUrl} answers, but not as Daytona's API: DAYTONA_API_URL must be the API's base URL, such as https://app.daytona.io/api.`;
-  }
-  return `Check DAYTONA_API_URL (${apiUrl}), your network and proxy settings.`;
-}
-
-/** What to do about an unhealthy or unloadable sandbox backend, from what it reported. */
-function backendFix(config: StigmerConfig, message: string, details: Record<string, unknown> | undefined, error?: unknown): string {
-  const backend = config.sandbox.backend;
+/** What to do about a sandbox backend that cannot be loaded, from the error. */
+function loadFix(config: StigmerConfig, name: string, error: unknown): string {
   if (StigmerError.isInstance(error)) {
+    // A plugin's error may say exactly what to do.
+    if (typeof error.details.fix === "string") return error.details.fix;
     if (error.code === ErrorCode.INVALID_CONFIG) {
-      const name = typeof error.details.name === "string" ? error.details.name : undefined;
-      if (name === "DAYTONA_API_KEY") {
-        return "Set DAYTONA_API_KEY (create a key in the Daytona dashboard under API Keys): export DAYTONA_API_KEY=dtn_…";
-      }
-      return name ? `Fix ${name} as the message says.` : "Fix the setting the message names.";
+      const setting = typeof error.details.name === "string" ? error.details.name : undefined;
+      return setting ? `Fix ${setting} as the message says.` : "Fix the setting the message names.";
     }
     if (error.code === ErrorCode.PLUGIN_LOAD_FAILED || error.code === ErrorCode.SANDBOX_UNAVAILABLE) {
-      return `Install the sandbox backend: npm install ${pluginPackage(backend)} (or set STIGMER_SANDBOX_BACKEND to docker or daytona).`;
+      if (error.details.reason === "unsupported-version")
+        return "Install a version of the plugin written for this Stigmer's plugin contract.";
+      const install =
+        typeof error.details.install === "string" ? error.details.install : `npm install ${pluginPackage(name, config.aliases)}`;
+      return `Install the sandbox backend: ${install} (or set STIGMER_SANDBOX_BACKEND to another sandbox backend).`;
     }
   }
-  if (backend === "docker") {
-    const endpoint = typeof details?.endpoint === "string" ? details.endpoint : undefined;
-    const where = endpoint ? ` (now ${endpoint})` : "";
-    if (details?.code === "EACCES") {
-      return `Give your user access to the Docker socket (sudo usermod -aG docker $USER, then log in again), or set DOCKER_HOST to an engine you may use${where}.`;
-    }
-    return `Start the Docker engine (sudo systemctl start docker, sudo dockerd &, or Docker Desktop), or set DOCKER_HOST to a running engine${where}.`;
-  }
-  if (backend === "daytona") return daytonaFix(message, details);
-  return `See the ${pluginPackage(backend)} documentation: the message above is its own.`;
+  return `See the ${pluginPackage(name, config.aliases)} documentation: the message above is its own.`;
 }
 
 async function checkSandboxBackend(config: StigmerConfig, executor: Executor, timeoutMs: number): Promise<BackendOutcome> {
@@ -235,8 +161,18 @@ async function checkSandboxBackend(config: StigmerConfig, executor: Executor, ti
   const needed = config.mode !== "local";
   const bad: DiagnosisCheck["status"] = needed ? "fail" : "warn";
   const unneeded = needed ? "" : ` (mode local does not use it: commands still run on the host)`;
-  const secrets = [config.daytona.apiKey];
-  let health: BackendHealth | undefined;
+  if (name === undefined) {
+    return {
+      check: {
+        id: "sandbox-backend",
+        status: bad,
+        message: `No sandbox backend is configured${unneeded}`,
+        fix: "Set STIGMER_SANDBOX_BACKEND (or sandbox.backend in the config file) to a sandbox backend plugin's package name.",
+        details: { backend: null, needed },
+      },
+    };
+  }
+  let health: BackendHealth;
   try {
     health = await bounded(async () => {
       const backend = await executor.backend("sandbox");
@@ -245,147 +181,52 @@ async function checkSandboxBackend(config: StigmerConfig, executor: Executor, ti
       return backend.health();
     }, timeoutMs);
   } catch (error) {
+    const scrub = (text: string) => scrubSecrets(text, executor.knownSecrets());
     if (error instanceof CheckTimeout) {
       return {
         check: {
           id: "sandbox-backend",
           status: bad,
-          message:
-            name === "daytona"
-              ? `The Daytona API at ${shownDaytonaUrl(config)} gave ${error.message} (timeout: connected or not, nothing answered)${unneeded}`
-              : `${name === "docker" ? "The Docker engine" : `The sandbox backend "${name}"`} gave ${error.message}${unneeded}`,
-          fix: backendFix(config, "", name === "docker" ? {} : { apiUrl: shownDaytonaUrl(config), connection: "timeout" }),
-          details: { backend: name, needed, timedOut: true, ...(name === "daytona" ? { connection: "timeout" } : {}) },
+          message: `The sandbox backend "${name}" gave ${error.message}${unneeded}`,
+          fix: `Check that what the ${pluginPackage(name, config.aliases)} backend connects to answers (its service, your network and proxy), then run stigmer doctor again.`,
+          details: { backend: name, needed, timedOut: true },
         },
-        loadError: error,
       };
     }
-    const message = scrubSecrets(messageOf(error), secrets);
     return {
       check: {
         id: "sandbox-backend",
         status: bad,
-        message: `${message}${unneeded}`,
-        fix: backendFix(config, message, undefined, error),
+        message: `${scrub(messageOf(error))}${unneeded}`,
+        fix: loadFix(config, name, error),
         details: { backend: name, needed, ...(StigmerError.isInstance(error) ? { code: error.code } : {}) },
       },
-      loadError: error,
     };
   }
+  // Read after the health check: the backend's secrets are known once it has loaded.
+  const scrub = (text: string) => scrubSecrets(text, executor.knownSecrets());
+  const own = (health.checks ?? []).map(
+    (c): DiagnosisCheck => ({
+      id: c.name,
+      status: c.ok ? (c.status ?? "ok") : bad,
+      message: `${scrub(c.message)}${c.ok ? "" : unneeded}`,
+      ...(c.fix && (!c.ok || c.status === "warn") ? { fix: scrub(c.fix) } : {}),
+      ...(c.details ? { details: c.details } : {}),
+    }),
+  );
   const details = { backend: name, needed, ...health.details };
-  const message = scrubSecrets(health.message, secrets);
-  if (health.ok) return { check: { id: "sandbox-backend", status: "ok", message, details }, health };
-  let shown = message;
-  const problem = name === "daytona" ? daytonaProblem(health.details) : undefined;
-  if (problem && health.details?.connection !== undefined) {
-    // The backend's own message ends with what to do, which `fix` says in full.
-    const says = typeof health.details?.error === "string" ? ` (${scrubSecrets(health.details.error, secrets)})` : "";
-    shown = `Cannot reach the Daytona API at ${shownDaytonaUrl(config)}: ${problem}${says}`;
-  }
-  if (name === "docker" && typeof health.details?.endpoint === "string") {
-    // The engine's own message ends with what to do, which `fix` says in full.
-    const code = typeof health.details.code === "string" ? ` (${health.details.code})` : "";
-    shown = `Cannot reach the Docker engine at ${health.details.endpoint}${code}`;
-  }
+  const message = scrub(health.message);
+  if (health.ok) return { check: { id: "sandbox-backend", status: "ok", message, details }, health, own };
   return {
     check: {
       id: "sandbox-backend",
       status: bad,
-      message: `${shown}${unneeded}`,
-      fix: backendFix(config, message, health.details),
+      message: `${message}${unneeded}`,
+      fix: health.fix ? scrub(health.fix) : `See the ${pluginPackage(name, config.aliases)} documentation: the message above is its own.`,
       details,
     },
     health,
-  };
-}
-
-function checkSandboxImage(config: StigmerConfig, outcome: BackendOutcome | undefined): DiagnosisCheck {
-  const image = config.sandbox.image;
-  if (config.sandbox.backend !== "docker") {
-    const source = config.daytona.snapshot ? `snapshot ${config.daytona.snapshot}` : `image ${image}`;
-    return {
-      id: "sandbox-image",
-      status: "skip",
-      message:
-        config.sandbox.backend === "daytona"
-          ? `Daytona builds sandboxes from ${source} on its side: nothing to check locally`
-          : `Only checked for the docker backend (the sandbox backend is ${config.sandbox.backend})`,
-    };
-  }
-  const info = outcome?.health?.details?.image as { name?: string; present?: boolean; error?: string } | undefined;
-  if (!outcome?.health?.ok || !info) {
-    return { id: "sandbox-image", status: "skip", message: `Cannot check the image ${image}: the Docker engine does not answer` };
-  }
-  if (info.present === true) {
-    return { id: "sandbox-image", status: "ok", message: `Image ${image} is present locally`, details: { image, present: true } };
-  }
-  const get = BUILDABLE_IMAGES.has(image)
-    ? `build it: stigmer sandbox build${image.includes("-full:") ? " --full" : ""} (or docker pull ${image})`
-    : `docker pull ${image}, or build it (docker build -t ${image} …; stigmer sandbox build -t ${image} builds Stigmer's basic image)`;
-  if (info.present === undefined) {
-    return {
-      id: "sandbox-image",
-      status: "warn",
-      message: `Could not inspect the image ${image}: ${info.error ?? "unknown error"}`,
-      fix: `Check it with docker image inspect ${image}; if it is missing, ${get}.`,
-      details: { image },
-    };
-  }
-  const needed = config.mode !== "local";
-  if (config.sandbox.autoPull) {
-    return {
-      id: "sandbox-image",
-      status: "warn",
-      message: `Image ${image} is not present locally; with auto-pull on it will be pulled on first use (slow the first time)`,
-      fix: `To have it ready now, ${get}.`,
-      details: { image, present: false, autoPull: true },
-    };
-  }
-  // Without auto-pull, every sandboxed command would fail with IMAGE_NOT_FOUND.
-  return {
-    id: "sandbox-image",
-    status: needed ? "fail" : "warn",
-    message: `Image ${image} is not present locally and STIGMER_SANDBOX_AUTO_PULL is off: sandboxed commands will fail with IMAGE_NOT_FOUND`,
-    fix: `Make it available — ${get} — or set STIGMER_SANDBOX_AUTO_PULL=true.`,
-    details: { image, present: false, autoPull: false },
-  };
-}
-
-function checkDaytona(config: StigmerConfig, outcome: BackendOutcome | undefined): DiagnosisCheck {
-  if (config.sandbox.backend !== "daytona") {
-    return { id: "daytona", status: "skip", message: "Not the sandbox backend: set MODE=cloud + DAYTONA_API_KEY to use Daytona" };
-  }
-  const apiUrl = shownDaytonaUrl(config);
-  const details = {
-    apiUrl,
-    keySet: Boolean(config.daytona.apiKey),
-    ...(config.daytona.snapshot ? { snapshot: config.daytona.snapshot } : {}),
-  };
-  if (!config.daytona.apiKey) {
-    return {
-      id: "daytona",
-      status: config.mode === "local" ? "warn" : "fail",
-      message: `DAYTONA_API_KEY is not set (API ${apiUrl})`,
-      fix: "Set DAYTONA_API_KEY (create a key in the Daytona dashboard under API Keys): export DAYTONA_API_KEY=dtn_…",
-      details,
-    };
-  }
-  const backend = outcome?.check;
-  if (backend?.status === "ok") {
-    return { id: "daytona", status: "ok", message: `DAYTONA_API_KEY is set and the API at ${apiUrl} answers`, details };
-  }
-  const problem = daytonaProblem(outcome?.health?.details ?? backend?.details);
-  const connection = outcome?.health?.details?.connection ?? backend?.details?.connection;
-  return {
-    id: "daytona",
-    status: backend?.status ?? "fail",
-    message: /rejected the API key|\b401\b/.test(backend?.message ?? "")
-      ? `DAYTONA_API_KEY is set, but the API at ${apiUrl} rejects it (see sandbox-backend)`
-      : problem
-        ? `DAYTONA_API_KEY is set, but the API at ${apiUrl} ${connection !== undefined ? "cannot be reached" : "does not answer as it should"}: ${problem} (see sandbox-backend)`
-        : `DAYTONA_API_KEY is set, but the API at ${apiUrl} does not answer as it should (see sandbox-backend)`,
-    ...(backend?.fix ? { fix: backend.fix } : {}),
-    details: { ...details, ...(connection !== undefined ? { connection } : {}) },
+    own,
   };
 }
 
@@ -444,13 +285,11 @@ function checkSandboxEnvironment(config: StigmerConfig, outcome: BackendOutcome 
 
 async function checkDetector(config: StigmerConfig, executor: Executor, timeoutMs: number): Promise<DiagnosisCheck> {
   const name = config.detector;
-  const label = name === pluginPackage(name) ? `"${name}"` : `"${name}" (${pluginPackage(name)})`;
+  const pkg = pluginPackage(name, config.aliases);
+  const label = name === pkg ? `"${name}"` : `"${name}" (${pkg})`;
   const bad: DiagnosisCheck["status"] = config.mode === "auto" ? "fail" : "warn";
   const unneeded = config.mode === "auto" ? "" : ` (only auto mode and stigmer detect use it)`;
-  const fix =
-    name === "rules"
-      ? "Reinstall Stigmer (the rules detector ships with it), or set STIGMER_DETECTOR to a working detector."
-      : `Install ${pluginPackage(name)}, or set STIGMER_DETECTOR=rules.`;
+  const fix = `Install (or reinstall) ${pkg}, or set STIGMER_DETECTOR to a working detector.`;
   try {
     const decision = await bounded(() => executor.detect("ls"), timeoutMs);
     if (decision.rules.includes("detector-error")) {
@@ -469,13 +308,15 @@ async function checkDetector(config: StigmerConfig, executor: Executor, timeoutM
 }
 
 /**
- * Checks the setup, one {@link DiagnosisCheck} each: `node`, `config`, `sandbox-backend`,
- * `sandbox-image`, `sandbox-environment`, `daytona`, `detector`. Never throws, and each check is bounded in time (an
- * unreachable Docker engine or Daytona API cannot hang it). Used by `stigmer doctor` and the
- * server's `GET /v1/health`.
+ * Checks the setup, one {@link DiagnosisCheck} each: `node`, `config` (core's settings, then every
+ * configured plugin's own), `sandbox-backend` and the backend's own named checks,
+ * `sandbox-environment`, `detector`. Never throws, and each check is bounded in time (an
+ * unreachable engine or API cannot hang it). Used by `stigmer doctor` and the server's
+ * `GET /v1/health`.
  */
 export async function diagnose(input: DiagnoseInput): Promise<DiagnosisCheck[]> {
-  const { config, configError, executor, version } = input;
+  const { config, executor, version } = input;
+  let { configError } = input;
   const timeoutMs = input.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const checks: DiagnosisCheck[] = [];
   const guard = (id: string, build: () => DiagnosisCheck): DiagnosisCheck => {
@@ -486,10 +327,19 @@ export async function diagnose(input: DiagnoseInput): Promise<DiagnosisCheck[]> 
     }
   };
   checks.push(guard("node", () => checkNode(version)));
+  if (configError === undefined && config && executor) {
+    // Every configured plugin's settings: a bad one is a configuration error, as core's own are.
+    // A plugin that does not load is reported by its own check below.
+    try {
+      await bounded(() => executor.checkPluginSettings(), timeoutMs);
+    } catch (error) {
+      if (StigmerError.isInstance(error) && error.code === ErrorCode.INVALID_CONFIG) configError = executor.scrubbed(error);
+    }
+  }
   checks.push(guard("config", () => checkConfig(config, configError)));
-  if (!config || configError !== undefined || !executor) {
-    const why = !config || configError !== undefined ? "the configuration is invalid" : "no executor was given";
-    for (const id of ["sandbox-backend", "sandbox-image", "sandbox-environment", "daytona", "detector"]) {
+  if (!config || input.configError !== undefined || !executor) {
+    const why = !config || input.configError !== undefined ? "the configuration is invalid" : "no executor was given";
+    for (const id of ["sandbox-backend", "sandbox-environment", "detector"]) {
       checks.push({ id, status: "skip", message: `Not checked: ${why}` });
     }
     return checks;
@@ -505,10 +355,8 @@ export async function diagnose(input: DiagnoseInput): Promise<DiagnosisCheck[]> 
     checkSandboxBackend(config, executor, timeoutMs).catch((error) => ({ check: failed("sandbox-backend")(error) }) as BackendOutcome),
     checkDetector(config, executor, timeoutMs).catch(failed("detector")),
   ]);
-  checks.push(backend.check);
-  checks.push(guard("sandbox-image", () => checkSandboxImage(config, backend)));
+  checks.push(backend.check, ...(backend.own ?? []));
   checks.push(guard("sandbox-environment", () => checkSandboxEnvironment(config, backend)));
-  checks.push(guard("daytona", () => checkDaytona(config, backend)));
   checks.push(detector);
   return checks;
 }

@@ -1,8 +1,8 @@
 import "reflect-metadata";
-import { type DependencyContainer, type InjectionToken, inject, injectable } from "tsyringe";
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
 import type { Decision, DetectionContext, Detector } from "./detector.js";
+import { type DependencyContainer, type InjectionToken, inject, injectable, instantiatePlugin, type PluginInstance } from "./di.js";
 import {
   BackendUnavailableError,
   CapabilityUnsupportedError,
@@ -12,13 +12,13 @@ import {
   StigmerError,
 } from "./errors.js";
 import { EventChannel } from "./event-channel.js";
-import { instantiatePlugin, type PluginInstance } from "./instantiate-plugin.js";
 import { RunTracker } from "./kit/run-tracker.js";
 import { within } from "./kit/sleep.js";
 import { type Logger, scrubSecrets } from "./logger.js";
 import { stigmerInstallDirs } from "./own-install.js";
 import type { StigmerPlugin } from "./plugin.js";
-import { BUNDLED_PLUGINS, loadPlugin, type PluginLoaderOptions, pluginPackage } from "./plugin-loader.js";
+import { checkSpecificationVersion, loadPlugin, type PluginLoaderOptions, pluginPackage } from "./plugin-loader.js";
+import { resolvePluginOptions } from "./plugin-settings.js";
 import { checkCommand, validateRequest } from "./request.js";
 import { type EventListener, runOnBackend, STOP_GRACE_MS } from "./run-on-backend.js";
 import { stateDir } from "./state-dir.js";
@@ -57,6 +57,8 @@ export class Executor implements AsyncDisposable {
     disposed: "This executor has been disposed: create a new one.",
     shutdownReason: new BackendUnavailableError("The executor is shutting down."),
   });
+  /** Values of the loaded plugins' secret settings: scrubbed from logs and from the errors this executor reports. */
+  private readonly secrets = new Set<string>();
 
   constructor(
     @inject(ConfigToken) readonly config: StigmerConfig,
@@ -210,7 +212,7 @@ export class Executor implements AsyncDisposable {
       } else {
         target = mode;
       }
-      backendName = this.backendName(target);
+      backendName = this.backendName(target, decision);
       const backend = (await this.loadBackend(target, decision)).instance;
       const workspace =
         target === "sandbox" ? this.workspaceSession(backend, backendName, this.workspaceRoot(valid.cwd, backend), decision) : undefined;
@@ -229,8 +231,45 @@ export class Executor implements AsyncDisposable {
       return result;
     } catch (error) {
       this.logExecution(valid, { error, target, backendName, decision, durationMs: performance.now() - started });
-      throw error;
+      throw this.scrubbed(error);
     }
+  }
+
+  /** The values of every loaded plugin's secret settings (for callers that report what plugins say, such as `diagnose`). */
+  knownSecrets(): string[] {
+    return [...this.secrets];
+  }
+
+  /** `error` with the plugins' secrets replaced by `[redacted]` in its message. */
+  scrubbed<E>(error: E): E {
+    if (error instanceof Error && this.secrets.size > 0) {
+      const clean = scrubSecrets(error.message, this.secrets);
+      if (clean !== error.message) error.message = clean;
+    }
+    return error;
+  }
+
+  /**
+   * Loads every configured plugin (the local and sandbox backends and the detector) and validates
+   * its settings, without constructing it: `stigmer doctor` calls this. Throws `INVALID_CONFIG` or
+   * `PLUGIN_LOAD_FAILED` for the first that fails. Commands validate a plugin's settings when they
+   * first load it.
+   */
+  async checkPluginSettings(): Promise<void> {
+    const plugins: [string | undefined, StigmerPlugin["kind"]][] = [
+      [this.config.localBackend, "backend"],
+      [this.config.sandbox.backend, "backend"],
+      [this.config.detector, "detector"],
+    ];
+    for (const [name, kind] of plugins) {
+      if (name === undefined) continue;
+      const plugin = await loadPlugin(name, kind, this.pluginLoader());
+      resolvePluginOptions(plugin, name, pluginPackage(name, this.config.aliases), this.config);
+    }
+  }
+
+  private pluginLoader(): PluginLoaderOptions {
+    return { aliases: this.config.aliases, ...this.loaderOptions };
   }
 
   /** The project directory as a sandbox may receive it (real path), or INVALID_REQUEST saying why not. */
@@ -268,12 +307,24 @@ export class Executor implements AsyncDisposable {
     }).session(root, strategy, { hold });
   }
 
-  private backendName(target: Target): string {
-    return target === "local" ? this.config.localBackend : this.config.sandbox.backend;
+  private backendName(target: Target, decision?: Decision): string {
+    const name = target === "local" ? this.config.localBackend : this.config.sandbox.backend;
+    if (name === undefined) {
+      throw new SandboxUnavailableError(
+        `${sandboxNeed(decision)}, but no sandbox backend is configured: set STIGMER_SANDBOX_BACKEND (or sandbox.backend in the config file) to a sandbox backend plugin's package name, or run the command with --mode=local if it is safe on this machine. Stigmer never falls back to the host on its own.`,
+        { details: { backend: null, ...(decision ? { rules: decision.rules } : {}) } },
+      );
+    }
+    return name;
   }
 
   private loadBackend(target: Target, decision?: Decision): Promise<LoadedPlugin<Backend>> {
-    const name = this.backendName(target);
+    let name: string;
+    try {
+      name = this.backendName(target, decision);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     let loaded = this.backends.get(name);
     if (!loaded) {
       loaded = this.instantiate<Backend>(name, "backend", BackendToken);
@@ -283,14 +334,13 @@ export class Executor implements AsyncDisposable {
     }
     if (target === "local") return loaded;
     return loaded.catch((error: unknown) => {
-      if (PluginLoadError.isInstance(error) && error.details.reason === "not-installed" && name in BUNDLED_PLUGINS) {
-        const why = decision
-          ? `Auto mode sent this command to the sandbox (${decision.rules.join(", ")}: ${decision.reason})`
-          : "This command needs the sandbox";
+      // A plugin the program ships under a short name (the CLI's optional sandbox backends): say how to add it.
+      if (PluginLoadError.isInstance(error) && error.details.reason === "not-installed" && Object.hasOwn(this.config.aliases, name)) {
+        const why = sandboxNeed(decision);
         // An embedder (the CLI) that knows how it was installed says how to add the package.
         const install = typeof error.details.install === "string" ? `Install it (${error.details.install})` : "Install it";
         throw new SandboxUnavailableError(
-          `${why}, but the sandbox backend "${name}" (${pluginPackage(name)}) is not installed. ${install}, or run the command with --mode=local if it is safe on this machine. Stigmer never falls back to the host on its own.`,
+          `${why}, but the sandbox backend "${name}" (${pluginPackage(name, this.config.aliases)}) is not installed. ${install}, or run the command with --mode=local if it is safe on this machine. Stigmer never falls back to the host on its own.`,
           { cause: error, details: { backend: name, ...(decision ? { rules: decision.rules } : {}) } },
         );
       }
@@ -309,23 +359,36 @@ export class Executor implements AsyncDisposable {
   }
 
   private async instantiate<T>(name: string, kind: StigmerPlugin["kind"], token: InjectionToken<T>): Promise<LoadedPlugin<T>> {
-    const plugin = await loadPlugin(name, kind, this.loaderOptions);
+    const plugin = await loadPlugin(name, kind, this.pluginLoader());
+    const pkg = pluginPackage(name, this.config.aliases);
+    // Settings are validated when the plugin loads: a bad value is INVALID_CONFIG naming its variable or key.
+    const { options, secrets } = resolvePluginOptions(plugin, name, pkg, this.config);
+    for (const secret of secrets) this.secrets.add(secret);
     const contract = kind === "backend" ? "Backend" : "Detector";
     return instantiatePlugin<T>(
       this.container,
       plugin,
-      name,
+      { name, package: pkg },
       token,
       (instance) => {
         const ok =
           kind === "backend"
             ? typeof (instance as Backend).exec === "function" && typeof (instance as Backend).capabilities === "object"
             : typeof (instance as Detector).detect === "function";
-        return ok ? undefined : `the registered class does not implement the ${contract} contract`;
+        if (!ok) return `the registered class does not implement the ${contract} contract`;
+        checkSpecificationVersion(
+          (instance as { specificationVersion?: unknown }).specificationVersion,
+          `The ${contract} that "${pkg}" registers`,
+          {
+            plugin: name,
+            package: pkg,
+          },
+        );
+        return undefined;
       },
       (child) => {
         child.register(LoggerToken, { useValue: this.logger.child({ plugin: name }) });
-        child.register(PluginOptionsToken, { useValue: this.config.plugins[name] ?? this.config.plugins[pluginPackage(name)] ?? {} });
+        child.register(PluginOptionsToken, { useValue: options });
       },
     );
   }
@@ -341,7 +404,7 @@ export class Executor implements AsyncDisposable {
       durationMs?: number;
     },
   ): void {
-    const secrets = [...Object.values(request?.env ?? {}), this.config.daytona.apiKey];
+    const secrets = [...Object.values(request?.env ?? {}), ...this.secrets];
     const command = request
       ? scrubSecrets(request.command.length > 500 ? `${request.command.slice(0, 500)}…` : request.command, secrets)
       : undefined;
@@ -370,4 +433,11 @@ export class Executor implements AsyncDisposable {
       this.logger[level]({ ...record, code, error: message, durationMs: Math.round(outcome.durationMs ?? 0) }, "execution failed");
     }
   }
+}
+
+/** Why a command needs the sandbox, to begin a SANDBOX_UNAVAILABLE message. */
+function sandboxNeed(decision: Decision | undefined): string {
+  return decision
+    ? `Auto mode sent this command to the sandbox (${decision.rules.join(", ")}: ${decision.reason})`
+    : "This command needs the sandbox";
 }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 /**
  * What a sandbox on this machine needs to reach the network the way the host does: the certificate
  * authorities the host trusts (behind a TLS-inspecting proxy, its CA is among them) and the
- * host's proxy settings. For backends that run sandboxes on the host's own network (Docker).
+ * host's proxy settings. For backends that run sandboxes on the host's own network (containers).
  */
 
 /** System CA bundles, by distribution. */

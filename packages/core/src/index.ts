@@ -1,10 +1,9 @@
 import "reflect-metadata";
 
-// Plugins decorate their classes with core's own tsyringe, so one container understands them all.
-export { type DependencyContainer, inject, injectable } from "tsyringe";
 export { shutdownController, unlessAborted } from "./abort.js";
-export type { Backend, BackendCapabilities, BackendHealth, OutputSink, SandboxInfo, SandboxManager } from "./backend.js";
+export type { Backend, BackendCapabilities, BackendHealth, HealthCheck, OutputSink, SandboxInfo, SandboxManager } from "./backend.js";
 export {
+  CORE_PRESET,
   type ConfigFlags,
   DEFAULT_CONFIG_FILE,
   DEFAULT_SANDBOX_IMAGE,
@@ -14,9 +13,12 @@ export {
   type ResolveConfigOptions,
   resolveConfig,
   type StigmerConfig,
+  type StigmerPreset,
 } from "./config.js";
 export { type CreateExecutorOptions, createExecutor } from "./create-executor.js";
 export type { Decision, DetectionContext, Detector } from "./detector.js";
+// Plugins decorate their classes with core's own tsyringe, so one container understands them all.
+export { type DependencyContainer, inject, injectable } from "./di.js";
 export { type DiagnoseInput, type DiagnosisCheck, diagnose, MIN_NODE_VERSION } from "./diagnose.js";
 export {
   BackendUnavailableError,
@@ -53,9 +55,18 @@ export { decisionJson, ndjsonEncoder } from "./ndjson.js";
 export { OutputCapture } from "./output-capture.js";
 export { ownerAlive, PROCESS_OWNER } from "./owner.js";
 export { pipeToSink, writeOrWait } from "./pipe-to-sink.js";
-export { definePlugin, type PluginKind, type StigmerPlugin } from "./plugin.js";
 export {
-  BUNDLED_PLUGINS,
+  definePlugin,
+  type PluginKind,
+  type PluginSetting,
+  type PluginSettings,
+  SPECIFICATION_VERSION,
+  type SpecificationVersion,
+  type StigmerPlugin,
+  SUPPORTED_SPECIFICATION_VERSIONS,
+} from "./plugin.js";
+export {
+  checkSpecificationVersion,
   isMissingPackage,
   loadPlugin,
   type PluginLoaderOptions,
@@ -63,6 +74,7 @@ export {
   pluginPackage,
   projectPluginFiles,
 } from "./plugin-loader.js";
+export { pluginOptionKey, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-settings.js";
 export {
   ARG_SAFE_BYTES,
   COMMAND_ARRIVED,
@@ -92,6 +104,22 @@ export {
   WIRE_REQUEST_FIELDS,
 } from "./request-schema.js";
 export { type EventListener, type ExecuteOnOptions, executeOn } from "./run-on-backend.js";
+export {
+  bool,
+  byteCount,
+  cpuCount,
+  httpUrl,
+  invalidSetting,
+  memorySize,
+  oneOf,
+  type SettingParser,
+  type SettingSource,
+  syncBytes,
+  text,
+  timeoutSeconds,
+  wholeCount,
+  wholeSeconds,
+} from "./settings.js";
 export { privateDir, stateDir, writePrivateFile } from "./state-dir.js";
 export { BackendToken, ConfigToken, DetectorToken, LoggerToken, PluginOptionsToken } from "./tokens.js";
 export { isTrusted, listTrusted, requireTrusted, trustFiles, untrustFiles } from "./trust.js";

@@ -2,21 +2,15 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PluginLoadError, StigmerError } from "./errors.js";
-import type { PluginKind, StigmerPlugin } from "./plugin.js";
+import { type PluginKind, SPECIFICATION_VERSION, type StigmerPlugin, SUPPORTED_SPECIFICATION_VERSIONS } from "./plugin.js";
 import { isInside, requireTrusted } from "./trust.js";
-
-/** Short names of the plugins Stigmer ships, and their packages. */
-export const BUNDLED_PLUGINS: Readonly<Record<string, string>> = {
-  local: "@stigmer/backend-local",
-  docker: "@stigmer/backend-docker",
-  daytona: "@stigmer/backend-daytona",
-  rules: "@stigmer/detector-rules",
-};
 
 /** Imports a plugin module. Given by embedders (the CLI) so bundlers see the import. */
 export type PluginModuleLoader = () => Promise<unknown>;
 
 export interface PluginLoaderOptions {
+  /** Short plugin names and their packages (a preset's `aliases`; `createExecutor` takes them from the config). */
+  aliases?: Readonly<Record<string, string>>;
   /** Plugin modules by name or package name, tried before resolving packages from disk. */
   modules?: Readonly<Record<string, PluginModuleLoader | StigmerPlugin>>;
   /**
@@ -65,7 +59,7 @@ export async function projectPluginFiles(names: readonly string[], options: Plug
   const cwd = process.cwd();
   const files: string[] = [];
   for (const name of new Set(names)) {
-    if (BUNDLED_PLUGINS[name] || options.modules?.[name]) continue;
+    if (options.aliases?.[name] || options.modules?.[name]) continue;
     let url: string | undefined;
     try {
       if (isPluginPath(name)) url = pluginPathUrl(name);
@@ -83,9 +77,9 @@ export async function projectPluginFiles(names: readonly string[], options: Plug
   return files;
 }
 
-/** The package a plugin name stands for. */
-export function pluginPackage(name: string): string {
-  return BUNDLED_PLUGINS[name] ?? name;
+/** The package a plugin name stands for: its alias's package, else the name itself. */
+export function pluginPackage(name: string, aliases: Readonly<Record<string, string>> = {}): string {
+  return Object.hasOwn(aliases, name) ? (aliases[name] as string) : name;
 }
 
 /**
@@ -105,10 +99,32 @@ function notInstalled(name: string, pkg: string, cause?: unknown): InstanceType<
   );
 }
 
+/** Plugin-shaped, of any contract version and kind: the version is checked next, then the kind. */
 function isPlugin(value: unknown): value is StigmerPlugin {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.name === "string" && (v.kind === "backend" || v.kind === "detector") && typeof v.register === "function";
+  return typeof v.name === "string" && typeof v.kind === "string" && typeof v.register === "function";
+}
+
+/**
+ * Refuses a contract version this core does not implement: `PLUGIN_LOAD_FAILED` with
+ * `details.reason` `unsupported-version`, naming the plugin's version and core's. For plugins,
+ * and for the backends and detectors they register (`what` says which).
+ */
+export function checkSpecificationVersion(version: unknown, what: string, details: { plugin: string; package: string }): void {
+  if (typeof version === "string" && SUPPORTED_SPECIFICATION_VERSIONS.includes(version)) return;
+  const theirs = version === undefined ? "no specificationVersion" : `specificationVersion ${JSON.stringify(version)}`;
+  throw new PluginLoadError(
+    `${what} declares ${theirs}, but this @stigmer/core implements the plugin contract ${SUPPORTED_SPECIFICATION_VERSIONS.join(", ")}: install a version of "${details.package}" written for contract ${SPECIFICATION_VERSION} (or a @stigmer/core that supports its version), and declare specificationVersion: "${SPECIFICATION_VERSION}" in a plugin you write (see docs/custom-backend.md).`,
+    {
+      details: {
+        ...details,
+        reason: "unsupported-version",
+        specificationVersion: version ?? null,
+        supported: [...SUPPORTED_SPECIFICATION_VERSIONS],
+      },
+    },
+  );
 }
 
 function unwrap(mod: unknown): unknown {
@@ -144,11 +160,11 @@ async function resolvePackage(pkg: string, bases: ReadonlyArray<string | URL>): 
 
 /**
  * Loads the plugin named `name` (a bundled short name or an npm package name) and checks that it
- * is a plugin of the expected kind. Throws `PLUGIN_LOAD_FAILED` (details.reason: `not-installed`,
- * `import-failed` or `wrong-shape`) with a message that says what to do.
+ * is a plugin of the expected contract version and kind. Throws `PLUGIN_LOAD_FAILED` (details.reason:
+ * `not-installed`, `import-failed`, `unsupported-version` or `wrong-shape`) with a message that says what to do.
  */
 export async function loadPlugin(name: string, kind: PluginKind, options: PluginLoaderOptions = {}): Promise<StigmerPlugin> {
-  const pkg = pluginPackage(name);
+  const pkg = pluginPackage(name, options.aliases);
   const given = options.modules?.[name] ?? options.modules?.[pkg];
   let mod: unknown;
   if (given !== undefined && isPlugin(given)) {
@@ -180,10 +196,11 @@ export async function loadPlugin(name: string, kind: PluginKind, options: Plugin
   const plugin = unwrap(mod);
   if (!isPlugin(plugin)) {
     throw new PluginLoadError(
-      `Package "${pkg}" does not export a Stigmer plugin: its default export must be { name, kind: "backend" | "detector", register(container) } (see docs/custom-backend.md).`,
+      `Package "${pkg}" does not export a Stigmer plugin: its default export must be { specificationVersion: "${SPECIFICATION_VERSION}", name, kind: "backend" | "detector", register(container) } (see docs/custom-backend.md).`,
       { details: { plugin: name, package: pkg, reason: "wrong-shape" } },
     );
   }
+  checkSpecificationVersion(plugin.specificationVersion, `Plugin "${pkg}"`, { plugin: name, package: pkg });
   if (plugin.kind !== kind) {
     throw new PluginLoadError(`Package "${pkg}" is a ${plugin.kind} plugin, but it is configured as a ${kind}.`, {
       details: { plugin: name, package: pkg, reason: "wrong-shape" },

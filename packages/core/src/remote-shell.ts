@@ -1,7 +1,7 @@
 /**
  * Shell pieces for backends that run commands through a shell: how the command text reaches the
  * shell without being an argument ({@link commandReader}), and, for backends that run commands in a
- * remote POSIX sandbox through an API that cannot signal a process itself (`docker exec`, cloud
+ * remote POSIX sandbox through an API that cannot signal a process itself (a container engine's exec, cloud
  * sandbox sessions), a wrapper that records the command's pid and {@link TREE_KILL_SCRIPT}, which a
  * second call runs to kill the tree. They need only `sh`, `cat`, `awk`, `grep`, `sleep`, `/proc`,
  * and, without bash, `dd` and `wc`.

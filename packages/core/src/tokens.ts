@@ -1,7 +1,7 @@
-import type { InjectionToken } from "tsyringe";
 import type { Backend } from "./backend.js";
 import type { StigmerConfig } from "./config.js";
 import type { Detector } from "./detector.js";
+import type { InjectionToken } from "./di.js";
 import type { Logger } from "./logger.js";
 
 // Symbol.for: a plugin built against another copy of @stigmer/core still names the same tokens.

@@ -86,7 +86,7 @@ export interface StartEvent {
   mode: ExecutionMode;
   /** Where the command runs. */
   target: Target;
-  /** Configured name of the backend that runs it (`local`, `docker`, a package name, …). */
+  /** Configured name of the backend that runs it (`local`, a short name, a package name, …). */
   backend: string;
   /** Present in auto mode: which rule decided, and why. */
   decision?: Decision;

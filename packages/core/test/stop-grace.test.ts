@@ -9,6 +9,7 @@ import type { BackendExit } from "../src/types.js";
 /** Starts every command and never reports its end, whatever the signal says. */
 function stuckBackend(): Backend & { started: number } {
   const backend = {
+    specificationVersion: "v1" as const,
     name: "stuck",
     started: 0,
     capabilities: { stdin: false, env: true, cancel: true, separateStreams: true },

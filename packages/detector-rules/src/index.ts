@@ -10,6 +10,7 @@ export type { Level, OptionEffect, Tool } from "./tools/spec.js";
 
 /** The `rules` plugin: Stigmer's default detector for auto mode. */
 export const plugin: StigmerPlugin = definePlugin({
+  specificationVersion: "v1",
   name: "rules",
   kind: "detector",
   register(container) {

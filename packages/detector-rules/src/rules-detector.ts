@@ -61,6 +61,7 @@ function describe(f: Finding): string {
  */
 @injectable()
 export class RulesDetector implements Detector {
+  readonly specificationVersion = "v1";
   readonly name = "rules";
   private readonly tools: ToolIndex;
   private readonly user: { deny: RuleIndex; allow: RuleIndex };

@@ -1,6 +1,7 @@
-import { createExecutor, type Decision, decisionJson, type Executor, resolveConfig, StigmerError } from "@stigmer/core";
+import { createExecutor, type Decision, decisionJson, type Executor, StigmerError } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { cliConfig } from "../preset.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 
 export const DETECT_HELP = `Usage: stigmer detect [options] [--] <command...>
@@ -33,7 +34,7 @@ export async function detectCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${DETECT_HELP}\n`);
       return 0;
     }
-    const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
+    const config = cliConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
     const executor = createExecutor({ config, modules: bundledPlugins });
     const cwd = (options.cwd as string | undefined) ?? process.cwd();
     try {

@@ -1,6 +1,7 @@
-import { createExecutor, type DiagnosisCheck, diagnose, type Executor, resolveConfig, type StigmerConfig } from "@stigmer/core";
+import { createExecutor, type DiagnosisCheck, diagnose, type Executor, type StigmerConfig } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { cliConfig } from "../preset.js";
 import { reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
 
@@ -8,12 +9,14 @@ export const DOCTOR_HELP = `Usage: stigmer doctor [--json] [--config FILE]
 
 Checks the setup and prints one line per check, with what to do when one is not ok:
   node             Node.js is recent enough
-  config           the configuration (flags, STIGMER_* and DAYTONA_* variables, config file) is valid
+  config           the configuration (flags, STIGMER_* variables, config file) is valid, and so
+                   are the settings of every configured plugin (DAYTONA_*, plugins.<name>, …)
   sandbox-backend  the sandbox backend loads and answers (Docker engine, or the Daytona API)
-  sandbox-image    the sandbox image is present locally (docker)
+  then the sandbox backend's own checks, for example:
+    sandbox-image  the sandbox image is present locally (docker; daytona builds it remotely)
+    daytona        the Daytona key and API (MODE=cloud)
   sandbox-environment  what sandboxes get from the host: network, CAs, proxy settings (warns
                    about STIGMER_SANDBOX_NETWORK=host)
-  daytona          the Daytona key and API (MODE=cloud)
   detector         the auto-mode detector loads and answers
 
 A check fails when something the configured mode needs is broken; a sandbox problem in local
@@ -70,7 +73,7 @@ export async function doctorCommand(argv: readonly string[]): Promise<number> {
     let config: StigmerConfig | undefined;
     let configError: unknown;
     try {
-      config = resolveConfig({ flags: options.config ? { config: options.config as string } : {}, defaults: { logLevel: "error" } });
+      config = cliConfig({ flags: options.config ? { config: options.config as string } : {}, defaults: { logLevel: "error" } });
     } catch (error) {
       // A bad setting is what doctor is for: report it as a failed check rather than exiting.
       configError = error;

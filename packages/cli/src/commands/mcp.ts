@@ -1,6 +1,7 @@
-import { createExecutor, createLogger, type LogLevel, resolveConfig } from "@stigmer/core";
+import { createExecutor, createLogger, type LogLevel } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { cliConfig } from "../preset.js";
 import { reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
 import { whole } from "./server.js";
@@ -46,7 +47,7 @@ export async function mcpCommand(argv: readonly string[]): Promise<number> {
       return 2;
     }
     const stopTimeoutMs = whole(options, "stop-timeout", 30, 0.1, 3600) * 1000;
-    const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
+    const config = cliConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
     // stdout is the protocol: logs go to stderr (the logger's default destination).
     const logger = createLogger({ level: config.logLevel as LogLevel });
     const executor = createExecutor({ config, modules: bundledPlugins, logger });

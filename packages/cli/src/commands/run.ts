@@ -1,7 +1,8 @@
 import { fstatSync } from "node:fs";
-import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, resolveConfig, writeOrWait } from "@stigmer/core";
+import { createExecutor, type ExecResult, ndjsonEncoder, parseEnvAssignment, writeOrWait } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { cliConfig } from "../preset.js";
 import { ProgressRenderer } from "../progress-renderer.js";
 import { EXIT_USAGE, onOutputGone, outputGoneStatus, reportError } from "../report-error.js";
 
@@ -108,7 +109,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       process.stderr.write(`stigmer: INVALID_REQUEST: no command given: stigmer run [options] -- <command>\n`);
       return EXIT_USAGE;
     }
-    const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
+    const config = cliConfig({ flags: configFlags(options), defaults: { logLevel: "error" } });
     const env = Object.fromEntries(((options.env as string[] | undefined) ?? []).map(parseEnvAssignment));
     const forwardStdin = options.stdin !== false && stdinHasData();
 

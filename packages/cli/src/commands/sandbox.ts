@@ -1,6 +1,7 @@
-import { CapabilityUnsupportedError, createExecutor, InvalidRequestError, resolveConfig, type SandboxInfo } from "@stigmer/core";
+import { CapabilityUnsupportedError, createExecutor, InvalidRequestError, type SandboxInfo } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { cliConfig } from "../preset.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 
 export const SANDBOX_HELP = `Usage: stigmer sandbox <command>
@@ -83,7 +84,7 @@ export async function sandboxCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(`built ${result.tag} (${(result.size / 1e6).toFixed(0)} MB)\n`);
       return 0;
     }
-    const config = resolveConfig({ flags: options.config ? { config: options.config as string } : {}, defaults: { logLevel: "error" } });
+    const config = cliConfig({ flags: options.config ? { config: options.config as string } : {}, defaults: { logLevel: "error" } });
     const executor = createExecutor({ config, modules: bundledPlugins });
     try {
       const backend = await executor.backend("sandbox");

@@ -6,10 +6,10 @@ import {
   InvalidRequestError,
   type LogLevel,
   MAX_COMMAND_BYTES,
-  resolveConfig,
 } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { cliConfig } from "../preset.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
 
@@ -82,7 +82,7 @@ export function whole(options: Record<string, unknown>, name: string, fallback: 
 
 async function start(options: Record<string, string | boolean | string[] | undefined>): Promise<number> {
   const server = await import("@stigmer/server");
-  const config = resolveConfig({ flags: configFlags(options), defaults: { logLevel: "info" } });
+  const config = cliConfig({ flags: configFlags(options), defaults: { logLevel: "info" } });
   const host = (options.host as string | undefined) ?? "127.0.0.1";
   const port = whole(options, "port", 8377, 0, 65535);
   const graceMs = whole(options, "grace", 10, 0, 3600) * 1000;

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { DEFAULT_CONFIG_FILE, InvalidRequestError, listTrusted, projectPluginFiles, trustFiles, untrustFiles } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
+import { CLI_PRESET } from "../preset.js";
 import { reportError } from "../report-error.js";
 
 export const TRUST_HELP = `Usage: stigmer trust [FILE...]
@@ -63,7 +64,8 @@ export async function trustCommand(argv: readonly string[]): Promise<number> {
     const files = rest.length > 0 ? rest.map((f) => resolve(f)) : [resolve(DEFAULT_CONFIG_FILE)];
     const targets = [...files];
     for (const file of files) {
-      if (file.endsWith(".json")) targets.push(...(await projectPluginFiles(pluginNames(file), { modules: bundledPlugins })));
+      if (file.endsWith(".json"))
+        targets.push(...(await projectPluginFiles(pluginNames(file), { modules: bundledPlugins, aliases: CLI_PRESET.aliases ?? {} })));
     }
     let trusted: string[];
     try {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Backend } from "../backend.js";
 import { ErrorCode, StigmerError } from "../errors.js";
+import { SUPPORTED_SPECIFICATION_VERSIONS } from "../plugin.js";
 import { type ExecuteOnOptions, executeOn } from "../run-on-backend.js";
 import type { ExecEvent, ExecRequest, ExecResult } from "../types.js";
 import type { TestApi } from "./test-api.js";
@@ -127,7 +128,11 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
       if (ownWorkdir) rmSync(workdir, { recursive: true, force: true });
     }, limit(60_000));
 
-    test.it("declares a name and its capabilities", async () => {
+    test.it("declares the plugin contract version, a name and its capabilities", async () => {
+      assert.ok(
+        SUPPORTED_SPECIFICATION_VERSIONS.includes(backend.specificationVersion),
+        `specificationVersion must be one of ${SUPPORTED_SPECIFICATION_VERSIONS.join(", ")} (got ${String(backend.specificationVersion)})`,
+      );
       assert.equal(typeof backend.name, "string");
       assert.ok(backend.name.length > 0);
       for (const key of ["stdin", "env", "cancel", "separateStreams"] as const) {
@@ -198,7 +203,7 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
           let streamed = 0;
           const { result } = await run(
             // Printable lines: this is about backpressure, not binary transparency (line-based
-            // transports such as Daytona's session logs carry text).
+            // transports such as a cloud sandbox's session logs carry text).
             { command: "yes abcdefghi | head -c 400000" },
             {
               onEvent: async (e) => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Decision, DetectionContext, Detector } from "../detector.js";
+import { SUPPORTED_SPECIFICATION_VERSIONS } from "../plugin.js";
 import type { TestApi } from "./test-api.js";
 
 export interface DetectorConformanceOptions {
@@ -63,7 +64,11 @@ export function runDetectorConformance(options: DetectorConformanceOptions): voi
       detector = await options.create();
     });
 
-    test.it("has a name", async () => {
+    test.it("declares the plugin contract version and a name", async () => {
+      assert.ok(
+        SUPPORTED_SPECIFICATION_VERSIONS.includes(detector.specificationVersion),
+        `specificationVersion must be one of ${SUPPORTED_SPECIFICATION_VERSIONS.join(", ")} (got ${String(detector.specificationVersion)})`,
+      );
       assert.equal(typeof detector.name, "string");
       assert.ok(detector.name.length > 0);
     });

@@ -1,6 +1,6 @@
 /**
  * A streaming tar codec (POSIX ustar, with pax and GNU long-name records on read, pax on write):
- * the format Docker's archive API, `tar` in any sandbox image and the in-sandbox agent all speak,
+ * the format container engines' archive APIs, `tar` in any sandbox image and the in-sandbox agent all speak,
  * so a change set travels the same way through every backend.
  */
 
