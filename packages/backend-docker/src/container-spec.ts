@@ -1,6 +1,6 @@
-import { CA_VARIABLES, sandboxLabels, type WorkspaceStrategy } from "@stigmer/core";
+import { CA_VARIABLES, type StigmerConfig, sandboxLabels, type WorkspaceStrategy } from "@stigmer/core";
 import type Docker from "dockerode";
-import type { DockerSandboxConfig, ResolvedDockerOptions } from "./docker-options.js";
+import type { ResolvedDockerOptions } from "./docker-options.js";
 import { AGENT_PATH, CA_BUNDLE, CHANNEL_PATH, KEEPER_SCRIPT, TRUST_PATH } from "./keeper.js";
 import { LABELS } from "./labels.js";
 
@@ -51,7 +51,7 @@ export interface ContainerSpecInput {
   /** host.docker.internal, for a proxy on the host's loopback. */
   hostGateway: boolean;
   labels: Record<string, string>;
-  sandbox: DockerSandboxConfig;
+  sandbox: StigmerConfig["sandbox"];
   options: ResolvedDockerOptions;
 }
 
@@ -86,7 +86,8 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       env[name] = CA_BUNDLE;
     }
   }
-  const { network, memoryBytes, cpus, pidsLimit, ttlSeconds, cleanup } = sandbox;
+  const { network, ttlSeconds, cleanup } = sandbox;
+  const { memoryBytes, cpus, pidsLimit } = input.options;
   return {
     name: input.name,
     Image: input.image,

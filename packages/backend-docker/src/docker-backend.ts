@@ -94,7 +94,7 @@ export class DockerBackend implements Backend {
     this.pool = new SandboxPool(
       () => this.docker,
       this.api,
-      { ...config.sandbox, memoryBytes: this.options.memoryBytes, cpus: this.options.cpus, pidsLimit: this.options.pidsLimit },
+      config.sandbox,
       this.options,
       AGENT_DIR,
       this.environment,

@@ -1,4 +1,4 @@
-import { cpuCount, InvalidConfigError, memorySize, type PluginSettings, type StigmerConfig, wholeCount } from "@stigmer/core";
+import { cpuCount, InvalidConfigError, memorySize, type PluginSettings, wholeCount } from "@stigmer/core";
 import { defaultStateBase } from "./sandbox-state.js";
 
 /**
@@ -56,9 +56,6 @@ export type ResolvedDockerOptions = Required<Omit<DockerBackendOptions, "user" |
   cpus: number;
   pidsLimit: number;
 };
-
-/** The sandbox settings the container spec needs: core's, with the docker plugin's resource limits. */
-export type DockerSandboxConfig = StigmerConfig["sandbox"] & Pick<ResolvedDockerOptions, "memoryBytes" | "cpus" | "pidsLimit">;
 
 function fail(key: string, value: unknown, expected: string): never {
   throw new InvalidConfigError(`plugins.docker.${key} = ${JSON.stringify(value)} is not valid: ${expected}.`, {

@@ -11,6 +11,7 @@ import {
   reuseKey,
   type SandboxFiles,
   type SandboxInfo,
+  type StigmerConfig,
   type WorkspaceStrategy,
   within,
 } from "@stigmer/core";
@@ -19,7 +20,7 @@ import { AgentChannel } from "./agent-channel.js";
 import { agentFiles } from "./agent-files.js";
 import { containerLabels, containerSpec } from "./container-spec.js";
 import { engineUnavailable, isConnectionError, statusOf } from "./docker-errors.js";
-import type { DockerSandboxConfig, ResolvedDockerOptions } from "./docker-options.js";
+import type { ResolvedDockerOptions } from "./docker-options.js";
 import type { EngineApi } from "./engine-api.js";
 import { ensureImage } from "./ensure-image.js";
 import { execFiles } from "./exec-files.js";
@@ -100,7 +101,7 @@ export class SandboxPool {
     /** dockerode, loaded on first use: {@link api} serves what a warm command needs. */
     private readonly dockerOf: () => Docker,
     private readonly api: EngineApi,
-    private readonly config: DockerSandboxConfig,
+    private readonly config: StigmerConfig["sandbox"],
     private readonly options: ResolvedDockerOptions,
     private readonly agentDir: string,
     private readonly environment: SandboxEnvironment,
@@ -124,8 +125,8 @@ export class SandboxPool {
 
   /** Hash of everything that makes two containers interchangeable. */
   keyOf(spec: SandboxSpec): string {
-    const { network, memoryBytes, cpus, pidsLimit } = this.config;
-    const { user, capAdd, privileged, noNewPrivileges, readOnlyRootfs, workspacePath, agent } = this.options;
+    const { network } = this.config;
+    const { memoryBytes, cpus, pidsLimit, user, capAdd, privileged, noNewPrivileges, readOnlyRootfs, workspacePath, agent } = this.options;
     return reuseKey(
       [
         spec.image,

@@ -1,10 +1,11 @@
 // The sandbox container as Docker's create body: a pure function of its inputs, checked here
 // without an engine (images-and-hardening.test.ts checks the same boundary on a real engine).
-import { CA_VARIABLES, PROCESS_OWNER, resolveConfig, SANDBOX_LABELS } from "@stigmer/core";
+import { CA_VARIABLES, PROCESS_OWNER, resolveConfig, resolvePluginOptions, SANDBOX_LABELS } from "@stigmer/core";
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
 import { type ContainerSpecInput, containerLabels, containerSpec } from "../src/container-spec.js";
 import { resolveDockerOptions } from "../src/docker-options.js";
+import { plugin } from "../src/index.js";
 import { AGENT_PATH, CA_BUNDLE, CHANNEL_PATH, TRUST_PATH } from "../src/keeper.js";
 import { LABELS, MANAGED_BY } from "../src/labels.js";
 
@@ -25,7 +26,11 @@ function input(over: { env?: Record<string, string>; options?: Record<string, un
     hostGateway: false,
     labels: { a: "b" },
     sandbox: config.sandbox,
-    options: resolveDockerOptions(over.options ?? {}),
+    // The plugin's own settings (STIGMER_SANDBOX_MEMORY, …) as core hands them to it, then the options given.
+    options: resolveDockerOptions({
+      ...resolvePluginOptions(plugin, "docker", "@stigmer/backend-docker", config).options,
+      ...over.options,
+    }),
     ...fields,
   } satisfies ContainerSpecInput;
 }

@@ -1,12 +1,5 @@
 import { readFileSync } from "node:fs";
-import {
-  createExecutor,
-  createLogger,
-  InvalidConfigError,
-  InvalidRequestError,
-  type LogLevel,
-  MAX_COMMAND_BYTES,
-} from "@stigmer/core";
+import { createExecutor, createLogger, InvalidConfigError, InvalidRequestError, type LogLevel, MAX_COMMAND_BYTES } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { cliConfig } from "../preset.js";

@@ -4,7 +4,7 @@ import { BackendUnavailableError } from "../errors.js";
 export interface RunTrackerOptions {
   /**
    * What a call after {@link RunTracker.dispose} is refused with (BACKEND_UNAVAILABLE), e.g.
-   * "The docker backend has been disposed." Say what to do when there is something to do.
+   * "The firecracker backend has been disposed." Say what to do when there is something to do.
    */
   disposed: string;
   /** The reason the shutdown signal aborts with (`signal.reason`); default an AbortError. */
