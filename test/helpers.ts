@@ -19,12 +19,12 @@ export interface CliResult {
 /** Runs the built CLI as a real process. Never rejects: tests assert on exit code and output. */
 export async function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+  options: { cwd?: string; env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const result = await execa(process.execPath, [cliBin, ...args], {
     reject: false,
     ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
-    timeout: 60_000,
+    timeout: options.timeoutMs ?? 60_000,
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { STIGMER_EXECUTION_MODE: "", STIGMER_SANDBOX_BACKEND: "", MODE: "", ...options.env },
   });

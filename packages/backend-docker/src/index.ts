@@ -2,7 +2,15 @@ import { BackendToken, definePlugin, type StigmerPlugin } from "@stigmer/core";
 import { DockerBackend } from "./docker-backend.js";
 import { DOCKER_SETTINGS } from "./docker-options.js";
 
-export { type BuildOptions, buildSandboxImage, FULL_SANDBOX_IMAGE, imagesDir } from "./build-image.js";
+export {
+  BASIC_BASE_IMAGE,
+  BASIC_SIZE_TARGET,
+  type BuildOptions,
+  type BuildResult,
+  buildSandboxImage,
+  FULL_SANDBOX_IMAGE,
+  imagesDir,
+} from "./build-image.js";
 export { DockerBackend } from "./docker-backend.js";
 export { DOCKER_SETTINGS, type DockerBackendOptions, PACKAGE_MANAGER_CAPABILITIES } from "./docker-options.js";
 export { LABELS } from "./labels.js";

@@ -3,7 +3,6 @@ import { chmodSync } from "node:fs";
 import { ErrorCode, type ProgressInfo } from "@stigmer/core";
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { describe, expect, it } from "vitest";
-import { buildSandboxImage } from "../src/build-image.js";
 import { PACKAGE_MANAGER_CAPABILITIES } from "../src/docker-options.js";
 import { AGENT_IMAGE, backend, containersFor, docker, EXEC_IMAGE, projectsWithLeakCheck, run } from "./helpers.js";
 
@@ -67,28 +66,6 @@ describe("images", () => {
     expect(result.stdout).toBe("no-python\n");
     await b.dispose();
   }, 60_000);
-
-  it("Dockerfile.sandbox builds (through dockerode) into an image with Python, Node, Git, curl and jq", async () => {
-    const tag = `stigmer-test/sandbox-basic-rebuilt:${randomBytes(3).toString("hex")}`;
-    const lines: string[] = [];
-    const built = await buildSandboxImage({ tag, onLine: (line) => lines.push(line) });
-    expect(built.tag).toBe(tag);
-    expect(built.size).toBeGreaterThan(100e6);
-    expect(lines.some((l) => /Step \d+\/\d+ : FROM debian:bookworm-slim/.test(l))).toBe(true);
-    const b = backend({ STIGMER_SANDBOX_IMAGE: tag });
-    const { result } = await run(b, {
-      command: "python3 --version && node --version && git --version && curl --version | head -1 && jq --version",
-      cwd: newProject(),
-    });
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/Python 3\.\d+/);
-    expect(result.stdout).toMatch(/v\d+\.\d+/);
-    expect(result.stdout).toMatch(/git version/);
-    expect(result.stdout).toMatch(/curl \d/);
-    expect(result.stdout).toMatch(/jq-/);
-    await b.dispose();
-    await docker.getImage(tag).remove({ force: true, noprune: true });
-  }, 600_000);
 });
 
 describe("hardening", () => {

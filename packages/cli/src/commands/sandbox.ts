@@ -6,9 +6,10 @@ import { EXIT_USAGE, reportError } from "../report-error.js";
 
 export const SANDBOX_HELP = `Usage: stigmer sandbox <command>
 
-  build [--full] [-t TAG] [--build-arg NAME=value]...
+  build [--full] [-t TAG] [--build-arg NAME=value]... [--no-cache] [--pull]
         build a sandbox image from the Dockerfiles Stigmer ships (Dockerfile.sandbox, or
-        Dockerfile.sandbox.full with --full), showing Docker's progress
+        Dockerfile.sandbox.full with --full), showing Docker's progress, then its size;
+        --no-cache builds every layer again, --pull pulls newer base images first
   ls [--json]            list the sandboxes Stigmer manages, with owner, state and expiry
   rm <id|name>...        remove sandboxes
   prune [--all]          remove expired, stopped and orphaned sandboxes (--all: also the ones kept
@@ -20,6 +21,8 @@ const SPECS: Record<string, OptionSpec> = {
   full: { type: "boolean" },
   tag: { type: "string", short: "t" },
   "build-arg": { type: "list" },
+  "no-cache": { type: "boolean" },
+  pull: { type: "boolean" },
   json: { type: "boolean" },
   all: { type: "boolean" },
   config: { type: "string" },
@@ -67,7 +70,7 @@ export async function sandboxCommand(argv: readonly string[]): Promise<number> {
       return sub === undefined ? EXIT_USAGE : 0;
     }
     if (sub === "build") {
-      const { buildSandboxImage } = await import("@stigmer/backend-docker");
+      const { buildSandboxImage, BASIC_SIZE_TARGET } = await import("@stigmer/backend-docker");
       const buildArgs = Object.fromEntries(
         ((options["build-arg"] as string[] | undefined) ?? []).map((a) => {
           const eq = a.indexOf("=");
@@ -79,9 +82,15 @@ export async function sandboxCommand(argv: readonly string[]): Promise<number> {
         full: options.full === true,
         ...(options.tag ? { tag: options.tag as string } : {}),
         buildArgs,
+        noCache: options["no-cache"] === true,
+        pull: options.pull === true,
         onLine: (line) => process.stderr.write(`${line}\n`),
       });
-      process.stdout.write(`built ${result.tag} (${(result.size / 1e6).toFixed(0)} MB)\n`);
+      const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+      const { size: baseSize, image: base } = result.base;
+      const parts = baseSize === undefined ? [] : [`${base} ${mb(baseSize)} + ${mb(result.size - baseSize)} added`];
+      if (options.full !== true) parts.push(`target ≈ ${BASIC_SIZE_TARGET.totalMB} MB, ≤ ${BASIC_SIZE_TARGET.addedMB} MB added`);
+      process.stdout.write(`built ${result.tag}: ${mb(result.size)}${parts.length ? ` (${parts.join("; ")})` : ""}\n`);
       return 0;
     }
     const config = cliConfig({ flags: options.config ? { config: options.config as string } : {}, defaults: { logLevel: "error" } });
