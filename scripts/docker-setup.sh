@@ -175,8 +175,11 @@ if [ "$current" != "$source_hash" ]; then
   log "building Dockerfile.sandbox as $BASIC${old:+ (it was built from another Dockerfile or base)}"
   docker build -q -f "$dockerfile" --build-arg "BASE_IMAGE=$SLIM_AS" --build-arg "NODE_IMAGE=$NODE_AS" \
     --label dev.stigmer.test=true --label "dev.stigmer.test.source=$source_hash" -t "$BASIC" "$(dirname "$dockerfile")" >/dev/null
-  # The image it replaces, unless a container still uses it.
-  [ -z "$old" ] || docker image rm "$old" >/dev/null 2>&1 || true
+  # The image it replaces, when no name is left on it (never one another tag still names) and no
+  # container uses it.
+  if [ -n "$old" ] && [ "$(docker image inspect --format '{{len .RepoTags}}' "$old" 2>/dev/null)" = 0 ]; then
+    docker image rm "$old" >/dev/null 2>&1 || true
+  fi
 fi
 log "$BASIC: $(docker image inspect "$BASIC" --format '{{.Size}}' | awk '{ printf "%.0f MB", $1 / 1e6 }') ($SLIM_AS: $(docker image inspect "$SLIM_AS" --format '{{.Size}}' | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 

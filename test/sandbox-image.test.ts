@@ -57,7 +57,7 @@ describe("the basic image (Dockerfile.sandbox)", () => {
       "jq --version",
       "ps --version",
       "openssl version 2>/dev/null; ls /etc/ssl/certs/ca-certificates.crt",
-      "dpkg-query -W -f '${Package}\\n' | grep -E '^(node-|nodejs|npm$|libnode)' || echo no-debian-node",
+      `dpkg-query -W -f '\${Package}\\n' | grep -E '^(node-|nodejs|npm$|libnode)' || echo no-debian-node`,
       "command -v yarn corepack || echo no-yarn-corepack",
       "tr '\\0' ' ' </proc/1/cmdline",
     ].join("; ");
