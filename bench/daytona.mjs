@@ -22,15 +22,18 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Daytona } from "@daytonaio/sdk";
-import { DaytonaBackend } from "@stigmer/backend-daytona";
-import { createLogger, executeOn, resolveConfig } from "@stigmer/core";
+import daytonaPlugin, { DaytonaBackend } from "@stigmer/backend-daytona";
+import { createLogger, executeOn, resolveConfig, resolvePluginOptions } from "@stigmer/core";
 import { startDaytonaImitation } from "../test/daytona-imitation/server.mjs";
-import { meta } from "./lib/meta.mjs";
+import { meta, resultsFile } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
+
+/** The daytona plugin's own settings (key, URL) from the config's environment, as core resolves them when it loads the plugin. */
+const daytonaOptions = (config) => resolvePluginOptions(daytonaPlugin, "daytona", "@stigmer/backend-daytona", config).options;
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, "..");
-const RESULTS_FILE = join(BENCH_DIR, "results/daytona.json");
+const RESULTS_FILE = resultsFile("daytona.json");
 const CLI = join(ROOT, "packages/cli/dist/bundle/bin.js");
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 40);
 const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 20);
@@ -68,7 +71,7 @@ async function overhead() {
     env: { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey, DAYTONA_API_URL: imitation.apiUrl, STIGMER_SANDBOX_TTL: "600" },
     cwd: workdir,
   });
-  const backend = new DaytonaBackend(config, createLogger({ level: "silent" }), {});
+  const backend = new DaytonaBackend(config, createLogger({ level: "silent" }), daytonaOptions(config));
   const sdk = new Daytona({ apiKey: imitation.apiKey, apiUrl: imitation.apiUrl, requestTimeoutMs: 30_000 });
   try {
     const first = await executeOn(backend, { command: "true", cwd: workdir });
@@ -179,7 +182,7 @@ async function firstCommand() {
       env: { MODE: "cloud", DAYTONA_API_KEY: imitation.apiKey, DAYTONA_API_URL: imitation.apiUrl, STIGMER_SANDBOX_TTL: "600" },
       cwd,
     });
-    const backend = new DaytonaBackend(config, createLogger({ level: "silent" }), {});
+    const backend = new DaytonaBackend(config, createLogger({ level: "silent" }), daytonaOptions(config));
     try {
       const t0 = performance.now();
       const r = await executeOn(backend, { command, cwd });

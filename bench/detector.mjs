@@ -20,7 +20,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RulesDetector } from "@stigmer/detector-rules";
-import { header, meta } from "./lib/meta.mjs";
+import { header, meta, resultsFile } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -28,7 +28,7 @@ const ROOT = dirname(BENCH_DIR);
 const CLI_BIN = join(ROOT, "packages/cli/dist/bundle/bin.js");
 const CORPUS_DIR = join(ROOT, "packages/detector-rules/corpus");
 const FLOOR_CHILD = join(BENCH_DIR, "lib/detector-bulk-child.mjs");
-const RESULTS_FILE = join(BENCH_DIR, "results/detector.json");
+const RESULTS_FILE = resultsFile("detector.json");
 
 const CWD = "/home/dev/project";
 const SECONDS = Number(process.env.BENCH_DETECTOR_SECONDS ?? 3);

@@ -17,10 +17,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import dockerPlugin from "@stigmer/backend-docker";
 import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
+import { resultsFile } from "./lib/meta.mjs";
 import { fmtMiB, fmtMs, fmtRatio, MiB, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const RESULTS_FILE = join(BENCH_DIR, "results/docker.json");
+const RESULTS_FILE = resultsFile("docker.json");
 const AGENT_IMAGE = "stigmer-test/sandbox-basic:ci";
 const EXEC_IMAGE = "stigmer-test/busybox:1";
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 40);
@@ -31,7 +32,13 @@ const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 20);
 
 function executorFor(image, workdir, env = {}) {
   const config = resolveConfig({
-    env: { STIGMER_EXECUTION_MODE: "sandbox", STIGMER_SANDBOX_IMAGE: image, STIGMER_SANDBOX_TTL: "600", ...env },
+    env: {
+      STIGMER_EXECUTION_MODE: "sandbox",
+      STIGMER_SANDBOX_BACKEND: "docker",
+      STIGMER_SANDBOX_IMAGE: image,
+      STIGMER_SANDBOX_TTL: "600",
+      ...env,
+    },
     cwd: workdir,
     flags: { logLevel: "silent" },
   });
@@ -199,7 +206,7 @@ function memory() {
     import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
     import { mkdtempSync } from "node:fs"; import { tmpdir } from "node:os"; import { join } from "node:path";
     const workdir = mkdtempSync(join(tmpdir(), "stigmer-bench-"));
-    const config = resolveConfig({ env: { STIGMER_EXECUTION_MODE: "sandbox", STIGMER_SANDBOX_IMAGE: "${AGENT_IMAGE}" }, cwd: workdir, flags: { logLevel: "silent" } });
+    const config = resolveConfig({ env: { STIGMER_EXECUTION_MODE: "sandbox", STIGMER_SANDBOX_BACKEND: "docker", STIGMER_SANDBOX_IMAGE: "${AGENT_IMAGE}" }, cwd: workdir, flags: { logLevel: "silent" } });
     const executor = createExecutor({ config, logger: createLogger({ level: "silent" }), modules: { docker: dockerPlugin } });
     await executor.run({ command: "true", cwd: workdir });
     global.gc?.();

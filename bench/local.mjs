@@ -16,13 +16,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { benchExecutor } from "./lib/executor.mjs";
-import { header, meta } from "./lib/meta.mjs";
+import { header, meta, resultsFile } from "./lib/meta.mjs";
 import { fmtMiB, fmtMs, fmtRatio, MiB, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
 const CLI_BIN = join(ROOT, "packages/cli/dist/bundle/bin.js");
-const RESULTS_FILE = join(BENCH_DIR, "results/local.json");
+const RESULTS_FILE = resultsFile("local.json");
 
 const INPROCESS_RUNS = Number(process.env.BENCH_INPROCESS_RUNS ?? 500);
 const INPROCESS_WARMUP = 30;

@@ -17,11 +17,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import localPlugin from "@stigmer/backend-local";
 import { createExecutor, createLogger, resolveConfig } from "@stigmer/core";
-import { meta } from "./lib/meta.mjs";
+import { meta, resultsFile } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const RESULTS_FILE = join(BENCH_DIR, "results/server.json");
+const RESULTS_FILE = resultsFile("server.json");
 const CLI = join(BENCH_DIR, "../packages/cli/dist/bundle/bin.js");
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const LOAD_REQUESTS = 200;

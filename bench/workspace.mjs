@@ -31,13 +31,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { sandboxExecutor } from "./lib/executor.mjs";
-import { header, meta } from "./lib/meta.mjs";
+import { header, meta, resultsFile } from "./lib/meta.mjs";
 import { fmtMs, fmtRatio, round, roundSummary, summarize, table, verdict } from "./lib/stats.mjs";
 import { PROJECT_MAKERS, verifyFiles, WRITE_FILES, WRITE_SIZE, writeCommand } from "./lib/workspace-projects.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
-const RESULTS_FILE = join(BENCH_DIR, "results/workspace.json");
+const RESULTS_FILE = resultsFile("workspace.json");
 const IMAGE = "stigmer-test/sandbox-basic:ci";
 const WORKSPACE_PATH = "/workspace"; // the docker plugin's default workspacePath
 const STRATEGIES = ["sync", "mount"];

@@ -17,6 +17,7 @@ export function sandboxExecutor({ image, strategy = "sync", ttl = "900" }) {
   const config = resolveConfig({
     env: {
       STIGMER_EXECUTION_MODE: "sandbox",
+      STIGMER_SANDBOX_BACKEND: "docker",
       STIGMER_SANDBOX_IMAGE: image,
       STIGMER_SANDBOX_TTL: ttl,
       STIGMER_SANDBOX_CLEANUP: "true",

@@ -1,6 +1,8 @@
 // Run metadata and headings shared by the bench files.
 import { execFileSync } from "node:child_process";
 import { arch, cpus, loadavg, platform } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { round } from "./stats.mjs";
 
 export function header(text) {
@@ -26,4 +28,9 @@ export function meta(root) {
     loadavg: loadavg().map((x) => round(x, 2)),
     commit,
   };
+}
+
+/** Where a bench writes its figures: bench/results/<name>, or BENCH_RESULTS_DIR (a smoke run's scratch directory). */
+export function resultsFile(name) {
+  return join(process.env.BENCH_RESULTS_DIR || join(dirname(fileURLToPath(import.meta.url)), "..", "results"), name);
 }

@@ -24,7 +24,7 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { applyChanges, createExecutor, createLogger, HostTree, packHostChanges, packTar, WorkspaceMirrors } from "@stigmer/core";
+import { applyChanges, HostTree, packHostChanges, packTar, WorkspaceMirrors } from "@stigmer/core";
 import { sandboxExecutor } from "./executor.mjs";
 import { fmtMs, summarize, table } from "./stats.mjs";
 import { expectedFile, PROJECT_MAKERS, verifyFiles, writeCommand } from "./workspace-projects.mjs";
@@ -192,11 +192,7 @@ try {
   {
     const scratch = realpathSync(mkdtempSync(join(tmpdir(), "stigmer-prof-ws-warm-")));
     writeFileSync(join(scratch, "a"), "a");
-    const e = createExecutor({
-      config,
-      logger: createLogger({ level: "silent" }),
-      modules: { docker: () => import("@stigmer/backend-docker") },
-    });
+    const e = sandboxExecutor({ image: IMAGE });
     await e.run({ command: "true", cwd: scratch, mode: "sandbox" });
     await e.dispose();
     rmSync(scratch, { recursive: true, force: true });
