@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import local from "@stigmer/backend-local";
 import {
+  ARG_SAFE_BYTES,
   createExecutor,
   type Decision,
   DetectorToken,
@@ -332,12 +333,18 @@ describe("Executor: what a local command is and leaves behind", () => {
   afterAll(() => ex.dispose());
   const sleeper = (prefix: number) => `sleep ${prefix}${Math.floor(Math.random() * 1e6)}`;
 
-  it("runs a command of nearly 1 MiB: the command text is never an argument (Linux refuses one over 128 KiB)", async () => {
-    const command = `echo "start $0 $#"; cat; : ${"x".repeat(MAX_COMMAND_BYTES - 100)}; echo end; exit 5`;
+  it.each([
+    ["as large as an argument may safely be (bash -c)", ARG_SAFE_BYTES],
+    ["one byte larger (on fd 3)", ARG_SAFE_BYTES + 1],
+    ["over Linux's 128 KiB argument limit", 200_000],
+    ["of nearly 1 MiB", MAX_COMMAND_BYTES - 100],
+  ])("runs a command %s with the same $0, arguments, stdin and exit status", async (_name, size) => {
+    const head = `echo "start $0 $#"; cat; : `;
+    const tail = "; echo end; exit 5";
+    const command = `${head}${"x".repeat(size - head.length - tail.length)}${tail}`;
+    expect(Buffer.byteLength(command)).toBe(size);
     const result = await ex.run({ command, cwd: project.dir, stdin: "its own stdin\n" });
-    expect(result.stderr).toBe("");
-    expect(result.stdout).toBe("start /bin/bash 0\nits own stdin\nend\n");
-    expect(result.exitCode).toBe(5);
+    expect(result).toMatchObject({ stderr: "", stdout: "start /bin/bash 0\nits own stdin\nend\n", exitCode: 5 });
   });
 
   it("an environment too large to start a process is EXECUTION_FAILED saying so, never a hang", async () => {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { pipeline, Readable } from "node:stream";
 import {
+  ARG_SAFE_BYTES,
   type Backend,
   type BackendCapabilities,
   type BackendExit,
@@ -58,7 +59,7 @@ export class LocalBackend implements Backend {
   private readonly killGraceMs: number;
   private readonly drainMs: number;
   private readonly keepBackground: boolean;
-  /** The shell's `-c` script: it reads the command from fd 3 (an argument is limited to 128 KiB). */
+  /** The shell's `-c` script for a command over ARG_SAFE_BYTES: it reads the command from fd 3 (Linux limits an argument to 128 KiB). */
   private readonly reader: string;
   private readonly runs = new RunTracker({ disposed: "The local backend has been disposed." });
 
@@ -91,11 +92,15 @@ export class LocalBackend implements Backend {
 
   private async run(request: BackendRequest, output: OutputSink, stop: AbortSignal): Promise<BackendExit> {
     const { stdin } = request;
-    const script = Buffer.from(request.command, "utf8");
+    // A command that fits in an argument is one (`bash -c <command>`, the cheapest start); a larger
+    // one reaches the shell on fd 3 (commandReader).
+    const bytes = Buffer.byteLength(request.command, "utf8");
+    const script = bytes > ARG_SAFE_BYTES ? Buffer.from(request.command, "utf8") : undefined;
     const mark = markRun(request.id);
     ensureWatchdog(this.killGraceMs, this.logger);
     try {
-      const child = execa(this.shell, ["-c", this.reader, this.shell, String(script.length)], {
+      const args = script ? ["-c", this.reader, this.shell, String(script.length)] : ["-c", request.command];
+      const child = execa(this.shell, args, {
         cwd: request.cwd,
         env: { ...request.env, [RUN_ID_VARIABLE]: mark.value },
         extendEnv: true,
@@ -105,8 +110,8 @@ export class LocalBackend implements Backend {
         encoding: "buffer",
         reject: false,
         stripFinalNewline: false,
-        // fd 3 carries the command text (see commandReader).
-        stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", script],
+        // fd 3 carries a large command's text (see commandReader).
+        stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(script ? [script] : [])],
       });
       // Settles once everything is over (never rejects): a shell that could not start fails here.
       const settled = child.then(
