@@ -21,6 +21,21 @@ const BASIC = `stigmer-test/sandbox-basic-built:${suffix}`;
 const baseArgs = ["--build-arg", `BASE_IMAGE=${SLIM}`, "--build-arg", `NODE_IMAGE=${NODE}`];
 const project = tempProject();
 const created: string[] = [];
+/** Images the builds of this file made (not those they took from the cache), removed with the tags. */
+const built = new Set<string>();
+
+/** Records the images a classic build's output says it made: every step's id but a cache hit's and a FROM's (an existing image). */
+function recordBuilt(output: string): void {
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  lines.forEach((line, i) => {
+    const id = /^---> ([0-9a-f]{12,})$/.exec(line)?.[1];
+    const before = lines[i - 1] ?? "";
+    if (id && before !== "---> Using cache" && !/^Step \d+\/\d+ : FROM /i.test(before)) built.add(id);
+  });
+}
 
 afterAll(async () => {
   project.cleanup();
@@ -29,11 +44,20 @@ afterAll(async () => {
       .getImage(tag)
       .remove({ force: true, noprune: true })
       .catch(() => {});
+  // Then what the builds made, children first: an image still used by another is kept by the engine.
+  for (const id of [...built].reverse())
+    await docker
+      .getImage(id)
+      .remove({ noprune: true })
+      .catch(() => {});
 });
 
 const build = (args: string[], tag: string) => {
   created.push(tag);
-  return runCli(["sandbox", "build", "-t", tag, ...baseArgs, ...args], { cwd: project.dir, timeoutMs: 600_000 });
+  return runCli(["sandbox", "build", "-t", tag, ...baseArgs, ...args], { cwd: project.dir, timeoutMs: 600_000 }).then((r) => {
+    recordBuilt(r.stderr);
+    return r;
+  });
 };
 
 describe("the basic image (Dockerfile.sandbox)", () => {
@@ -194,6 +218,7 @@ describe("the full image (Dockerfile.sandbox.full) without its downloads", () =>
       ),
     );
     const output = events.map((e) => e.stream ?? e.error ?? "").join("");
+    recordBuilt(output);
     return { ok: !events.some((e) => e.error), output, tag };
   }
 
