@@ -6,29 +6,15 @@
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import daytonaPlugin, { DaytonaBackend } from "@stigmer/backend-daytona";
-import {
-  type Backend,
-  createLogger,
-  ErrorCode,
-  executeOn,
-  type Logger,
-  resolveConfig,
-  resolvePluginOptions,
-  type StigmerConfig,
-  StigmerError,
-} from "@stigmer/core";
-import { runBackendConformance } from "@stigmer/core/testing";
+import { DaytonaBackend } from "@stigmer/backend-daytona";
+import { type Backend, createLogger, ErrorCode, executeOn, type Logger, resolveConfig, StigmerError } from "@stigmer/core";
+import { runBackendConformance, stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { daytonaSettings } from "./daytona-helpers.js";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
 import { capturingLogger, tempProject } from "./helpers.js";
 
 let imitation: DaytonaImitation;
-
-/** The daytona plugin's settings (DAYTONA_API_KEY, …) from the config's environment, as core hands them to the plugin. */
-function settingsOf(config: StigmerConfig): Record<string, unknown> {
-  return resolvePluginOptions(daytonaPlugin, "daytona", "@stigmer/backend-daytona", config).options;
-}
 
 const MINUTE_MS = 400;
 
@@ -71,7 +57,7 @@ function backend(
     cwd: options.cwd ?? "/",
   });
   const b = new DaytonaBackend(config, options.logger ?? createLogger({ level: "silent" }), {
-    ...settingsOf(config),
+    ...daytonaSettings(config),
     retryBaseDelayMs: 20,
     retryMaxDelayMs: 2000,
     killGraceMs: 300,
@@ -79,17 +65,6 @@ function backend(
   });
   if (options.track !== false) backends.push(b);
   return b;
-}
-
-/** Rejection of `promise` as a StigmerError (fails the test if it resolves). */
-async function stigmerError(promise: Promise<unknown>): Promise<StigmerError> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!("error" in outcome)) throw new Error(`expected a rejection, got ${JSON.stringify(outcome.value)}`);
-  expect(StigmerError.isInstance(outcome.error)).toBe(true);
-  return outcome.error as StigmerError;
 }
 
 const requests = (method: string, route: RegExp) => imitation.requests.filter((r) => r.method === method && route.test(r.route));
@@ -188,7 +163,7 @@ describe("daytona backend: sandboxes, reuse and lifetime", () => {
     expect(listed.find((s) => s.id === sandbox?.id)).toMatchObject({ backend: "daytona", state: "started", workspace: cwd });
     await manager.sandboxes.remove(sandbox?.id as string);
     expect(["destroyed", "destroying", undefined]).toContain(imitation.sandbox(sandbox?.id as string)?.state);
-    expect((await stigmerError(manager.sandboxes.remove("no-such-sandbox"))).code).toBe(ErrorCode.NOT_FOUND);
+    expect((await stigmerErrorOf(manager.sandboxes.remove("no-such-sandbox"))).code).toBe(ErrorCode.NOT_FOUND);
 
     // With cleanup on, dispose deletes what it created.
     const cwd2 = project();
@@ -247,7 +222,7 @@ describe("daytona backend: errors", () => {
   it("a missing DAYTONA_API_KEY is INVALID_CONFIG saying what to set", () => {
     const config = resolveConfig({ env: { MODE: "cloud" }, cwd: "/" });
     try {
-      new DaytonaBackend(config, createLogger({ level: "silent" }), settingsOf(config));
+      new DaytonaBackend(config, createLogger({ level: "silent" }), daytonaSettings(config));
       expect.unreachable();
     } catch (error) {
       expect((error as StigmerError).code).toBe(ErrorCode.INVALID_CONFIG);
@@ -259,7 +234,7 @@ describe("daytona backend: errors", () => {
     const cwd = project();
     const { logger, raw } = capturingLogger("debug");
     const b = backend({ cwd, env: { DAYTONA_API_KEY: "dtn_wrong_key_123456" }, logger });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(error.message).toMatch(/rejected the API key.*check DAYTONA_API_KEY/);
     expect(error.details).toMatchObject({ status: 401, reason: "unauthorized" });
@@ -283,7 +258,7 @@ describe("daytona backend: errors", () => {
     const before = requests("GET", /^\/sandbox$/).length;
     imitation.faults.add({ method: "GET", path: /^\/sandbox$/, kind: "api", status: 503, times: Number.POSITIVE_INFINITY });
     const b = backend({ cwd, plugin: { retries: 3 } });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(error.message).toMatch(/Daytona is failing .*503/);
     expect(requests("GET", /^\/sandbox$/).length - before).toBe(4);
@@ -295,7 +270,7 @@ describe("daytona backend: errors", () => {
     await executeOn(b, { command: "true", cwd });
     const before = requests("POST", /\/exec$/).length;
     imitation.faults.add({ method: "POST", path: /\/exec$/, kind: "toolbox", status: 500 });
-    const error = await stigmerError(executeOn(b, { command: "echo once >> runs", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "echo once >> runs", cwd }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(requests("POST", /\/exec$/).length - before).toBe(1);
   });
@@ -307,7 +282,7 @@ describe("daytona backend: errors", () => {
     const cwd = project();
     imitation.nextCreate({ finalState: state, errorReason: reason });
     const b = backend({ cwd, env: { DAYTONA_API_KEY: imitation.apiKey } });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(code);
     expect(error.message).toContain(reason);
     await expect.poll(() => sandboxesOf(cwd).length, { timeout: 5000 }).toBe(0);
@@ -317,7 +292,7 @@ describe("daytona backend: errors", () => {
     const cwd = project();
     imitation.nextCreate({ finalState: "creating" });
     const b = backend({ cwd, plugin: { createTimeoutSeconds: 1 } });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(ErrorCode.TIMEOUT);
     expect(error.message).toMatch(/did not reach "started" within 1 s \(last state: creating/);
     await expect.poll(() => sandboxesOf(cwd).length, { timeout: 5000 }).toBe(0);
@@ -326,7 +301,7 @@ describe("daytona backend: errors", () => {
   it("an unreachable API is BACKEND_UNAVAILABLE naming the URL, without hanging", async () => {
     const cwd = project();
     const b = backend({ cwd, env: { DAYTONA_API_URL: "http://127.0.0.1:9/api" }, plugin: { retries: 1, events: false } });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(error.message).toMatch(/Cannot reach the Daytona API at http:\/\/127\.0\.0\.1:9\/api/);
   });

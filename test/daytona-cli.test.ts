@@ -7,7 +7,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
-import { runCli, tempProject, writeTrusted } from "./helpers.js";
+import { refusingPort, runCli, tempProject, writeTrusted } from "./helpers.js";
 
 let imitation: DaytonaImitation;
 const project = tempProject();
@@ -128,15 +128,6 @@ describe("MODE=cloud stigmer run", () => {
     expect(["destroyed", "destroying", undefined]).toContain(imitation.sandbox(mine?.id as string)?.state);
   }, 60_000);
 });
-
-/** A loopback port nothing listens on: taken from the kernel, then released. */
-async function refusingPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Check {
   id: string;

@@ -6,20 +6,13 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import daytonaPlugin, { DaytonaBackend } from "@stigmer/backend-daytona";
-import {
-  createLogger,
-  ErrorCode,
-  executeOn,
-  type Logger,
-  resolveConfig,
-  resolvePluginOptions,
-  type StigmerConfig,
-  StigmerError,
-} from "@stigmer/core";
+import { DaytonaBackend } from "@stigmer/backend-daytona";
+import { createLogger, ErrorCode, executeOn, type Logger, resolveConfig, StigmerError } from "@stigmer/core";
+import { stigmerErrorOf } from "@stigmer/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { daytonaSettings } from "./daytona-helpers.js";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
-import { capturingLogger, tempProject } from "./helpers.js";
+import { capturingLogger, refusingPort, tempProject } from "./helpers.js";
 
 let imitation: DaytonaImitation;
 
@@ -33,11 +26,6 @@ afterAll(async () => {
   for (const id of ids)
     rmSync(join("/tmp/.stigmer-sync", createHash("sha256").update(id).digest("hex").slice(0, 16)), { recursive: true, force: true });
 });
-
-/** The daytona plugin's settings (DAYTONA_API_KEY, …) from the config's environment, as core hands them to the plugin. */
-function settingsOf(config: StigmerConfig): Record<string, unknown> {
-  return resolvePluginOptions(daytonaPlugin, "daytona", "@stigmer/backend-daytona", config).options;
-}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -62,7 +50,7 @@ function backend(options: {
     cwd: options.cwd,
   });
   const b = new DaytonaBackend(config, options.logger ?? createLogger({ level: "silent" }), {
-    ...settingsOf(config),
+    ...daytonaSettings(config),
     retryBaseDelayMs: 20,
     retryMaxDelayMs: 200,
     killGraceMs: 300,
@@ -70,16 +58,6 @@ function backend(options: {
   });
   cleanups.push(() => b.dispose());
   return b;
-}
-
-async function stigmerError(promise: Promise<unknown>): Promise<StigmerError> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!("error" in outcome)) throw new Error(`expected a rejection, got ${JSON.stringify(outcome.value)}`);
-  expect(StigmerError.isInstance(outcome.error)).toBe(true);
-  return outcome.error as StigmerError;
 }
 
 const logSockets = () => imitation.requests.filter((q) => q.websocket && /\/logs$/.test(q.route));
@@ -137,7 +115,7 @@ describe("daytona: the log WebSocket cannot be opened", () => {
     const b = backend({ cwd, plugin: { retries: 1 } });
     imitation.faults.add({ path: /\/logs$/, kind: "toolbox", websocket: true, status: 502, times: Number.POSITIVE_INFINITY });
     imitation.faults.add({ path: /\/logs$/, kind: "toolbox", websocket: false, status: 502, times: Number.POSITIVE_INFINITY });
-    const error = await stigmerError(executeOn(b, { command: "echo lost; exit 3", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "echo lost; exit 3", cwd }));
     expect(error.code).toBe(ErrorCode.EXECUTION_FAILED);
     expect(error.message).toMatch(/ended with exit code 3.*output could not be read/);
     expect(error.message).toMatch(/WebSocket/);
@@ -145,15 +123,6 @@ describe("daytona: the log WebSocket cannot be opened", () => {
     expect(error.details).toMatchObject({ reason: "output-unavailable", exitCode: 3 });
   });
 });
-
-/** A loopback port nothing listens on: taken from the kernel, then released. */
-async function refusingPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A loopback server that accepts connections and then does `behave` to each; counts them. */
 async function rudeServer(behave: "hang" | "reset"): Promise<{ url: string; connections: () => number }> {
@@ -183,7 +152,7 @@ describe("daytona: an API that refuses connections fails fast; timeouts and rese
     // The shipped retry policy (retries 4, 500 ms doubling): before, a refusal went through all of it.
     const b = backend({ cwd, env: { DAYTONA_API_URL: url }, plugin: { retryBaseDelayMs: 500, retryMaxDelayMs: 10_000 } });
     const started = performance.now();
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     const elapsed = performance.now() - started;
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(error.message).toContain(`Cannot reach the Daytona API at ${url}`);
@@ -200,7 +169,7 @@ describe("daytona: an API that refuses connections fails fast; timeouts and rese
     const cwd = project();
     const server = await rudeServer("hang");
     const b = backend({ cwd, env: { DAYTONA_API_URL: server.url }, plugin: { requestTimeoutMs: 300, retries: 2, events: false } });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(error.details).toMatchObject({ connection: "timeout" });
     expect(error.message).toMatch(/no answer in time/);
@@ -211,7 +180,7 @@ describe("daytona: an API that refuses connections fails fast; timeouts and rese
     const cwd = project();
     const server = await rudeServer("reset");
     const b = backend({ cwd, env: { DAYTONA_API_URL: server.url }, plugin: { retries: 2, events: false } });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     expect(error.code).toBe(ErrorCode.BACKEND_UNAVAILABLE);
     expect(error.details).toMatchObject({ connection: "reset" });
     // Each of the 3 attempts is itself retried twice by the SDK's transport (an idempotent GET).
@@ -231,7 +200,7 @@ describe("daytona: a key inside DAYTONA_API_URL is never shown", () => {
     ]) {
       let thrown: unknown;
       try {
-        new DaytonaBackend(base, createLogger({ level: "silent" }), { ...settingsOf(base), apiUrl });
+        new DaytonaBackend(base, createLogger({ level: "silent" }), { ...daytonaSettings(base), apiUrl });
       } catch (error) {
         thrown = error;
       }
@@ -257,7 +226,7 @@ describe("daytona: a key inside DAYTONA_API_URL is never shown", () => {
       },
     });
     const b = backend({ cwd, logger });
-    const error = await stigmerError(executeOn(b, { command: "true", cwd }));
+    const error = await stigmerErrorOf(executeOn(b, { command: "true", cwd }));
     const shown = JSON.stringify({ message: error.message, details: error.details, raw });
     expect(shown).toContain("https://***@example.test/api/sandbox?***");
     expect(shown).not.toMatch(/sekrit/);

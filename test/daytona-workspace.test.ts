@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import daytonaPlugin, { DaytonaBackend } from "@stigmer/backend-daytona";
+import { DaytonaBackend } from "@stigmer/backend-daytona";
 import {
   type Backend,
   createLogger,
@@ -28,12 +28,11 @@ import {
   type ExecResult,
   executeOn,
   resolveConfig,
-  resolvePluginOptions,
-  type StigmerConfig,
   StigmerError,
   type WorkspaceReport,
 } from "@stigmer/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { daytonaSettings } from "./daytona-helpers.js";
 import { type DaytonaImitation, startDaytonaImitation } from "./daytona-imitation/index.mjs";
 import { tempProject } from "./helpers.js";
 
@@ -45,11 +44,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await imitation?.close();
 });
-
-/** The daytona plugin's settings (DAYTONA_API_KEY, …) from the config's environment, as core hands them to the plugin. */
-function settingsOf(config: StigmerConfig): Record<string, unknown> {
-  return resolvePluginOptions(daytonaPlugin, "daytona", "@stigmer/backend-daytona", config).options;
-}
 
 const projects: Array<{ cleanup(): void }> = [];
 const backends: Backend[] = [];
@@ -90,7 +84,7 @@ function backend(cwd: string, env: Record<string, string> = {}, plugin: Record<s
     cwd,
   });
   const b = new DaytonaBackend(config, createLogger({ level: "silent" }), {
-    ...settingsOf(config),
+    ...daytonaSettings(config),
     retryBaseDelayMs: 20,
     retryMaxDelayMs: 200,
     killGraceMs: 300,

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import local from "@stigmer/backend-local";
 import {
@@ -19,7 +19,7 @@ import {
 import { stigmerErrorOf } from "@stigmer/core/testing";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capturingLogger, countProcesses, repoRoot, silentLogger, tempProject } from "./helpers.js";
+import { capturingLogger, countProcesses, pidsRunning, repoRoot, silentLogger, tempProject } from "./helpers.js";
 
 /** A detector for these tests: `echo` and `ls` local, anything else sandbox. */
 @injectable()
@@ -55,20 +55,6 @@ const throwing: StigmerPlugin = definePlugin({
 
 const project = tempProject();
 afterAll(() => project.cleanup());
-
-/** Pids of the processes whose command line is exactly `command` (words separated by spaces). */
-function pidsRunning(command: string): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim() === command;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 function executor(env: Record<string, string> = {}, logger = silentLogger()) {
   return createExecutor({

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliBin, countProcesses, repoRoot, runCli, tempProject, waitFor } from "./helpers.js";
+import { cliBin, countProcesses, pidsRunning, repoRoot, runCli, tempProject, waitFor } from "./helpers.js";
 
 // Local mode: what a command leaves running when it times out, when Stigmer is killed with kill -9
 // (the CLI or a library host), and when Stigmer exits normally. Real processes, found in /proc.
@@ -25,20 +25,6 @@ function marked(entry: string): number[] {
     }
   }
   return found;
-}
-
-/** Pids of the processes whose command line is exactly `command` (words separated by spaces). */
-function pidsRunning(command: string): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim() === command;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 /** Starts a process; `line(prefix)` resolves with the first stdout line that starts with `prefix`. */
