@@ -96,6 +96,14 @@ describe("workspace roots", () => {
   }, 90_000);
 });
 
+describe("the channel to the host", () => {
+  it("a sandboxed command holds only stdin, stdout and stderr: none of the agent's sockets to the host, whose frames it could forge", async () => {
+    // A child sh lists the descriptors it inherited; `ls` opens none of its own in the listed directory.
+    const r = await user.cli(["run", "--mode=sandbox", "--", `sh -c 'ls /proc/$$/fd' | tr '\\n' ' '`], { cwd: project(), env });
+    expect(r.stdout, r.stderr).toBe("0 1 2 ");
+  });
+});
+
 describe("nothing written from inside gains privilege outside", () => {
   it("setuid files, root-owned files, FIFOs, devices, links out, git hooks and config, Stigmer's config: none reaches the host", async () => {
     const dir = project();
