@@ -119,7 +119,3 @@ export interface Finding {
   /** The part of the command line it is about. */
   at: string;
 }
-
-export function isFindingId(id: string): id is FindingId {
-  return Object.hasOwn(FINDINGS, id);
-}

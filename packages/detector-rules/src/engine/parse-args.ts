@@ -1,7 +1,7 @@
 import type { FindingId, SandboxFindingId } from "../findings.js";
 import { FINDINGS } from "../findings.js";
 import { type Level, type OptionEffect, type Tool, takesValue } from "../tools/spec.js";
-import { type Arg, sliceArg, syntheticArg } from "./words.js";
+import { type Arg, sliceArg } from "./words.js";
 
 /** One option as given: its name, its value (for value options) and what it does. */
 export interface GivenOption {
@@ -335,9 +335,4 @@ export function parseArgs(tool: Tool, args: readonly Arg[]): Parsed {
       return undefined;
     },
   };
-}
-
-/** A synthetic argument list from plain words (an inner command given as text). */
-export function argsOf(words: readonly string[], from?: Partial<Arg>): Arg[] {
-  return words.map((w) => syntheticArg(w, from));
 }
