@@ -1,6 +1,6 @@
 import "reflect-metadata";
 
-export { shutdownController, unlessAborted } from "./abort.js";
+export { unlessAborted } from "./abort.js";
 export type { Backend, BackendCapabilities, BackendHealth, HealthCheck, OutputSink, SandboxInfo, SandboxManager } from "./backend.js";
 export {
   CORE_PRESET,
@@ -66,7 +66,6 @@ export {
   SUPPORTED_SPECIFICATION_VERSIONS,
 } from "./plugin.js";
 export {
-  checkSpecificationVersion,
   isMissingPackage,
   loadPlugin,
   type PluginLoaderOptions,
@@ -74,7 +73,7 @@ export {
   pluginPackage,
   projectPluginFiles,
 } from "./plugin-loader.js";
-export { pluginOptionKey, type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-settings.js";
+export { type ResolvedPluginOptions, resolvePluginOptions } from "./plugin-settings.js";
 export {
   ARG_SAFE_BYTES,
   COMMAND_ARRIVED,

@@ -13,7 +13,7 @@ export interface ResolvedPluginOptions {
 }
 
 /** How a key of a plugin's section is written in messages: `plugins.acme.region`, `plugins["@acme/x"].region`. */
-export function pluginOptionKey(section: string, key: string): string {
+function pluginOptionKey(section: string, key: string): string {
   return /^[A-Za-z_$][\w$-]*$/.test(section) ? `plugins.${section}.${key}` : `plugins[${JSON.stringify(section)}].${key}`;
 }
 
