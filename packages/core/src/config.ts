@@ -5,6 +5,7 @@ import { isPluginPath, pluginPackage } from "./plugin-loader.js";
 import {
   bool,
   byteCount,
+  givenSetting,
   invalidSetting,
   oneOf,
   type SettingParser,
@@ -405,24 +406,12 @@ export function resolveConfig(options: ResolveConfigOptions = {}): StigmerConfig
   const root = config as unknown as Record<string, unknown>;
 
   for (const setting of SETTINGS) {
-    const flagValue = setting.flag ? flags[setting.flag] : undefined;
-    const envValue = setting.env ? env[setting.env] : undefined;
-    const fileValue = setting.file ? getPath(file, setting.file) : undefined;
-    let raw: unknown;
-    let where: SettingSource;
-    if (flagValue !== undefined) {
-      raw = flagValue;
-      where = { kind: "flag", name: setting.flagName ?? setting.path };
-    } else if (envValue !== undefined && envValue !== "") {
-      raw = envValue;
-      where = { kind: "env", name: setting.env as string };
-    } else if (fileValue !== undefined) {
-      raw = fileValue;
-      where = { kind: "file", name: `${filePath}: ${setting.file}` };
-    } else {
-      continue;
-    }
-    setPath(root, setting.path, setting.parse(raw, where));
+    const given = givenSetting({
+      flag: setting.flag ? { name: setting.flagName ?? setting.path, value: flags[setting.flag] } : undefined,
+      env: setting.env ? { name: setting.env, value: env[setting.env] } : undefined,
+      file: setting.file ? { name: `${filePath}: ${setting.file}`, value: getPath(file, setting.file) } : undefined,
+    });
+    if (given) setPath(root, setting.path, setting.parse(given.raw, given.where));
   }
   if (config.sandbox.network === "host" && !config.sandbox.allowHostNetwork) {
     throw new InvalidConfigError(

@@ -2,7 +2,7 @@ import type { StigmerConfig } from "./config.js";
 import { InvalidConfigError, StigmerError } from "./errors.js";
 import { scrubSecrets } from "./logger.js";
 import type { PluginSettings, StigmerPlugin } from "./plugin.js";
-import type { SettingSource } from "./settings.js";
+import { givenSetting } from "./settings.js";
 
 /** A plugin's options with its declared settings applied, and the secret values among them. */
 export interface ResolvedPluginOptions {
@@ -40,19 +40,15 @@ export function resolvePluginOptions(
   const settings: PluginSettings = plugin.settings ?? {};
   const env = config.env ?? process.env;
   for (const [key, setting] of Object.entries(settings)) {
-    const fromEnv = setting.env ? env[setting.env] : undefined;
-    let raw: unknown;
-    let where: SettingSource;
-    if (setting.env && fromEnv !== undefined && fromEnv !== "") {
-      raw = fromEnv;
-      where = { kind: "env", name: setting.env };
-    } else if (given[key] !== undefined) {
-      raw = given[key];
-      where = { kind: "file", name: `${config.configFile ?? "config"}: ${pluginOptionKey(section, key)}` };
-    } else {
+    const found = givenSetting({
+      env: setting.env ? { name: setting.env, value: env[setting.env] } : undefined,
+      file: { name: `${config.configFile ?? "config"}: ${pluginOptionKey(section, key)}`, value: given[key] },
+    });
+    if (!found) {
       delete options[key];
       continue;
     }
+    const { raw, where } = found;
     try {
       options[key] = setting.parse(raw, where);
     } catch (error) {

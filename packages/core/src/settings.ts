@@ -27,6 +27,23 @@ export function invalidSetting(where: SettingSource, raw: unknown, expected: str
   });
 }
 
+/**
+ * The value a setting is given and where, by precedence: a flag (any value given), else an
+ * environment variable (not empty), else a config-file value; undefined when it is given nowhere.
+ * Core's settings and every plugin's are read by this one rule.
+ */
+export function givenSetting(sources: {
+  flag?: { name: string; value: unknown } | undefined;
+  env?: { name: string; value: string | undefined } | undefined;
+  file?: { name: string; value: unknown } | undefined;
+}): { raw: unknown; where: SettingSource } | undefined {
+  const { flag, env, file } = sources;
+  if (flag && flag.value !== undefined) return { raw: flag.value, where: { kind: "flag", name: flag.name } };
+  if (env && env.value !== undefined && env.value !== "") return { raw: env.value, where: { kind: "env", name: env.name } };
+  if (file && file.value !== undefined) return { raw: file.value, where: { kind: "file", name: file.name } };
+  return undefined;
+}
+
 /** One of `values` (case-insensitive); `what` names the setting in the message. */
 export const oneOf =
   <T extends string>(values: readonly T[], what: string): SettingParser<T> =>
