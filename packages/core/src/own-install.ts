@@ -14,9 +14,18 @@ function packageDir(file: string): string | undefined {
  * Where Stigmer itself is installed: @stigmer/core's package directory (with its `@stigmer` scope
  * directory, where npm puts the other Stigmer packages) and the running program's package. When
  * Stigmer runs from a project's node_modules, a sandbox must never change these: the host would
- * run the changed code at the next command.
+ * run the changed code at the next command. Looked up on the first call (every sandboxed command
+ * asks), then remembered.
  */
-export function stigmerInstallDirs(): string[] {
+export function stigmerInstallDirs(): readonly string[] {
+  installDirs ??= findInstallDirs();
+  return installDirs;
+}
+
+// Found once: where this module and the running program live does not change while it runs.
+let installDirs: readonly string[] | undefined;
+
+function findInstallDirs(): string[] {
   const dirs = new Set<string>();
   const add = (file: string | undefined) => {
     if (!file) return;
