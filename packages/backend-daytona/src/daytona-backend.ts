@@ -29,6 +29,7 @@ import {
 } from "@stigmer/core";
 import { statusOf, toStigmerError } from "./errors.js";
 import { daytonaHealth } from "./health.js";
+import { LABELS, MANAGED_BY } from "./labels.js";
 import { defaultWorkspaceKey, type ResolvedDaytonaOptions, resolveDaytonaOptions } from "./options.js";
 import { daytonaSandboxFiles, dropSyncState, syncStateDir } from "./sandbox-files.js";
 import { DaytonaSandboxPool, type LiveSandbox, type SandboxSpec } from "./sandbox-pool.js";
@@ -118,11 +119,7 @@ export class DaytonaBackend implements Backend {
     const apiUrl = redactUrl(this.options.apiUrl);
     try {
       const daytona = await this.daytona();
-      await this.pool.call(
-        "checking the API",
-        () => daytona.list({ labels: { "dev.stigmer.managed-by": "stigmer" }, limit: 1 }).next(),
-        true,
-      );
+      await this.pool.call("checking the API", () => daytona.list({ labels: { [LABELS.managedBy]: MANAGED_BY }, limit: 1 }).next(), true);
       return daytonaHealth(apiUrl, this.options.source);
     } catch (error) {
       // `connection` (refused, dns, tls, timeout, …) or `status` say what failed.
