@@ -1,6 +1,6 @@
 import { CapabilityUnsupportedError, createExecutor, InvalidRequestError, type SandboxInfo } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
-import { bundledPlugins } from "../plugins.js";
+import { bundledPlugins, importBackend } from "../plugins.js";
 import { cliConfig } from "../preset.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
 
@@ -70,7 +70,7 @@ export async function sandboxCommand(argv: readonly string[]): Promise<number> {
       return sub === undefined ? EXIT_USAGE : 0;
     }
     if (sub === "build") {
-      const { buildSandboxImage, BASIC_SIZE_TARGET } = await import("@stigmer/backend-docker");
+      const { buildSandboxImage, BASIC_SIZE_TARGET } = await importBackend("docker");
       const buildArgs = Object.fromEntries(
         ((options["build-arg"] as string[] | undefined) ?? []).map((a) => {
           const eq = a.indexOf("=");
