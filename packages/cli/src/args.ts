@@ -83,3 +83,16 @@ export function configFlags(options: ParsedArgs["options"]): ConfigFlags {
   if (config !== undefined) flags.config = config;
   return flags;
 }
+
+/** A numeric option from `min` to `max`; INVALID_REQUEST naming it otherwise. */
+export function whole(options: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+  const raw = options[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(String(raw)) || !Number.isFinite(n) || n < min || n > max) {
+    throw new InvalidRequestError(`--${name} ${String(raw)} is not valid: use a number from ${min} to ${max}.`, {
+      details: { field: name },
+    });
+  }
+  return n;
+}

@@ -1,10 +1,9 @@
 import { createExecutor, createLogger, type LogLevel } from "@stigmer/core";
-import { configFlags, type OptionSpec, parseArgs } from "../args.js";
+import { configFlags, type OptionSpec, parseArgs, whole } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { cliConfig } from "../preset.js";
 import { reportError } from "../report-error.js";
 import { cliVersion } from "../version.js";
-import { whole } from "./server.js";
 
 export const MCP_HELP = `Usage: stigmer mcp [--mode MODE] [--allowed-root DIR]... [--stop-timeout SECONDS] [--config FILE] [--log-level LEVEL]
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createExecutor, createLogger, InvalidConfigError, InvalidRequestError, type LogLevel, MAX_COMMAND_BYTES } from "@stigmer/core";
-import { configFlags, type OptionSpec, parseArgs } from "../args.js";
+import { configFlags, type OptionSpec, parseArgs, whole } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { cliConfig } from "../preset.js";
 import { EXIT_USAGE, reportError } from "../report-error.js";
@@ -59,19 +59,6 @@ const SPECS: Record<string, OptionSpec> = {
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
-
-/** A numeric option from `min` to `max`; INVALID_REQUEST naming it otherwise. */
-export function whole(options: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const raw = options[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(String(raw)) || !Number.isFinite(n) || n < min || n > max) {
-    throw new InvalidRequestError(`--${name} ${String(raw)} is not valid: use a number from ${min} to ${max}.`, {
-      details: { field: name },
-    });
-  }
-  return n;
-}
 
 async function start(options: Record<string, string | boolean | string[] | undefined>): Promise<number> {
   const server = await import("@stigmer/server");
