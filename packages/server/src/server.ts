@@ -15,6 +15,7 @@ import {
   ndjsonEncoder,
   StigmerError,
   WIRE_REQUEST_FIELDS,
+  within,
 } from "@stigmer/core";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { parseJsonBody } from "./body.js";
@@ -403,17 +404,6 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
   if (isLoopback(host)) for (const name of ["127.0.0.1", "localhost", "[::1]"]) allowedHosts.add(`${name}:${port}`);
   logger.info({ address, version }, "stigmer server listening");
 
-  /** Waits for `promise` at most `ms`; false when the time ran out. */
-  const within = async (promise: Promise<unknown>, ms: number): Promise<boolean> => {
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      promise.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
-    ]);
-    clearTimeout(timer);
-    return done;
-  };
-
   return {
     url: `http://${shown}:${port}`,
     host,
@@ -424,7 +414,12 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
     close(graceMs = 10_000) {
       closing ??= (async () => {
         app.server.close(); // stop accepting; running streams go on
-        if (!(await within(slots.whenIdle(), graceMs))) {
+        if (
+          !(await within(
+            slots.whenIdle().then(() => true),
+            graceMs,
+          ))
+        ) {
           logger.warn({ running: slots.active, graceMs }, "grace period over: killing running commands");
           slots.stopAll(new Error("The server is shutting down."));
           // Every run settles within stopTimeoutMs of its abort (runBounded).
@@ -433,7 +428,12 @@ export async function startStigmerServer(options: StigmerServerOptions): Promise
         await options.mcp?.close?.();
         await app.close();
         // A backend that never reports a command's end would hold the executor's disposal: bounded too.
-        if (!(await within(executor.dispose(), limits.stopTimeoutMs))) {
+        if (
+          !(await within(
+            executor.dispose().then(() => true),
+            limits.stopTimeoutMs,
+          ))
+        ) {
           logger.warn({ stopTimeoutMs: limits.stopTimeoutMs }, "the executor did not finish disposing: stopping without it");
         }
         logger.info({}, "stigmer server stopped");

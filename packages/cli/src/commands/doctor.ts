@@ -1,4 +1,4 @@
-import { createExecutor, type DiagnosisCheck, diagnose, type Executor, type StigmerConfig } from "@stigmer/core";
+import { createExecutor, type DiagnosisCheck, diagnose, type Executor, type StigmerConfig, within } from "@stigmer/core";
 import { type OptionSpec, parseArgs } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { cliConfig } from "../preset.js";
@@ -92,7 +92,7 @@ export async function doctorCommand(argv: readonly string[]): Promise<number> {
       return checks.some((c) => c.status === "fail") ? 1 : 0;
     } finally {
       // A backend still waiting on an engine or API that never answered must not hold the exit.
-      if (executor) await Promise.race([executor.dispose(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (executor) await within(executor.dispose(), 5000);
     }
   } catch (error) {
     return reportError(error, json);

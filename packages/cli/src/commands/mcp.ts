@@ -1,4 +1,4 @@
-import { createExecutor, createLogger, type LogLevel } from "@stigmer/core";
+import { createExecutor, createLogger, type LogLevel, within } from "@stigmer/core";
 import { configFlags, type OptionSpec, parseArgs, whole } from "../args.js";
 import { bundledPlugins } from "../plugins.js";
 import { cliConfig } from "../preset.js";
@@ -53,16 +53,15 @@ export async function mcpCommand(argv: readonly string[]): Promise<number> {
     const { serveMcpStdio } = await import("@stigmer/server");
     // Disposing kills running commands; a backend that never reports a command's end must not keep
     // stigmer mcp alive: it gets stopTimeoutMs.
-    const dispose = () =>
-      Promise.race([
-        executor.dispose(),
-        new Promise<void>((resolve) =>
-          setTimeout(() => {
-            logger.warn({ stopTimeoutMs }, "the executor did not finish disposing: exiting without it");
-            resolve();
-          }, stopTimeoutMs),
-        ),
-      ]);
+    const dispose = async () => {
+      if (
+        !(await within(
+          executor.dispose().then(() => true),
+          stopTimeoutMs,
+        ))
+      )
+        logger.warn({ stopTimeoutMs }, "the executor did not finish disposing: exiting without it");
+    };
     const stop = () => void dispose().finally(() => process.exit(0));
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
