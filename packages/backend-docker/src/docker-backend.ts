@@ -281,25 +281,26 @@ export class DockerBackend implements Backend {
   /** The cgroup figures Docker reports (one sample, no waiting), for images without the agent. */
   private async execStats(sandbox: Sandbox): Promise<SandboxStats> {
     // An engine on this machine: its cgroup files answer at once (its stats endpoint may take a second).
-    const local = this.api.local ? hostCgroupStats(sandbox.id) : undefined;
-    if (local) {
-      return {
-        ...local,
-        pidsMax: this.options.pidsLimit || (local.pidsMax ?? null),
-        memoryMax: this.options.memoryBytes || (local.memoryMax ?? null),
-      };
-    }
+    const found = (this.api.local ? hostCgroupStats(sandbox.id) : undefined) ?? (await this.engineStats(sandbox));
+    return {
+      ...found,
+      pidsMax: this.options.pidsLimit || (found.pidsMax ?? null),
+      memoryMax: this.options.memoryBytes || (found.memoryMax ?? null),
+    };
+  }
+
+  /** The engine's stats endpoint, one sample. */
+  private async engineStats(sandbox: Sandbox): Promise<SandboxStats> {
     type Sample = { pids_stats?: { current?: number; limit?: number }; memory_stats?: { usage?: number; limit?: number } };
     const sample = (await this.docker
       .getContainer(sandbox.id)
       .stats({ stream: false, "one-shot": true } as { stream: false })
       .catch(() => undefined)) as Sample | undefined;
-    const pidsMax = this.options.pidsLimit || sample?.pids_stats?.limit;
     return {
       pids: sample?.pids_stats?.current ?? null,
-      pidsMax: pidsMax ?? null,
+      pidsMax: sample?.pids_stats?.limit ?? null,
       memory: sample?.memory_stats?.usage ?? null,
-      memoryMax: this.options.memoryBytes || (sample?.memory_stats?.limit ?? null),
+      memoryMax: sample?.memory_stats?.limit ?? null,
     };
   }
 
