@@ -57,7 +57,7 @@ export function descendantsOf(pid: number, procs: ProcInfo[] = snapshot()): numb
  * long as they kept the environment they were started with. Only processes whose environment this
  * process may read (the same user; every user for root) are found; this process never is.
  */
-export function markedProcesses(entry: string, pids: readonly number[] = snapshot().map((p) => p.pid)): number[] {
+function markedProcesses(entry: string, pids: readonly number[]): number[] {
   const needle = Buffer.from(`\0${entry}`);
   const found: number[] = [];
   for (const pid of pids) {

@@ -24,7 +24,7 @@ let sequence = 0;
 const running = new Set<string>();
 
 /** This process's marker prefix: every local command's `STIGMER_RUN_ID` starts with it. */
-export const PROCESS_MARKER = `${TOKEN}:`;
+const PROCESS_MARKER = `${TOKEN}:`;
 
 export interface RunMark {
   /** The `STIGMER_RUN_ID` value for the command's environment. */
