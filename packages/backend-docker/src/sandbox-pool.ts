@@ -296,7 +296,6 @@ export class SandboxPool {
       const name = (c.Names[0] ?? "").replace(/^\//, "");
       const sandbox = this.track({ id: c.Id, name, key, spec, dir, mode: record.mode, channel, user, fresh: false });
       sandbox.leftovers = leftovers;
-      this.beat(sandbox);
       this.logger.debug({ container: name }, "reusing a sandbox container left by an earlier process");
       return sandbox;
     }
