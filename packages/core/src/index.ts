@@ -1,6 +1,7 @@
 import "reflect-metadata";
 
-export { unlessAborted } from "./abort.js";
+// shutdownController stays public: third-party backends written before RunTracker use it.
+export { shutdownController, unlessAborted } from "./abort.js";
 export type { Backend, BackendCapabilities, BackendHealth, HealthCheck, OutputSink, SandboxInfo, SandboxManager } from "./backend.js";
 export {
   CORE_PRESET,
