@@ -204,11 +204,15 @@ export class DockerBackend implements Backend {
     const spec = { image: request.image ?? this.config.sandbox.image, root: workspace.root, strategy: workspace.strategy };
     // A sandbox found gone before the command started (engine restarted, container removed from
     // outside) is recreated once; a command that had started is never run twice.
-    for (let attempt = 1; ; attempt++) {
+    // Replacing a saturated sandbox before the command does not use up this one retry.
+    let goneRetried = false;
+    for (;;) {
       const sandbox = await this.pool.acquire(spec, output, request.signal);
       if (sandbox.leftovers && this.pool.uses(sandbox) === 1) {
-        // What the last command left running may have filled the sandbox since: a fresh one then.
-        const full = saturated(sandbox.channel ? await agentStats(sandbox.channel).catch(() => ({})) : await this.execStats(sandbox));
+        // What the last command left running may have filled the sandbox since: a fresh one then. An
+        // agent that gives no figures (its sandbox at the pids limit) counts as full.
+        const stats = sandbox.channel ? await agentStats(sandbox.channel).catch((): SandboxStats => ({})) : await this.execStats(sandbox);
+        const full = sandbox.channel && stats.pids === undefined ? "its agent gave no figures" : saturated(stats);
         if (full) {
           this.pool.invalidate(sandbox, `the sandbox is saturated (${full})`);
           this.pool.release(sandbox);
@@ -225,7 +229,8 @@ export class DockerBackend implements Backend {
         sandbox.leftovers = stats.pids != null && stats.pids > LEFTOVER_PIDS;
         return exit;
       } catch (error) {
-        if (error instanceof SandboxGoneError && attempt === 1 && !request.signal.aborted) {
+        if (error instanceof SandboxGoneError && !goneRetried && !request.signal.aborted) {
+          goneRetried = true;
           this.pool.invalidate(sandbox, error.message);
           continue;
         }
