@@ -50,7 +50,16 @@ describe("runaway processes", () => {
 
   it("a bomb left running in the background saturates the sandbox: the next command gets a fresh one", async () => {
     const first = await inSandbox("hostname");
-    const left = await inSandbox("(b() { b | b & }; b) >/dev/null 2>&1 & sleep 2; echo left");
+    // The bomb's own growth takes longer on a loaded machine: wait (with bash builtins only, as
+    // nothing can be forked then) until it has filled the sandbox, 20 s at most.
+    const fill = [
+      "mkfifo /tmp/tick && exec 9<>/tmp/tick",
+      "f=/sys/fs/cgroup/pids/pids; [ -e $f.current ] || f=/sys/fs/cgroup/pids",
+      "(b() { b | b & }; b) >/dev/null 2>&1 &",
+      "for ((i = 0; i < 100; i++)); do read n < $f.current; read m < $f.max; (( n * 100 >= m * 86 )) && break; read -t 0.2 -u 9; done",
+      "echo left",
+    ].join("\n");
+    const left = await inSandbox(fill);
     expect(left.stdout.trim()).toBe("left");
     const next = await inSandbox("hostname; ps -e --no-headers | wc -l");
     const [host, count] = next.stdout.trim().split("\n");
